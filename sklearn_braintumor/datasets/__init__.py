@@ -1,0 +1,29 @@
+"""Loaders for brain MRI image collections, returning scikit-learn ``Bunch`` objects.
+
+- :func:`load_image_folder`: any class-per-subfolder collection of image files.
+- :func:`load_sample`: a real 800-image sample embedded in the package.
+- :func:`fetch_dataset`: public datasets, downloaded once into
+  :func:`get_data_home` and verified on every load.
+- :func:`make_synthetic_mri`: head-like phantoms for fast tests.
+"""
+
+from ._base import clear_data_home, get_data_home
+from ._fetch import fetch_dataset
+from ._folder import load_image_folder
+from ._io import IMAGE_EXTENSIONS, decode_image
+from ._registry import DATASETS, DatasetInfo
+from ._sample import load_sample
+from ._synthetic import make_synthetic_mri
+
+__all__ = [
+    "DATASETS",
+    "IMAGE_EXTENSIONS",
+    "DatasetInfo",
+    "clear_data_home",
+    "decode_image",
+    "fetch_dataset",
+    "get_data_home",
+    "load_image_folder",
+    "load_sample",
+    "make_synthetic_mri",
+]

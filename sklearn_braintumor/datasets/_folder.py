@@ -1,0 +1,248 @@
+"""Loading a class-per-subfolder image collection."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ..exceptions import ImageReadError
+from ._io import IMAGE_EXTENSIONS, check_color_mode, decode_image, stack_images
+
+__all__ = ["load_image_folder"]
+
+_IGNORED_FOLDERS = ("__MACOSX",)
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".") or name in _IGNORED_FOLDERS
+
+
+def _walk_files(folder: Path) -> tuple[list[Path], int]:
+    """Image files below ``folder`` in sorted order, and the count of other files."""
+    images: list[Path] = []
+    n_other = 0
+    for current, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not _is_hidden(d))
+        for filename in filenames:
+            if _is_hidden(filename):
+                continue
+            if filename.lower().endswith(IMAGE_EXTENSIONS):
+                images.append(Path(current, filename))
+            else:
+                n_other += 1
+    images.sort(key=lambda p: p.relative_to(folder).as_posix())
+    return images, n_other
+
+
+def _class_folders(root: Path, classes: Sequence[str] | None) -> list[str]:
+    available = sorted(
+        entry.name
+        for entry in root.iterdir()
+        if entry.is_dir() and not _is_hidden(entry.name)
+    )
+    if classes is None:
+        if not available:
+            raise ValueError(
+                f"no class subfolders in {str(root)!r}: expected the layout "
+                "<path>/<class name>/<image files>"
+            )
+        return available
+    if isinstance(classes, str):
+        raise TypeError("classes must be a sequence of folder names, not a string")
+    classes = list(classes)
+    if len(set(classes)) != len(classes):
+        raise ValueError(f"classes contains duplicates: {classes}")
+    missing = [name for name in classes if name not in available]
+    if missing:
+        raise ValueError(
+            f"class folder(s) {missing} not found in {str(root)!r}; "
+            f"available: {available}"
+        )
+    return classes
+
+
+def read_images(
+    paths: Sequence[Path], *, color_mode: str, on_error: str
+) -> tuple[list[np.ndarray], list[str], list[int], list[tuple[str, str]]]:
+    """Read and hash each file once; return images, digests, kept indices, failures."""
+    images: list[np.ndarray] = []
+    digests: list[str] = []
+    kept: list[int] = []
+    failures: list[tuple[str, str]] = []
+    for index, path in enumerate(paths):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            error = ImageReadError(str(path), exc.strerror or str(exc))
+        else:
+            try:
+                images.append(decode_image(data, name=str(path), color_mode=color_mode))
+            except ImageReadError as exc:
+                error = exc
+            else:
+                digests.append(hashlib.sha256(data).hexdigest())
+                kept.append(index)
+                continue
+        if on_error == "raise":
+            raise error
+        failures.append((error.path, error.reason))
+    return images, digests, kept, failures
+
+
+def warn_skipped(failures: list[tuple[str, str]]) -> None:
+    """Emit one warning listing every file that could not be read."""
+    if failures:
+        listing = "\n".join(f"  {path}: {reason}" for path, reason in failures)
+        warnings.warn(
+            f"skipped {len(failures)} unreadable image file(s):\n{listing}",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def load_image_folder(
+    path: str | os.PathLike,
+    *,
+    classes: Sequence[str] | None = None,
+    color_mode: str = "grayscale",
+    on_error: str = "raise",
+    return_X_y: bool = False,
+) -> Bunch | tuple[np.ndarray, np.ndarray]:
+    """Load images stored one folder per class, e.g. ``Training/glioma/*.jpg``.
+
+    Every non-hidden subfolder of ``path`` is a class; every image file below
+    it (subfolders included) is a sample of that class. Files and folders
+    whose names start with ``.`` (``.ipynb_checkpoints``, ``.DS_Store``) and
+    ``__MACOSX`` folders are skipped, as are files whose suffix is not one of
+    ``.jpg .jpeg .png .bmp .tif .tiff .webp`` (in any letter case); the number
+    of such non-image files is stated in ``DESCR``. Samples are ordered by
+    class, then by path relative to the class folder, so the order is the
+    same on every machine.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder holding one subfolder per class.
+    classes : sequence of str, default=None
+        Class folders to load, in the order that defines the integer targets.
+        ``None`` loads every class folder, sorted by name.
+    color_mode : {"grayscale", "rgb", "unchanged"}, default="grayscale"
+        ``"grayscale"``: (height, width) images; ``"rgb"``: (height, width, 3);
+        ``"unchanged"``: the file's own channels. Palette, CMYK, 16-bit and
+        alpha images are converted as described in the user guide
+        (``docs/datasets.md``).
+    on_error : {"raise", "warn"}, default="raise"
+        ``"raise"``: the first unreadable or truncated file raises
+        :class:`~sklearn_braintumor.exceptions.ImageReadError` naming it.
+        ``"warn"``: every unreadable file is skipped and all of them are listed
+        in one ``UserWarning``.
+    return_X_y : bool, default=False
+        Return ``(images, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        images : ndarray of uint8
+            ``(n_samples, height, width[, channels])`` when every image has
+            the same shape, else a 1D object array of 2D/3D uint8 arrays.
+        target : ndarray of int64, shape (n_samples,)
+            Index into ``target_names``.
+        target_names : list of str
+            The class folder names. A class folder with no image stays in the
+            list (so targets keep their meaning) and triggers a warning.
+        filenames : ndarray of str, shape (n_samples,)
+            The path of each image.
+        sha256 : ndarray of str, shape (n_samples,)
+            SHA-256 hex digest of each file's bytes.
+        DESCR : str
+            What was loaded, from where and how.
+    (images, target) : tuple
+        If ``return_X_y`` is True.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist or is not a folder.
+    ValueError
+        If ``path`` has no class folders, a requested class is missing, or no
+        image could be read at all.
+    ImageReadError
+        With ``on_error="raise"``, for the first unreadable file.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.datasets import load_image_folder
+    >>> data = load_image_folder("brain-tumor-mri/Testing")  # doctest: +SKIP
+    >>> data.images.shape, data.target_names  # doctest: +SKIP
+    ((1311, 224, 224), ['glioma', 'meningioma', 'notumor', 'pituitary'])
+    """
+    check_color_mode(color_mode)
+    if on_error not in ("raise", "warn"):
+        raise ValueError(f"on_error must be 'raise' or 'warn', got {on_error!r}")
+    root = Path(path)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"image folder {str(root)!r} does not exist or is not a folder"
+        )
+
+    class_names = _class_folders(root, classes)
+    paths: list[Path] = []
+    labels: list[int] = []
+    n_other = 0
+    for label, name in enumerate(class_names):
+        files, other = _walk_files(root / name)
+        n_other += other
+        if not files:
+            warnings.warn(
+                f"class folder {str(root / name)!r} contains no image files",
+                UserWarning,
+                stacklevel=2,
+            )
+        paths.extend(files)
+        labels.extend([label] * len(files))
+
+    images, digests, kept, failures = read_images(
+        paths, color_mode=color_mode, on_error=on_error
+    )
+    warn_skipped(failures)
+    if not images:
+        raise ValueError(f"no readable image files found under {str(root)!r}")
+
+    target = np.asarray(labels, dtype=np.int64)[kept]
+    stacked = stack_images(images)
+    if return_X_y:
+        return stacked, target
+    counts = np.bincount(target, minlength=len(class_names))
+    lines = [
+        f"Images loaded from {root} by sklearn_braintumor.datasets.load_image_folder.",
+        "",
+        f"color_mode={color_mode!r}; {len(images)} images, {len(class_names)} classes:",
+        *(
+            f"  {name}: {count}"
+            for name, count in zip(class_names, counts, strict=True)
+        ),
+    ]
+    if failures:
+        lines.append(f"{len(failures)} unreadable file(s) skipped (on_error='warn').")
+    if n_other:
+        lines.append(f"{n_other} non-image file(s) ignored.")
+    shapes = (
+        "one shape " + str(stacked.shape[1:])
+        if stacked.dtype != object
+        else "mixed shapes"
+    )
+    lines.append(f"Images have {shapes}.")
+    return Bunch(
+        images=stacked,
+        target=target,
+        target_names=list(class_names),
+        filenames=np.asarray([str(paths[i]) for i in kept]),
+        sha256=np.asarray(digests),
+        DESCR="\n".join(lines) + "\n",
+    )

@@ -1,0 +1,154 @@
+"""Decoding image bytes into uint8 arrays: the one place every loader goes through.
+
+Conversions (documented in ``docs/datasets.md``):
+
+- palette images (``P``, ``PA``) are expanded to RGB, or RGBA when they carry
+  transparency; bilevel (``1``) becomes ``L`` with values 0 and 255;
+- ``CMYK`` is converted to RGB with Pillow's conversion (``R = 255 - C - K``
+  clipped, and so on);
+- high bit-depth grayscale (``I;16*``, ``I``, ``F``) is rescaled linearly to
+  0..255: zero stays black and the image maximum becomes 255 (negative
+  values, which MRI magnitude images do not have, stretch the range down to
+  their minimum instead); NaN or infinite values are an error;
+- an alpha channel is composited over a black background (MRI background is
+  black) for ``"grayscale"`` and ``"rgb"`` and kept for ``"unchanged"``;
+- RGB to grayscale uses ITU-R 601-2 luma, Pillow's ``convert("L")``;
+- the EXIF orientation tag, which phone photos of scans carry, is applied;
+- a multi-frame file (TIFF stack, animated image) gives its first frame.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from ..exceptions import ImageReadError
+
+#: File name suffixes read as images (compared case-insensitively).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+COLOR_MODES = ("grayscale", "rgb", "unchanged")
+
+_HIGH_DEPTH_MODES = ("I", "F")
+
+
+def check_color_mode(color_mode: str) -> None:
+    """Raise ValueError unless ``color_mode`` is one of :data:`COLOR_MODES`."""
+    if color_mode not in COLOR_MODES:
+        raise ValueError(f"color_mode must be one of {COLOR_MODES}, got {color_mode!r}")
+
+
+def rescale_to_uint8(array: np.ndarray) -> np.ndarray:
+    """Rescale a numeric array linearly to uint8, keeping zero at zero.
+
+    The range ``[min(0, array.min()), array.max()]`` maps onto ``[0, 255]``;
+    an all-zero (or constant non-positive) array gives zeros.
+
+    Parameters
+    ----------
+    array : ndarray
+        Integer or floating point values, all finite.
+
+    Returns
+    -------
+    rescaled : ndarray of uint8
+        Same shape as ``array``.
+    """
+    values = np.asarray(array, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError("image contains NaN or infinite values")
+    low = min(0.0, float(values.min())) if values.size else 0.0
+    high = float(values.max()) if values.size else 0.0
+    if high <= low:
+        return np.zeros(values.shape, dtype=np.uint8)
+    return np.rint((values - low) * (255.0 / (high - low))).astype(np.uint8)
+
+
+def _over_black(image: Image.Image) -> Image.Image:
+    rgba = image.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def _pil_to_array(image: Image.Image, color_mode: str) -> np.ndarray:
+    mode = image.mode
+    if mode == "1":
+        image = image.convert("L")
+    elif mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in image.info
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    elif mode.startswith("I;16") or mode in _HIGH_DEPTH_MODES:
+        gray = rescale_to_uint8(np.asarray(image))
+        image = Image.fromarray(gray, mode="L")
+    elif mode not in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        # YCbCr, LAB, HSV, RGBX, ...: Pillow knows how to reach RGB.
+        image = image.convert("RGB")
+
+    if color_mode == "unchanged":
+        return np.asarray(image, dtype=np.uint8).copy()
+    if image.mode in ("LA", "RGBA"):
+        image = _over_black(image)
+    if color_mode == "grayscale":
+        return np.asarray(image.convert("L"), dtype=np.uint8).copy()
+    return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+
+
+def decode_image(
+    data: bytes, *, name: str, color_mode: str = "grayscale"
+) -> np.ndarray:
+    """Decode one encoded image into a uint8 array.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's contents.
+    name : str
+        The file's path or archive member name, used in error messages.
+    color_mode : {"grayscale", "rgb", "unchanged"}, default="grayscale"
+        ``"grayscale"`` gives (height, width), ``"rgb"`` (height, width, 3),
+        ``"unchanged"`` keeps the stored channels: (height, width) for
+        single-channel files, (height, width, 2) for LA, 3 for RGB, 4 for RGBA
+        and CMYK.
+
+    Returns
+    -------
+    image : ndarray of uint8
+
+    Raises
+    ------
+    ImageReadError
+        If the bytes are not a readable image (unknown format, truncated,
+        corrupt, NaN in a floating-point TIFF).
+    """
+    check_color_mode(color_mode)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()  # decode fully here: a truncated file fails now
+            image = ImageOps.exif_transpose(image)
+            return _pil_to_array(image, color_mode)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageReadError(name, str(exc) or type(exc).__name__) from exc
+
+
+def stack_images(images: Sequence[np.ndarray]) -> np.ndarray:
+    """Stack images into one array when their shapes agree, else an object array.
+
+    Parameters
+    ----------
+    images : sequence of ndarray
+
+    Returns
+    -------
+    stacked : ndarray
+        ``(n, height, width[, channels])`` uint8 when every shape is the same,
+        otherwise a 1D object array holding the individual arrays.
+    """
+    if len({image.shape for image in images}) == 1:
+        return np.stack(images)
+    out = np.empty(len(images), dtype=object)
+    for index, image in enumerate(images):
+        out[index] = image
+    return out
