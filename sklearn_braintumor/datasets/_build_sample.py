@@ -82,7 +82,7 @@ def _zip_bytes(rows: list[dict], payloads: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def _card(rows, sha256, size, args, min_pair, n_test_near_full) -> str:
+def _card(rows, sha256, size, args, min_pair, stats) -> str:
     counts = {
         (subset, name): sum(r["subset"] == subset and r["label"] == name for r in rows)
         for subset, _ in _SPLITS
@@ -124,15 +124,16 @@ ships ``load_digits``. Load it with
 Duplicates
 ----------
 The source has exact and near-duplicate images within and across its official
-split (216 of its 1311 Testing images are byte-identical to a Training file,
-716 have a perceptual-hash near duplicate in Training at Hamming distance
-<= 4). This sample was drawn so that no two of its images are exact or near
-duplicates: every pair differs by more than {args.min_distance} bits of the
-64-bit DCT perceptual hash (the smallest pairwise distance in the sample is
-{min_pair}), and no two share file bytes or pixel values. Train and test
-therefore share no image. Note: {n_test_near_full} of the {n_test} test images
-have a near duplicate (distance <= 4) somewhere in the *full* upstream
-Training folder, mostly notumor images; do not train on the full upstream
+split: measured by this script, {stats["exact"]} of its {stats["n_test"]} Testing images
+are byte-identical to a Training file and {stats["near"]} have a perceptual-hash
+near duplicate in Training (Hamming distance <= 4). This sample was drawn so
+that no two of its images are exact or near duplicates: every pair differs by
+more than {args.min_distance} bits of the 64-bit DCT perceptual hash (the
+smallest pairwise distance in the sample is {min_pair}), and no two share file
+bytes or pixel values. Train and test therefore share no image. Note:
+{stats["sample_test_near"]} of the {n_test} test images have a near duplicate
+(distance <= 4) somewhere in the *full* upstream Training folder
+({stats["sample_test_near_by_class"]}); do not train on the full upstream
 Training set and evaluate on this sample's test part.
 
 Source and licence
@@ -228,10 +229,24 @@ def main(argv: list[str] | None = None) -> None:
 
     pairwise = hamming_distances(kept_hashes)
     np.fill_diagonal(pairwise, 64)
-    test_hashes = [int(r["phash"], 16) for r in rows if r["subset"] == "test"]
-    near_full = int(
-        (hamming_distances(test_hashes, splits["train"][1]) <= 4).any(axis=1).sum()
-    )
+    train_data, train_hashes, _ = splits["train"]
+    test_data, all_test_hashes, _ = splits["test"]
+    test_rows = [r for r in rows if r["subset"] == "test"]
+    test_hashes = [int(r["phash"], 16) for r in test_rows]
+    sample_near = (hamming_distances(test_hashes, train_hashes) <= 4).any(axis=1)
+    near_labels = [
+        r["label"] for r, near in zip(test_rows, sample_near, strict=True) if near
+    ]
+    by_class = ", ".join(f"{name} {near_labels.count(name)}" for name in TARGET_NAMES)
+    source_stats = {
+        "n_test": len(test_data.target),
+        "exact": int(np.isin(test_data.sha256, train_data.sha256).sum()),
+        "near": int(
+            (hamming_distances(all_test_hashes, train_hashes) <= 4).any(axis=1).sum()
+        ),
+        "sample_test_near": int(sample_near.sum()),
+        "sample_test_near_by_class": by_class,
+    }
     zip_path = args.out_dir / "data" / SAMPLE_FILE
     card_path = args.out_dir / "descr" / SAMPLE_CARD
     for path, content in (
@@ -239,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
         (
             card_path,
             _card(
-                rows, sha256, len(blob), args, int(pairwise.min()), near_full
+                rows, sha256, len(blob), args, int(pairwise.min()), source_stats
             ).encode(),
         ),
     ):
@@ -250,7 +265,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {zip_path} ({len(blob)} bytes, sha256 {sha256}) and {card_path}")
     print(
         f"{len(rows)} images; smallest pairwise pHash distance {pairwise.min()}; "
-        f"{near_full} test images have a near duplicate in the full Training folder"
+        f"{source_stats['sample_test_near']} test images have a near duplicate in "
+        "the full Training folder"
     )
 
 

@@ -127,7 +127,7 @@ def decode_image(
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()  # decode fully here: a truncated file fails now
-            image = ImageOps.exif_transpose(image)
+            ImageOps.exif_transpose(image, in_place=True)
             return _pil_to_array(image, color_mode)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageReadError(name, str(exc) or type(exc).__name__) from exc
