@@ -50,9 +50,7 @@ def ensure_env() -> Path:
     """Create and fill ``.venv`` if missing or stale; return its python."""
     if sys.version_info < (3, 10):  # noqa: UP036 (dev.py runs before any check)
         sys.exit(f"Python >= 3.10 is required, this is {sys.version.split()[0]}")
-    torch_requirement = os.environ.get("BRAINTUMOR_TORCH") or (
-        "" if _has_cuda() else CPU_TORCH
-    )
+    torch_requirement = os.environ.get("BRAINTUMOR_TORCH") or ("" if _has_cuda() else CPU_TORCH)
     wanted = hashlib.sha256(
         (ROOT / "pyproject.toml").read_bytes() + torch_requirement.encode()
     ).hexdigest()
@@ -77,13 +75,9 @@ def main(argv: list[str]) -> int:
     task, rest = argv[0], argv[1:]
     python = ensure_env()
     if task == "demo":
-        return subprocess.run(
-            [python, "-m", "sklearn_braintumor", "demo"], cwd=ROOT
-        ).returncode
+        return subprocess.run([python, "-m", "sklearn_braintumor", "demo"], cwd=ROOT).returncode
     if task == "cli":
-        return subprocess.run(
-            [python, "-m", "sklearn_braintumor", *rest], cwd=ROOT
-        ).returncode
+        return subprocess.run([python, "-m", "sklearn_braintumor", *rest], cwd=ROOT).returncode
     checks = [
         [python, "-m", "ruff", "check", "."],
         [python, "-m", "ruff", "format", "--check", "."],

@@ -77,9 +77,7 @@ def main() -> None:
         print(f"plain Pillow loop: {statistics.median(reference_rates):8.0f} img/s")
         rounds = ", ".join(f"{r:.2f}" for r in ratios)
         ratio = statistics.median(ratios)
-        print(
-            f"time ratio load_image_folder / plain loop: {ratio:.2f} (rounds: {rounds})"
-        )
+        print(f"time ratio load_image_folder / plain loop: {ratio:.2f} (rounds: {rounds})")
 
     if (SHARED / "brain-tumor-mri-4class").is_dir():
         print("\nreal folders in ../shared/datasets:")
@@ -89,9 +87,7 @@ def main() -> None:
             "brain-mri-yes-no",
         ):
             t, data = timed(load_image_folder, SHARED / sub)
-            counts = dict(
-                zip(data.target_names, np.bincount(data.target).tolist(), strict=True)
-            )
+            counts = dict(zip(data.target_names, np.bincount(data.target).tolist(), strict=True))
             kind = (
                 "stacked " + str(data.images.shape)
                 if data.images.dtype != object

@@ -23,9 +23,7 @@ for subset in ("train", "test"):
 # sample still differs in many bits (<= 4 would be a near duplicate).
 hashes = phash(data.images)
 train = data.subset == "train"
-print(
-    "closest train/test pair:", hamming_distances(hashes[train], hashes[~train]).min()
-)
+print("closest train/test pair:", hamming_distances(hashes[train], hashes[~train]).min())
 
 # %%
 # Four training slices per class.

@@ -44,9 +44,7 @@ def _device_summary() -> str:
     except ImportError:
         return "torch not installed"
     if torch.cuda.is_available():
-        names = [
-            torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())
-        ]
+        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
         return f"cuda ({', '.join(names)}); device='auto' uses cuda"
     return f"cpu ({torch.get_num_threads()} torch threads); no CUDA device found"
 
@@ -83,10 +81,7 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
         "  sample  load_sample(subset='train'|'test'|'all'): 800 real 224x224 "
         "slices of the 4-class set, official split kept, duplicate-free"
     )
-    print(
-        f"\nfetchable with fetch_dataset(NAME) or `braintumor fetch NAME` "
-        f"(data home {home}):"
-    )
+    print(f"\nfetchable with fetch_dataset(NAME) or `braintumor fetch NAME` (data home {home}):")
     for name, info in DATASETS.items():
         path = dataset_path(name, home)
         status = f"cached in {path}" if path else "not downloaded"
@@ -131,9 +126,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     train, test = load_sample("train"), load_sample("test")
-    pipe = make_pipeline(
-        FunctionTransformer(_hog_features), StandardScaler(), SVC(C=10.0)
-    )
+    pipe = make_pipeline(FunctionTransformer(_hog_features), StandardScaler(), SVC(C=10.0))
     print(
         f"Embedded sample: {len(train.target)} training and {len(test.target)} test "
         "images (224x224, 4 classes, no duplicates across the split)."
@@ -142,14 +135,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     pipe.fit(train.images, train.target)
     predicted = pipe.predict(test.images)
     print("\nClassification report on the sample's test subset:\n")
+    print(classification_report(test.target, predicted, target_names=test.target_names, digits=3))
     print(
-        classification_report(
-            test.target, predicted, target_names=test.target_names, digits=3
-        )
-    )
-    print(
-        "Confusion matrix (rows: true, columns: predicted, order "
-        f"{', '.join(test.target_names)}):"
+        f"Confusion matrix (rows: true, columns: predicted, order {', '.join(test.target_names)}):"
     )
     print(confusion_matrix(test.target, predicted))
     print(f"\nDone in {time.perf_counter() - start:.1f} s.")
@@ -162,9 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="braintumor",
         description="Brain MRI tumour classification with scikit-learn estimators.",
     )
-    parser.add_argument(
-        "--version", action="version", version=f"%(prog)s {__version__}"
-    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name, handler, help_text):
@@ -173,16 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     for sub in (
-        add(
-            "info", _cmd_info, "versions, compute device, data home and cached datasets"
-        ),
+        add("info", _cmd_info, "versions, compute device, data home and cached datasets"),
         add("datasets", _cmd_datasets, "datasets that can be loaded or fetched"),
     ):
         sub.add_argument(
             "--data-home",
             default=None,
-            help="dataset cache (default: $SKLEARN_BRAINTUMOR_DATA "
-            "or ~/sklearn_braintumor_data)",
+            help="dataset cache (default: $SKLEARN_BRAINTUMOR_DATA or ~/sklearn_braintumor_data)",
         )
     fetch = add("fetch", _cmd_fetch, "download a public dataset into the data home")
     fetch.add_argument("name", help="dataset name, see `braintumor datasets`")

@@ -95,11 +95,7 @@ def _figshare_zip():
     for number, label, pid, size in FIGSHARE_SLICES:
         image = rng.randint(0, 3000, size=(size, size)).astype(np.int16)
         image[0, 0] = 3000
-        part = (
-            "brainTumorDataPublic_1-2.zip"
-            if number <= 2
-            else "brainTumorDataPublic_3-10.zip"
-        )
+        part = "brainTumorDataPublic_1-2.zip" if number <= 2 else "brainTumorDataPublic_3-10.zip"
         parts[part][f"{number}.mat"] = _mat_slice(image, label, pid)
     cv = io.BytesIO()
     with h5py.File(cv, "w") as handle:
@@ -157,9 +153,7 @@ def server(archives):
 
 
 def _point(monkeypatch, name, url, sha256=None):
-    info = dataclasses.replace(
-        DATASETS[name], url=url, sha256=sha256, kaggle_handle=None
-    )
+    info = dataclasses.replace(DATASETS[name], url=url, sha256=sha256, kaggle_handle=None)
     monkeypatch.setitem(DATASETS, name, info)
     return info
 
@@ -184,9 +178,7 @@ def test_split_dataset_downloads_once_then_reads_cache(server, monkeypatch, data
     assert "Licence: CC0" in data.DESCR
 
     httpd.shutdown()  # the second call must not need the server
-    X_test, y_test = fetch_dataset(
-        "brain-tumor-mri-4class", subset="test", return_X_y=True
-    )
+    X_test, y_test = fetch_dataset("brain-tumor-mri-4class", subset="test", return_X_y=True)
     assert X_test.shape == (8, 16, 16)
     np.testing.assert_array_equal(X_test, data.images[data.subset == "test"])
     np.testing.assert_array_equal(y_test, data.target[data.subset == "test"])
@@ -254,14 +246,10 @@ def test_tampered_or_missing_cached_files_are_detected(server, monkeypatch, data
     root = fetch_dataset("brain-tumor-mri-4class").path
     victim = root / "brain-tumor-mri-dataset" / "Testing" / "glioma" / "Te-0.png"
     victim.write_bytes(_png(np.zeros((16, 16), dtype=np.uint8)))
-    with pytest.raises(
-        ChecksumError, match=r"Te-0\.png changed since it was downloaded"
-    ):
+    with pytest.raises(ChecksumError, match=r"Te-0\.png changed since it was downloaded"):
         fetch_dataset("brain-tumor-mri-4class", download_if_missing=False)
     victim.unlink()
-    with pytest.raises(
-        ChecksumError, match=r"Te-0\.png recorded at download is missing"
-    ):
+    with pytest.raises(ChecksumError, match=r"Te-0\.png recorded at download is missing"):
         fetch_dataset("brain-tumor-mri-4class", subset="train")
     (root / "brain-tumor-mri-dataset" / "README.txt").write_text("edited")
     with pytest.raises(ChecksumError, match="README"):
@@ -290,9 +278,7 @@ def test_figshare_mat_files_with_patient_groups(server, monkeypatch, data_home):
 
     from sklearn.model_selection import GroupKFold
 
-    for train, test in GroupKFold(n_splits=3).split(
-        data.images, data.target, data.groups
-    ):
+    for train, test in GroupKFold(n_splits=3).split(data.images, data.target, data.groups):
         assert not set(data.groups[train]) & set(data.groups[test])
     rgb = fetch_dataset("figshare-cheng-3064", color_mode="rgb")
     assert rgb.images[0].shape == (24, 24, 3)

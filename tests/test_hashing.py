@@ -16,9 +16,7 @@ def test_phash_equals_imagehash(images):
     ours = phash(images)
     assert ours.dtype == np.uint64 and ours.shape == (12,)
     for image, value in zip(images, ours, strict=True):
-        assert format(int(value), "016x") == str(
-            imagehash.phash(Image.fromarray(image))
-        )
+        assert format(int(value), "016x") == str(imagehash.phash(Image.fromarray(image)))
     rgb = np.stack([images[0]] * 3, axis=-1)
     assert int(phash(rgb)) == int(ours[0])
     as_list = phash([images[0], images[1][:40, :30]])

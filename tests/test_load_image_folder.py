@@ -10,9 +10,7 @@ from sklearn_braintumor.exceptions import ImageReadError
 
 
 def _gradient(height=30, width=40):
-    return (np.add.outer(np.arange(height) * 3, np.arange(width) * 2) % 256).astype(
-        np.uint8
-    )
+    return (np.add.outer(np.arange(height) * 3, np.arange(width) * 2) % 256).astype(np.uint8)
 
 
 def _save(path, image, **kwargs):

@@ -24,9 +24,7 @@ def test_counts_and_split(everything):
     assert everything.images.dtype == np.uint8
     for subset, per_class in (("train", 150), ("test", 50)):
         mask = everything.subset == subset
-        np.testing.assert_array_equal(
-            np.bincount(everything.target[mask]), [per_class] * 4
-        )
+        np.testing.assert_array_equal(np.bincount(everything.target[mask]), [per_class] * 4)
         assert all(name.startswith(f"{subset}/") for name in everything.filenames[mask])
     assert np.bincount(everything.target).min() >= 100
 
@@ -75,8 +73,6 @@ def test_member_hashes_are_checked(monkeypatch):
     from sklearn_braintumor.exceptions import ImageReadError
 
     original = _sample.hashlib.sha256
-    monkeypatch.setattr(
-        _sample.hashlib, "sha256", lambda data=b"": original(data + b"corrupted")
-    )
+    monkeypatch.setattr(_sample.hashlib, "sha256", lambda data=b"": original(data + b"corrupted"))
     with pytest.raises(ImageReadError, match="reinstall"):
         load_sample("test")

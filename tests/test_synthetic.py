@@ -22,9 +22,7 @@ def test_shapes_balance_and_determinism():
 
 
 def test_head_on_black_background_and_lesions_inside():
-    X, y, masks = make_synthetic_mri(
-        40, image_size=64, noise=0, random_state=0, return_masks=True
-    )
+    X, y, masks = make_synthetic_mri(40, image_size=64, noise=0, random_state=0, return_masks=True)
     assert (X[:, 0, 0] == 0).all() and (X[:, -1, -1] == 0).all()
     assert (X[:, 32, 32] > 20).all()
     assert not masks[y == 0].any()
@@ -36,9 +34,7 @@ def test_head_on_black_background_and_lesions_inside():
 
 def test_classes_are_learnable():
     X, y = make_synthetic_mri(240, image_size=32, random_state=0)
-    features = np.stack([downscale_local_mean(x, (2, 2)) for x in X]).reshape(
-        len(X), -1
-    )
+    features = np.stack([downscale_local_mean(x, (2, 2)) for x in X]).reshape(len(X), -1)
     scores = cross_val_score(LogisticRegression(max_iter=2000), features / 255, y, cv=3)
     assert scores.mean() > 0.7  # chance is 0.25
 

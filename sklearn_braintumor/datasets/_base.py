@@ -26,9 +26,7 @@ def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
     data_home : pathlib.Path
     """
     if data_home is None:
-        data_home = os.environ.get(DATA_HOME_ENV) or Path(
-            "~", "sklearn_braintumor_data"
-        )
+        data_home = os.environ.get(DATA_HOME_ENV) or Path("~", "sklearn_braintumor_data")
     path = Path(data_home).expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -50,8 +50,7 @@ def _select(splits, per_subset, min_distance, seed):
                     continue
                 if (
                     kept_hashes
-                    and hamming_distances([hashes[index]], kept_hashes).min()
-                    <= min_distance
+                    and hamming_distances([hashes[index]], kept_hashes).min() <= min_distance
                 ):
                     continue
                 chosen.append((subset, label, index))
@@ -234,16 +233,12 @@ def main(argv: list[str] | None = None) -> None:
     test_rows = [r for r in rows if r["subset"] == "test"]
     test_hashes = [int(r["phash"], 16) for r in test_rows]
     sample_near = (hamming_distances(test_hashes, train_hashes) <= 4).any(axis=1)
-    near_labels = [
-        r["label"] for r, near in zip(test_rows, sample_near, strict=True) if near
-    ]
+    near_labels = [r["label"] for r, near in zip(test_rows, sample_near, strict=True) if near]
     by_class = ", ".join(f"{name} {near_labels.count(name)}" for name in TARGET_NAMES)
     source_stats = {
         "n_test": len(test_data.target),
         "exact": int(np.isin(test_data.sha256, train_data.sha256).sum()),
-        "near": int(
-            (hamming_distances(all_test_hashes, train_hashes) <= 4).any(axis=1).sum()
-        ),
+        "near": int((hamming_distances(all_test_hashes, train_hashes) <= 4).any(axis=1).sum()),
         "sample_test_near": int(sample_near.sum()),
         "sample_test_near_by_class": by_class,
     }
@@ -253,9 +248,7 @@ def main(argv: list[str] | None = None) -> None:
         (zip_path, blob),
         (
             card_path,
-            _card(
-                rows, sha256, len(blob), args, int(pairwise.min()), source_stats
-            ).encode(),
+            _card(rows, sha256, len(blob), args, int(pairwise.min()), source_stats).encode(),
         ),
     ):
         path.parent.mkdir(parents=True, exist_ok=True)

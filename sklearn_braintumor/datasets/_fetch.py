@@ -21,10 +21,11 @@ from sklearn.utils import Bunch
 
 from .. import __version__
 from ..exceptions import ChecksumError, DownloadError
+from ..utils._images import stack_images
 from ._base import get_data_home
 from ._figshare import load_figshare_folder
 from ._folder import load_image_folder
-from ._io import check_color_mode, stack_images
+from ._io import check_color_mode
 from ._registry import DATASETS, DatasetInfo
 
 __all__ = ["fetch_dataset"]
@@ -62,9 +63,7 @@ def _download(url: str, destination: Path, timeout: float) -> str:
     except (urllib.error.URLError, HTTPException, OSError) as exc:
         raise DownloadError(f"download of {url} failed: {exc}") from exc
     if expected is not None and received != int(expected):
-        raise DownloadError(
-            f"download of {url} is incomplete: {received} of {expected} bytes"
-        )
+        raise DownloadError(f"download of {url} is incomplete: {received} of {expected} bytes")
     return digest.hexdigest()
 
 
@@ -85,9 +84,7 @@ def _safe_extract(archive: Path, destination: Path, source: str) -> None:
                     )
             zipped.extractall(destination)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
-        raise DownloadError(
-            f"archive from {source} is not a readable zip: {exc}"
-        ) from exc
+        raise DownloadError(f"archive from {source} is not a readable zip: {exc}") from exc
 
 
 def _extract_nested(root: Path, source: str) -> None:
@@ -130,8 +127,7 @@ def _download_into_cache(info: DatasetInfo, home: Path, timeout: float) -> Path:
         tree = staging / "data"
         tree.mkdir()
         use_kagglehub = (
-            info.kaggle_handle is not None
-            and importlib.util.find_spec("kagglehub") is not None
+            info.kaggle_handle is not None and importlib.util.find_spec("kagglehub") is not None
         )
         if use_kagglehub:
             source = f"kagglehub:{info.kaggle_handle}"
@@ -197,8 +193,7 @@ def _verify(root: Path, manifest: dict, read: dict[str, str]) -> None:
         path = root / relative
         if not path.is_file():
             raise ChecksumError(
-                f"cached file {path} recorded at download is missing; delete "
-                f"{root} and fetch again"
+                f"cached file {path} recorded at download is missing; delete {root} and fetch again"
             )
         actual = read.get(str(path.resolve())) or _sha256_file(path)
         if actual != expected:
@@ -214,9 +209,7 @@ def _load_split_folders(root: Path, subset: str, color_mode: str) -> Bunch:
     parts = []
     classes = None
     for name in subsets:
-        part = load_image_folder(
-            base / _SUBSETS[name], classes=classes, color_mode=color_mode
-        )
+        part = load_image_folder(base / _SUBSETS[name], classes=classes, color_mode=color_mode)
         classes = part.target_names
         parts.append((name, part))
     images = [image for _, part in parts for image in part.images]
@@ -356,10 +349,7 @@ def fetch_dataset(
             f"Cite: {info.citation}",
             "",
             f"Loaded subset={subset!r}, color_mode={color_mode!r} from {root}:",
-            *(
-                f"  {cls}: {n}"
-                for cls, n in zip(data.target_names, counts, strict=True)
-            ),
+            *(f"  {cls}: {n}" for cls, n in zip(data.target_names, counts, strict=True)),
             "",
         ]
     )

@@ -10,7 +10,8 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ..exceptions import ImageReadError
-from ._io import check_color_mode, rescale_to_uint8, stack_images
+from ..utils._images import rescale_to_uint8, stack_images
+from ._io import check_color_mode
 
 #: Label codes of the ``.mat`` files, and the names they stand for.
 FIGSHARE_LABELS = {1: "meningioma", 2: "glioma", 3: "pituitary"}
@@ -75,8 +76,7 @@ def load_figshare_folder(root: str | Path, *, color_mode: str = "grayscale") -> 
         (
             p
             for p in root.rglob("*.mat")
-            if p.name != "cvind.mat"
-            and not any(part.startswith(".") for part in p.parts)
+            if p.name != "cvind.mat" and not any(part.startswith(".") for part in p.parts)
         ),
         key=_sort_key,
     )

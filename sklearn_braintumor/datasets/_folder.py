@@ -12,7 +12,8 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ..exceptions import ImageReadError
-from ._io import IMAGE_EXTENSIONS, check_color_mode, decode_image, stack_images
+from ..utils._images import stack_images
+from ._io import IMAGE_EXTENSIONS, check_color_mode, decode_image
 
 __all__ = ["load_image_folder"]
 
@@ -42,9 +43,7 @@ def _walk_files(folder: Path) -> tuple[list[Path], int]:
 
 def _class_folders(root: Path, classes: Sequence[str] | None) -> list[str]:
     available = sorted(
-        entry.name
-        for entry in root.iterdir()
-        if entry.is_dir() and not _is_hidden(entry.name)
+        entry.name for entry in root.iterdir() if entry.is_dir() and not _is_hidden(entry.name)
     )
     if classes is None:
         if not available:
@@ -61,8 +60,7 @@ def _class_folders(root: Path, classes: Sequence[str] | None) -> list[str]:
     missing = [name for name in classes if name not in available]
     if missing:
         raise ValueError(
-            f"class folder(s) {missing} not found in {str(root)!r}; "
-            f"available: {available}"
+            f"class folder(s) {missing} not found in {str(root)!r}; available: {available}"
         )
     return classes
 
@@ -187,9 +185,7 @@ def load_image_folder(
         raise ValueError(f"on_error must be 'raise' or 'warn', got {on_error!r}")
     root = Path(path)
     if not root.is_dir():
-        raise FileNotFoundError(
-            f"image folder {str(root)!r} does not exist or is not a folder"
-        )
+        raise FileNotFoundError(f"image folder {str(root)!r} does not exist or is not a folder")
 
     class_names = _class_folders(root, classes)
     paths: list[Path] = []
@@ -207,9 +203,7 @@ def load_image_folder(
         paths.extend(files)
         labels.extend([label] * len(files))
 
-    images, digests, kept, failures = read_images(
-        paths, color_mode=color_mode, on_error=on_error
-    )
+    images, digests, kept, failures = read_images(paths, color_mode=color_mode, on_error=on_error)
     warn_skipped(failures)
     if not images:
         raise ValueError(f"no readable image files found under {str(root)!r}")
@@ -223,20 +217,13 @@ def load_image_folder(
         f"Images loaded from {root} by sklearn_braintumor.datasets.load_image_folder.",
         "",
         f"color_mode={color_mode!r}; {len(images)} images, {len(class_names)} classes:",
-        *(
-            f"  {name}: {count}"
-            for name, count in zip(class_names, counts, strict=True)
-        ),
+        *(f"  {name}: {count}" for name, count in zip(class_names, counts, strict=True)),
     ]
     if failures:
         lines.append(f"{len(failures)} unreadable file(s) skipped (on_error='warn').")
     if n_other:
         lines.append(f"{n_other} non-image file(s) ignored.")
-    shapes = (
-        "one shape " + str(stacked.shape[1:])
-        if stacked.dtype != object
-        else "mixed shapes"
-    )
+    shapes = "one shape " + str(stacked.shape[1:]) if stacked.dtype != object else "mixed shapes"
     lines.append(f"Images have {shapes}.")
     return Bunch(
         images=stacked,

@@ -20,12 +20,12 @@ Conversions (documented in ``docs/datasets.md``):
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from ..exceptions import ImageReadError
+from ..utils._images import rescale_to_uint8
 
 #: File name suffixes read as images (compared case-insensitively).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -39,32 +39,6 @@ def check_color_mode(color_mode: str) -> None:
     """Raise ValueError unless ``color_mode`` is one of :data:`COLOR_MODES`."""
     if color_mode not in COLOR_MODES:
         raise ValueError(f"color_mode must be one of {COLOR_MODES}, got {color_mode!r}")
-
-
-def rescale_to_uint8(array: np.ndarray) -> np.ndarray:
-    """Rescale a numeric array linearly to uint8, keeping zero at zero.
-
-    The range ``[min(0, array.min()), array.max()]`` maps onto ``[0, 255]``;
-    an all-zero (or constant non-positive) array gives zeros.
-
-    Parameters
-    ----------
-    array : ndarray
-        Integer or floating point values, all finite.
-
-    Returns
-    -------
-    rescaled : ndarray of uint8
-        Same shape as ``array``.
-    """
-    values = np.asarray(array, dtype=np.float64)
-    if not np.all(np.isfinite(values)):
-        raise ValueError("image contains NaN or infinite values")
-    low = min(0.0, float(values.min())) if values.size else 0.0
-    high = float(values.max()) if values.size else 0.0
-    if high <= low:
-        return np.zeros(values.shape, dtype=np.uint8)
-    return np.rint((values - low) * (255.0 / (high - low))).astype(np.uint8)
 
 
 def _over_black(image: Image.Image) -> Image.Image:
@@ -96,9 +70,7 @@ def _pil_to_array(image: Image.Image, color_mode: str) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
 
 
-def decode_image(
-    data: bytes, *, name: str, color_mode: str = "grayscale"
-) -> np.ndarray:
+def decode_image(data: bytes, *, name: str, color_mode: str = "grayscale") -> np.ndarray:
     """Decode one encoded image into a uint8 array.
 
     Parameters
@@ -131,24 +103,3 @@ def decode_image(
             return _pil_to_array(image, color_mode)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageReadError(name, str(exc) or type(exc).__name__) from exc
-
-
-def stack_images(images: Sequence[np.ndarray]) -> np.ndarray:
-    """Stack images into one array when their shapes agree, else an object array.
-
-    Parameters
-    ----------
-    images : sequence of ndarray
-
-    Returns
-    -------
-    stacked : ndarray
-        ``(n, height, width[, channels])`` uint8 when every shape is the same,
-        otherwise a 1D object array holding the individual arrays.
-    """
-    if len({image.shape for image in images}) == 1:
-        return np.stack(images)
-    out = np.empty(len(images), dtype=object)
-    for index, image in enumerate(images):
-        out[index] = image
-    return out

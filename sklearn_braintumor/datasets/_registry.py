@@ -112,8 +112,7 @@ DATASETS: dict[str, DatasetInfo] = {
             classes=("no", "yes"),
             licence="not stated by the publisher (use for research benchmarks only)",
             citation=(
-                "Navoneel Chakrabarty (2019). Brain MRI Images for Brain Tumor "
-                "Detection. Kaggle."
+                "Navoneel Chakrabarty (2019). Brain MRI Images for Brain Tumor Detection. Kaggle."
             ),
             description=(
                 "253 brain MRI images, 155 with a tumour (yes) and 98 without (no); "

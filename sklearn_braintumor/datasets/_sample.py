@@ -12,7 +12,8 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ..exceptions import ImageReadError
-from ._io import check_color_mode, decode_image, stack_images
+from ..utils._images import stack_images
+from ._io import check_color_mode, decode_image
 
 __all__ = ["load_sample"]
 
@@ -82,9 +83,7 @@ def load_sample(
     check_color_mode(color_mode)
     with _package_file("data", SAMPLE_FILE).open("rb") as handle:
         archive = zipfile.ZipFile(io.BytesIO(handle.read()))
-    rows = list(
-        csv.DictReader(io.TextIOWrapper(archive.open(MANIFEST_MEMBER), "utf-8"))
-    )
+    rows = list(csv.DictReader(io.TextIOWrapper(archive.open(MANIFEST_MEMBER), "utf-8")))
     if subset != "all":
         rows = [row for row in rows if row["subset"] == subset]
     images = []
@@ -98,9 +97,7 @@ def load_sample(
             )
         images.append(decode_image(data, name=row["member"], color_mode=color_mode))
     stacked = stack_images(images)
-    target = np.asarray(
-        [TARGET_NAMES.index(row["label"]) for row in rows], dtype=np.int64
-    )
+    target = np.asarray([TARGET_NAMES.index(row["label"]) for row in rows], dtype=np.int64)
     if return_X_y:
         return stacked, target
     return Bunch(

@@ -43,8 +43,7 @@ def _phash_one(image: np.ndarray, hash_size: int, highfreq_factor: int) -> int:
         pil = Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8))
     else:
         raise ValueError(
-            "phash expects 2D grayscale or (height, width, 3|4) images, got shape "
-            f"{array.shape}"
+            f"phash expects 2D grayscale or (height, width, 3|4) images, got shape {array.shape}"
         )
     if array.dtype != np.uint8:
         raise ValueError(f"phash expects uint8 images, got dtype {array.dtype}")
@@ -106,9 +105,7 @@ def _bits(hashes: np.ndarray) -> np.ndarray:
     return np.unpackbits(hashes.astype(">u8").view(np.uint8).reshape(-1, 8), axis=1)
 
 
-def hamming_distances(
-    hashes_a: ArrayLike, hashes_b: ArrayLike | None = None
-) -> np.ndarray:
+def hamming_distances(hashes_a: ArrayLike, hashes_b: ArrayLike | None = None) -> np.ndarray:
     """Pairwise Hamming distances between two sets of 64-bit hashes.
 
     Parameters
@@ -124,9 +121,7 @@ def hamming_distances(
         Number of differing bits for each pair.
     """
     bits_a = _bits(np.asarray(hashes_a)).astype(np.float32)
-    bits_b = (
-        bits_a if hashes_b is None else _bits(np.asarray(hashes_b)).astype(np.float32)
-    )
+    bits_b = bits_a if hashes_b is None else _bits(np.asarray(hashes_b)).astype(np.float32)
     # |a xor b| = a.(1-b) + (1-a).b, as two matrix products (exact in float32).
     distances = bits_a @ (1.0 - bits_b).T + (1.0 - bits_a) @ bits_b.T
     return np.rint(distances).astype(np.int64)

@@ -1,0 +1,193 @@
+"""Gray-level co-occurrence (GLCM) texture features."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from skimage.feature import graycomatrix, graycoprops
+
+from ..preprocessing._base import ImageTransformer
+from ..preprocessing._color import Grayscale
+
+PROPERTIES = (
+    "contrast", "dissimilarity", "homogeneity", "energy", "correlation", "ASM",
+    "mean", "variance", "std", "entropy",
+)  # fmt: skip
+_DTYPE_RANGES = {"u1": (0.0, 256.0), "u2": (0.0, 65536.0), "b1": (0.0, 2.0)}
+
+
+def quantize(image: np.ndarray, levels: int, value_range: tuple[float, float]) -> np.ndarray:
+    """Map intensities in ``[low, high)`` onto the integers ``0 .. levels - 1``.
+
+    ``q = floor((x - low) / (high - low) * levels)``, clipped to the valid
+    levels; for uint8 images with ``value_range=(0, 256)`` and 256 levels,
+    ``q == x``.
+
+    Parameters
+    ----------
+    image : ndarray
+        One grayscale image.
+    levels : int
+        Number of gray levels, 2 to 256.
+    value_range : tuple of (float, float)
+        ``(low, high)`` of the intensity scale.
+
+    Returns
+    -------
+    quantized : ndarray of uint8
+    """
+    low, high = value_range
+    scaled = (np.asarray(image, dtype=np.float64) - low) * (levels / (high - low))
+    return np.clip(np.floor(scaled), 0, levels - 1).astype(np.uint8)
+
+
+def _glcm_rows(images, distances, angles, levels, properties, symmetric, value_range):
+    rows = []
+    for image in images:
+        q = quantize(image, levels, value_range)
+        matrix = graycomatrix(q, distances, angles, levels=levels, symmetric=symmetric, normed=True)
+        rows.append(np.concatenate([graycoprops(matrix, p).ravel() for p in properties]))
+    return rows
+
+
+class GLCMFeatures(ImageTransformer):
+    """Gray-level co-occurrence texture features of each image, as a 2D table.
+
+    Each image is converted to grayscale (luma), quantised to ``levels`` gray
+    levels, and its normalised co-occurrence matrix for every distance and
+    angle is summarised by each property (scikit-image's ``graycomatrix`` and
+    ``graycoprops``). Columns are ordered property, then distance, then angle,
+    and named ``glcm_<property>_d<distance>_a<degrees>``.
+
+    Parameters
+    ----------
+    distances : sequence of int, default=(1,)
+        Pixel offsets.
+    angles : sequence of float, default=(0, pi/4, pi/2, 3 pi/4)
+        Offset directions in radians.
+    levels : int, default=32
+        Gray levels after quantisation (2 to 256). Fewer levels are faster
+        and less noisy; 256 keeps uint8 images unquantised.
+    properties : sequence of str, default=("contrast", "dissimilarity", \
+            "homogeneity", "energy", "correlation", "ASM")
+        Any of scikit-image's ``graycoprops`` properties: also ``"mean"``,
+        ``"variance"``, ``"std"``, ``"entropy"``.
+    symmetric : bool, default=True
+        Count each pair in both directions.
+    value_range : tuple of (float, float) or None, default=None
+        Intensity scale ``(low, high)`` mapped onto the levels. None means
+        ``(0, 256)`` for uint8, ``(0, 65536)`` for uint16 and ``(0, 1)`` for
+        floats (as after ``IntensityScaler()``); floats outside [0, 1] then
+        raise an error asking for ``value_range``.
+    n_jobs : int or None, default=None
+        Processes for joblib (``-1``: all cores). Images are split into one
+        chunk per job.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.datasets import make_synthetic_mri
+    >>> from sklearn_braintumor.features import GLCMFeatures
+    >>> X, y = make_synthetic_mri(3, image_size=32, random_state=0)
+    >>> glcm = GLCMFeatures(properties=("energy",), angles=(0.0,))
+    >>> glcm.fit_transform(X).shape, list(glcm.get_feature_names_out())
+    ((3, 1), ['glcm_energy_d1_a0'])
+    """
+
+    def __init__(
+        self,
+        distances: Sequence[int] = (1,),
+        angles: Sequence[float] = (0.0, np.pi / 4, np.pi / 2, 3 * np.pi / 4),
+        levels: int = 32,
+        properties: Sequence[str] = (
+            "contrast", "dissimilarity", "homogeneity", "energy", "correlation", "ASM",
+        ),
+        symmetric: bool = True,
+        value_range: tuple[float, float] | None = None,
+        n_jobs: int | None = None,
+    ) -> None:  # fmt: skip
+        self.distances = distances
+        self.angles = angles
+        self.levels = levels
+        self.properties = properties
+        self.symmetric = symmetric
+        self.value_range = value_range
+        self.n_jobs = n_jobs
+
+    def _validate_params(self) -> None:
+        if not isinstance(self.levels, numbers.Integral) or not 2 <= self.levels <= 256:
+            raise ValueError(f"levels must be an int in [2, 256], got {self.levels!r}")
+        if not len(self.distances) or any(
+            not isinstance(d, numbers.Integral) or d < 1 for d in self.distances
+        ):
+            raise ValueError(f"distances must be positive ints, got {self.distances!r}")
+        if not len(self.angles):
+            raise ValueError("angles must not be empty")
+        unknown = [p for p in self.properties if p not in PROPERTIES]
+        if unknown or not len(self.properties):
+            raise ValueError(f"unknown GLCM properties {unknown}; choose from {PROPERTIES}")
+
+    def _range(self, image: np.ndarray, index: int) -> tuple[float, float]:
+        if self.value_range is not None:
+            low, high = self.value_range
+            if not high > low:
+                raise ValueError(
+                    f"value_range must be (low, high) with high > low, got {self.value_range!r}"
+                )
+            return float(low), float(high)
+        key = image.dtype.str[1:]
+        if key in _DTYPE_RANGES:
+            return _DTYPE_RANGES[key]
+        if image.dtype.kind == "f":
+            if image.min() < 0 or image.max() > 1:
+                raise ValueError(
+                    f"sample {index} has float values in [{image.min():g}, {image.max():g}]; "
+                    "GLCMFeatures maps floats in [0, 1] onto its levels: scale the images "
+                    "with IntensityScaler() first or pass value_range=(low, high)"
+                )
+            return 0.0, 1.0 + 1e-9  # 1.0 falls into the top level
+        raise ValueError(f"sample {index} has dtype {image.dtype}; pass value_range=(low, high)")
+
+    def _transform_images(self, images):
+        self._validate_params()
+        gray = Grayscale().fit_transform(images)
+        ranges = {self._range(image, i) for i, image in enumerate(gray)}
+        if len(ranges) > 1:
+            raise ValueError("images of different dtypes need an explicit value_range")
+        args = (
+            list(self.distances), list(self.angles), self.levels, list(self.properties),
+            self.symmetric, ranges.pop(),
+        )  # fmt: skip
+        n_jobs = min(effective_n_jobs(self.n_jobs), len(gray))
+        if n_jobs == 1:
+            rows = _glcm_rows(gray, *args)
+        else:
+            chunks = np.array_split(np.arange(len(gray)), n_jobs)
+            parts = Parallel(n_jobs=n_jobs)(
+                delayed(_glcm_rows)([gray[i] for i in chunk], *args) for chunk in chunks
+            )
+            rows = [row for part in parts for row in part]
+        return np.asarray(rows, dtype=np.float64)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Return ``glcm_<property>_d<distance>_a<degrees>`` for each column.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (pixels have no names).
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+        """
+        self._validate_params()
+        names = [
+            f"glcm_{p}_d{d}_a{round(float(np.degrees(a)))}"
+            for p in self.properties
+            for d in self.distances
+            for a in self.angles
+        ]
+        return np.asarray(names, dtype=object)

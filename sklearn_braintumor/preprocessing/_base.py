@@ -1,0 +1,76 @@
+"""What the stateless image transformers share."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ..utils._validation import check_images
+
+
+class ImageTransformer(TransformerMixin, BaseEstimator):
+    """Base for transformers that apply the same per-image operation at any time.
+
+    They are stateless: ``fit`` only validates its input, and ``transform``
+    works on a fresh instance too (tag ``requires_fit=False``), like
+    scikit-learn's :class:`~sklearn.preprocessing.FunctionTransformer`.
+    Subclasses implement ``_transform_images(images)`` on the output of
+    :func:`~sklearn_braintumor.utils.check_images` and may set ``_allow_2d``
+    and ``_non_negative``.
+    """
+
+    _allow_2d = False
+    _non_negative = False
+
+    def _check(self, X):
+        return check_images(
+            X, estimator=self, allow_2d=self._allow_2d, non_negative=self._non_negative
+        )
+
+    def fit(self, X, y=None):
+        """Validate the images; nothing is learnt.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, height, width[, channels]) or list
+            Images; a list may hold images of different sizes.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        self._check(X)
+        return self
+
+    def transform(self, X):
+        """Apply the transformation to each image.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, height, width[, channels]) or list
+            Images; a list may hold images of different sizes.
+
+        Returns
+        -------
+        X_new : ndarray
+            Transformed images (an object array when their shapes differ).
+        """
+        return self._transform_images(self._check(X))
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.two_d_array = self._allow_2d
+        tags.input_tags.three_d_array = True
+        tags.input_tags.positive_only = self._non_negative
+        return tags
+
+
+def to_float32(image: np.ndarray) -> np.ndarray:
+    """Return ``image`` as float32 (no copy if it already is)."""
+    return np.asarray(image, dtype=np.float32)

@@ -1,0 +1,96 @@
+"""Per-image intensity scaling."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..utils._images import stack_images
+from ._base import ImageTransformer, to_float32
+
+
+class IntensityScaler(ImageTransformer):
+    """Scale the intensities of each image on its own.
+
+    Parameters
+    ----------
+    method : {"minmax", "zscore", "percentile"}, default="minmax"
+        ``"minmax"`` maps each image's range onto [0, 1]; ``"zscore"``
+        subtracts its mean and divides by its standard deviation;
+        ``"percentile"`` clips it to its ``percentiles`` and then maps them
+        onto [0, 1] (robust to a few hot pixels). A constant image gives
+        zeros.
+    percentiles : tuple of (float, float), default=(1.0, 99.0)
+        Lower and upper percentile for ``method="percentile"``.
+
+    Notes
+    -----
+    Each sample is scaled with its own statistics, so nothing is learnt and
+    test images are treated like training images. A 2D array
+    ``(n_samples, n_features)`` is treated as flattened images, one per row.
+    float32 and float64 input keep their dtype; other input becomes float32.
+    """
+
+    _allow_2d = True
+
+    def __init__(self, method: str = "minmax", percentiles: tuple[float, float] = (1.0, 99.0)):
+        self.method = method
+        self.percentiles = percentiles
+
+    def fit(self, X, y=None):
+        """Validate the images and record the number of features of 2D input.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, height, width[, channels]), list, \
+                or (n_samples, n_features)
+            Images.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        images = self._check(X)
+        if isinstance(images, np.ndarray) and images.ndim == 2:
+            self.n_features_in_ = images.shape[1]
+        return self
+
+    def _scale(self, image: np.ndarray) -> np.ndarray:
+        values = image if image.dtype.kind == "f" else to_float32(image)
+        if self.method == "percentile":
+            low, high = np.percentile(values, self.percentiles).astype(values.dtype)
+            values = np.clip(values, low, high)
+        if self.method in ("minmax", "percentile"):
+            low, span = values.min(), values.max() - values.min()
+            return (values - low) / span if span > 0 else np.zeros_like(values)
+        std = values.std()
+        return (values - values.mean()) / std if std > 0 else np.zeros_like(values)
+
+    def _transform_images(self, images):
+        if self.method not in ("minmax", "zscore", "percentile"):
+            raise ValueError(
+                f"method must be 'minmax', 'zscore' or 'percentile', got {self.method!r}"
+            )
+        low, high = self.percentiles
+        if self.method == "percentile" and not 0 <= low < high <= 100:
+            raise ValueError(
+                f"percentiles must satisfy 0 <= low < high <= 100, got {self.percentiles!r}"
+            )
+        if isinstance(images, np.ndarray):
+            if (
+                images.ndim == 2
+                and hasattr(self, "n_features_in_")
+                and (images.shape[1] != self.n_features_in_)
+            ):
+                raise ValueError(
+                    f"X has {images.shape[1]} features, but IntensityScaler is expecting "
+                    f"{self.n_features_in_} features as input"
+                )
+            return np.stack([self._scale(image) for image in images])
+        return stack_images([self._scale(image) for image in images])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,0 +1,8 @@
+"""imbalanced-learn samplers that act on training images only."""
+
+from ._augment import ImageAugmenter
+from ._base import ImageSampler
+from ._duplicates import DuplicateRemover
+from ._noise import GaussianNoise
+
+__all__ = ["DuplicateRemover", "GaussianNoise", "ImageAugmenter", "ImageSampler"]

@@ -1,0 +1,67 @@
+"""Removing duplicate images from the training data."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model_selection._duplicates import _check_method, group_ids
+from ._base import ImageSampler
+
+
+class DuplicateRemover(ImageSampler):
+    """Drop exact or near-duplicate training images, keeping the first of each group.
+
+    Duplicates weight some images twice and, when the test set is built the
+    same way, inflate scores; GBMnet's authors removed them by MD5 of pixel
+    values (``method="exact"``). ``method="phash"`` also removes re-encoded or
+    slightly altered copies. Inside an imbalanced-learn pipeline it touches
+    training data only. Groups are those of
+    :func:`~sklearn_braintumor.model_selection.duplicate_groups`.
+
+    Parameters
+    ----------
+    method : {"exact", "phash"}, default="exact"
+        Identical pixels, or perceptual hashes within ``max_distance`` bits.
+    max_distance : int, default=4
+        For ``method="phash"``.
+
+    Attributes
+    ----------
+    sample_indices_ : ndarray of int64
+        Indices of the kept images.
+    n_removed_ : int
+        Number of images dropped.
+    n_label_conflicts_ : int
+        Duplicate groups whose images carry different labels (the first
+        image's label is kept; such groups often mean a labelling error).
+
+    Notes
+    -----
+    With ``method="exact"`` a 2D array ``(n_samples, n_features)`` is
+    accepted (rows are compared); ``"phash"`` needs images.
+    """
+
+    _allow_2d = True
+
+    def __init__(self, method: str = "exact", max_distance: int = 4):
+        super().__init__()
+        self.method = method
+        self.max_distance = max_distance
+
+    def _resample(self, images, y):
+        _check_method(self.method, self.max_distance)
+        if self.method == "phash" and isinstance(images, np.ndarray) and images.ndim == 2:
+            raise ValueError(
+                "DuplicateRemover(method='phash') needs images, got a 2D array of rows; "
+                "use method='exact' or place it before ImageFlattener"
+            )
+        groups = group_ids(images, self.method, self.max_distance)
+        _, keep = np.unique(groups, return_index=True)
+        keep = np.sort(keep)
+        self.n_removed_ = len(groups) - len(keep)
+        labels_per_group = {}
+        for group, label in zip(groups, y, strict=True):
+            labels_per_group.setdefault(group, set()).add(label)
+        self.n_label_conflicts_ = sum(len(labels) > 1 for labels in labels_per_group.values())
+        out = images[keep] if isinstance(images, np.ndarray) else [images[i] for i in keep]
+        return out, y[keep], keep

@@ -1,0 +1,79 @@
+"""Training-time Gaussian noise (paper A)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ._base import ImageSampler
+
+
+class GaussianNoise(ImageSampler):
+    """Add Gaussian noise to training images, in place or as extra noisy copies.
+
+    Inside an :class:`imblearn.pipeline.Pipeline` it perturbs the training
+    data only; prediction sees clean images. This is the training-time noise
+    injection of paper A (a Keras ``GaussianNoise`` layer is active only while
+    training, too).
+
+    Parameters
+    ----------
+    std : float, default=10.0
+        Standard deviation of the noise, in the images' intensity units (10
+        is about 4 % of the uint8 range; use about 0.04 for images scaled to
+        [0, 1]).
+    n_copies : int, default=0
+        0 replaces every image by a noisy version; ``k > 0`` keeps the
+        originals and appends ``k`` noisy copies of each (labels repeated).
+    clip : tuple of (float, float) or None, default=None
+        Clip the noisy values to ``(low, high)``, e.g. ``(0, 255)``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the noise; the same seed gives the same noise on the same data.
+
+    Attributes
+    ----------
+    sample_indices_ : ndarray of int64
+        For each returned sample, the index of the input image it comes from.
+
+    Notes
+    -----
+    The output is float32 (noise cannot be stored in uint8 without
+    rounding). A 2D array ``(n_samples, n_features)`` is treated as flattened
+    images, so the sampler can also follow ``ImageFlattener`` or SMOTE.
+    """
+
+    _allow_2d = True
+
+    def __init__(self, std: float = 10.0, n_copies: int = 0, clip=None, random_state=None):
+        super().__init__()
+        self.std = std
+        self.n_copies = n_copies
+        self.clip = clip
+        self.random_state = random_state
+
+    def _resample(self, images, y):
+        if not isinstance(self.std, numbers.Real) or self.std < 0:
+            raise ValueError(f"std must be a non-negative number, got {self.std!r}")
+        if not isinstance(self.n_copies, numbers.Integral) or self.n_copies < 0:
+            raise ValueError(f"n_copies must be a non-negative int, got {self.n_copies!r}")
+        rng = check_random_state(self.random_state)
+        n = len(images)
+
+        def noisy(image):
+            out = np.asarray(image, dtype=np.float32) + rng.normal(
+                scale=self.std, size=np.shape(image)
+            ).astype(np.float32)
+            return out if self.clip is None else np.clip(out, *self.clip)
+
+        if self.n_copies == 0:
+            indices = np.arange(n)
+            out = [noisy(image) for image in images]
+        else:
+            indices = np.concatenate([np.arange(n)] * (self.n_copies + 1))
+            out = [np.asarray(image, dtype=np.float32) for image in images]
+            out += [noisy(images[i]) for i in indices[n:]]
+        if isinstance(images, np.ndarray):
+            out = np.stack(out)
+        return out, y[indices], indices

@@ -1,0 +1,146 @@
+"""The scikit-learn and imbalanced-learn estimator contracts, for every estimator.
+
+Estimators that accept 2D tables run scikit-learn's ``parametrize_with_checks``
+(and samplers imbalanced-learn's as well). Estimators that only make sense on
+images declare ``input_tags.two_d_array = False`` like scikit-learn's own
+``PatchExtractor``; scikit-learn then skips its checks, so
+``test_image_estimator_contract`` checks the same API rules on image stacks.
+Every check that cannot apply is listed once, with the reason, in
+``EXPECTED_FAILED_CHECKS``.
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+from imblearn.utils.estimator_checks import parametrize_with_checks as imblearn_checks
+from sklearn.base import clone
+from sklearn.utils import get_tags
+from sklearn.utils.estimator_checks import parametrize_with_checks as sklearn_checks
+
+from sklearn_braintumor.datasets import make_synthetic_mri
+from sklearn_braintumor.features import GLCMFeatures
+from sklearn_braintumor.preprocessing import (
+    BrainCrop,
+    Grayscale,
+    ImageFlattener,
+    IntensityScaler,
+    Resize,
+    ToRGB,
+)
+from sklearn_braintumor.sampling import DuplicateRemover, GaussianNoise, ImageAugmenter
+
+ESTIMATORS = [
+    BrainCrop(),
+    Resize((8, 8)),
+    Grayscale(),
+    ToRGB(),
+    IntensityScaler(),
+    IntensityScaler(method="zscore"),
+    IntensityScaler(method="percentile"),
+    ImageFlattener(),
+    GLCMFeatures(),
+    GaussianNoise(random_state=0),
+    GaussianNoise(n_copies=2, random_state=0),
+    DuplicateRemover(),
+    ImageAugmenter(rotation=10, random_state=0),
+]
+SAMPLERS = [e for e in ESTIMATORS if hasattr(e, "fit_resample")]
+TABLES = [e for e in ESTIMATORS if get_tags(e).input_tags.two_d_array]
+IMAGE_ONLY = [e for e in ESTIMATORS if not get_tags(e).input_tags.two_d_array]
+
+_ONE_LABEL = (
+    "adding noise or augmented copies and removing duplicates do not balance classes, so "
+    "one class is accepted on purpose (test_sampling.py::test_one_class_is_fine)"
+)
+_IMAGES_ONLY = (
+    "imbalanced-learn's sampler checks feed 2D tables; ImageAugmenter warps images "
+    "(input_tags.two_d_array=False) and the same behaviour is tested on image stacks in "
+    "test_sampling.py and test_image_estimator_contract"
+)
+EXPECTED_FAILED_CHECKS = {
+    "GaussianNoise": {"check_samplers_one_label": _ONE_LABEL},
+    "DuplicateRemover": {"check_samplers_one_label": _ONE_LABEL},
+    "ImageAugmenter": {
+        "check_samplers_one_label": _ONE_LABEL,
+        **{
+            name: _IMAGES_ONLY
+            for name in (
+                "check_samplers_fit",
+                "check_samplers_fit_resample",
+                "check_samplers_list",
+                "check_samplers_multiclass_ova",
+                "check_samplers_preserve_dtype",
+                "check_samplers_sample_indices",
+                "check_samplers_2d_target",
+            )
+        },
+    },
+}
+
+
+def expected_failed_checks(estimator):
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+@sklearn_checks(TABLES, expected_failed_checks=expected_failed_checks)
+def test_sklearn_contract(estimator, check):
+    check(estimator)
+
+
+@imblearn_checks(SAMPLERS, expected_failed_checks=expected_failed_checks)
+def test_imblearn_contract(estimator, check):
+    check(estimator)
+
+
+def test_table_names_real_estimators():
+    names = {type(e).__name__ for e in ESTIMATORS}
+    assert set(EXPECTED_FAILED_CHECKS) <= names
+
+
+def _apply(estimator, X, y):
+    if hasattr(estimator, "fit_resample"):
+        return estimator.fit_resample(X, y)[0]
+    return estimator.fit(X, y).transform(X)
+
+
+def _assert_same(a, b):
+    if a.dtype == object:
+        assert len(a) == len(b)
+        for left, right in zip(a, b, strict=True):
+            np.testing.assert_array_equal(left, right)
+    else:
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("estimator", IMAGE_ONLY, ids=lambda e: repr(e))
+def test_image_estimator_contract(estimator):
+    """scikit-learn's API checks, adapted to image stacks."""
+    X, y = make_synthetic_mri(12, image_size=32, random_state=0)
+    params = estimator.get_params()
+    assert not any(k.endswith("_") for k in vars(estimator))  # nothing set in __init__
+    fresh = clone(estimator)
+    assert fresh.get_params() == params
+    assert repr(fresh).startswith(type(estimator).__name__)
+    assert fresh.set_params(**params) is fresh
+
+    fitted = clone(estimator)
+    first = _apply(fitted, X, y)
+    assert fitted.get_params() == params  # fit does not change parameters
+    if not hasattr(estimator, "fit_resample"):
+        assert fitted.fit(X, y) is fitted
+        _assert_same(first, clone(estimator).fit_transform(X, y))
+        # per-image operations: a subset gives the subset of the output
+        _assert_same(fitted.transform(X[3:7]), first[3:7])
+    _assert_same(first, _apply(clone(estimator), X, y))  # deterministic
+    restored = pickle.loads(pickle.dumps(fitted))
+    _assert_same(_apply(restored, X, y), first)
+
+    with pytest.raises(ValueError, match=r"image\[np\.newaxis\]"):
+        clone(estimator).fit(X[0], y[:1])
+    with pytest.raises(ValueError, match="no images"):
+        _apply(clone(estimator), [], [])
+    bad = X.astype(np.float32)
+    bad[5, 3, 3] = np.nan
+    with pytest.raises(ValueError, match="sample 5 contains NaN"):
+        _apply(clone(estimator), bad, y)

@@ -1,0 +1,149 @@
+import numpy as np
+import pytest
+from imblearn.pipeline import make_pipeline
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from sklearn_braintumor.datasets import make_synthetic_mri
+from sklearn_braintumor.sampling import DuplicateRemover, GaussianNoise, ImageAugmenter
+
+
+@pytest.fixture
+def data():
+    return make_synthetic_mri(8, image_size=32, random_state=0)
+
+
+def test_gaussian_noise_in_place_and_copies(data):
+    X, y = data
+    noisy, y_noisy = GaussianNoise(std=5, random_state=0).fit_resample(X, y)
+    assert noisy.shape == X.shape and noisy.dtype == np.float32
+    np.testing.assert_array_equal(y_noisy, y)
+    assert abs((noisy - X).std() - 5) < 0.3
+    more, y_more = GaussianNoise(std=5, n_copies=2, clip=(0, 255), random_state=0).fit_resample(
+        X, y
+    )
+    assert more.shape == (24, 32, 32) and more.min() >= 0 and more.max() <= 255
+    np.testing.assert_array_equal(more[:8], X)
+    np.testing.assert_array_equal(y_more, np.tile(y, 3))
+    again, _ = GaussianNoise(std=5, random_state=0).fit_resample(X, y)
+    np.testing.assert_array_equal(noisy, again)
+    rows, _ = GaussianNoise(random_state=0).fit_resample(X.reshape(8, -1), y)
+    assert rows.shape == (8, 1024)
+
+
+def test_augmenter_flip_is_exact_and_copies_are_deterministic(data):
+    X, y = data
+    flipped, y_out = ImageAugmenter(horizontal_flip=1.0, keep_original=False).fit_resample(X, y)
+    np.testing.assert_array_equal(flipped, X[:, :, ::-1])
+    np.testing.assert_array_equal(y_out, y)
+    upside, _ = ImageAugmenter(
+        horizontal_flip=0, vertical_flip=1.0, keep_original=False
+    ).fit_resample(X, y)
+    np.testing.assert_array_equal(upside, X[:, ::-1])
+    augmenter = ImageAugmenter(
+        3,
+        rotation=30,
+        shear=10,
+        translation=0.1,
+        zoom=0.1,
+        crop_scale=(0.9, 1.0),
+        blur_sigma=1.0,
+        random_state=0,
+    )
+    out, y_out = augmenter.fit_resample(X, y)
+    assert out.shape == (32, 32, 32) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[:8], X)
+    np.testing.assert_array_equal(augmenter.sample_indices_, np.tile(np.arange(8), 4))
+    np.testing.assert_array_equal(y_out, y[augmenter.sample_indices_])
+    assert not np.array_equal(out[8:16], X)
+    same, _ = ImageAugmenter(
+        3,
+        rotation=30,
+        shear=10,
+        translation=0.1,
+        zoom=0.1,
+        crop_scale=(0.9, 1.0),
+        blur_sigma=1.0,
+        random_state=0,
+    ).fit_resample(X, y)
+    np.testing.assert_array_equal(out, same)
+
+
+def test_augmenter_keeps_the_head_roughly_in_place(data):
+    X, y = data
+    out, _ = ImageAugmenter(
+        1, horizontal_flip=0, rotation=10, translation=0.05, keep_original=False, random_state=1
+    ).fit_resample(X, y)
+    for original, copy in zip(X, out, strict=True):
+        overlap = ((original > 40) & (copy > 40)).sum() / (original > 40).sum()
+        assert overlap > 0.8
+    corners, _ = ImageAugmenter(
+        1, rotation=45, fill=0, keep_original=False, random_state=0
+    ).fit_resample(np.full((1, 32, 32), 200, np.uint8), [0])
+    assert corners[0, 0, 0] == 0 and corners[0, 16, 16] == 200
+
+
+def test_augmenter_lists_channels_and_parameters():
+    images = [np.zeros((20, 30), np.uint8), np.zeros((25, 25, 3), np.uint8)]
+    out, y = ImageAugmenter(2, rotation=5, random_state=0).fit_resample(images, [0, 1])
+    assert isinstance(out, list) and [im.shape for im in out[:2]] == [(20, 30), (25, 25, 3)]
+    assert y == [0, 1, 0, 1, 0, 1]
+    single = np.zeros((2, 16, 16, 1), np.float32)
+    assert ImageAugmenter(random_state=0).fit_resample(single, [0, 1])[0].shape == (4, 16, 16, 1)
+    for params in (
+        {"n_copies": 0, "keep_original": False},
+        {"zoom": 1.0},
+        {"horizontal_flip": 2.0},
+        {"crop_scale": (0.0, 1.0)},
+        {"rotation": -1},
+    ):
+        with pytest.raises(ValueError):
+            ImageAugmenter(**params).fit_resample(single, [0, 1])
+
+
+def test_duplicate_remover(data):
+    X, y = data
+    stack = np.concatenate([X, X[[1, 2]]])
+    labels = np.concatenate([y, [y[1], (y[2] + 1) % 4]])  # one copy relabelled
+    remover = DuplicateRemover()
+    kept, y_kept = remover.fit_resample(stack, labels)
+    np.testing.assert_array_equal(kept, X)
+    np.testing.assert_array_equal(y_kept, y)
+    assert remover.n_removed_ == 2 and remover.n_label_conflicts_ == 1
+    np.testing.assert_array_equal(remover.sample_indices_, np.arange(8))
+    near = np.clip(X[[4]].astype(int) + 5, 0, 255).astype(np.uint8)
+    phash = DuplicateRemover(method="phash").fit(np.concatenate([X, near]), np.append(y, y[4]))
+    assert phash.fit_resample(np.concatenate([X, near]), np.append(y, y[4]))[0].shape[0] == 8
+    with pytest.raises(ValueError, match="needs images"):
+        DuplicateRemover(method="phash").fit_resample(X.reshape(8, -1), y)
+
+
+@pytest.mark.parametrize(
+    "sampler", [GaussianNoise(random_state=0), DuplicateRemover(), ImageAugmenter(random_state=0)]
+)
+def test_one_class_is_fine(sampler, data):
+    X, _ = data
+    out, y_out = sampler.fit_resample(X, np.zeros(8, dtype=int))
+    assert len(out) == len(y_out) >= 8 and set(np.asarray(y_out).tolist()) == {0}
+
+
+class _Recorder(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        self.fit_inputs_ = np.array(X)
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        self.predict_inputs_ = np.array(X)
+        return np.zeros(len(X), dtype=int)
+
+
+def test_samplers_touch_training_data_only(data):
+    X, y = data
+    pipe = make_pipeline(
+        DuplicateRemover(), ImageAugmenter(2, rotation=20, random_state=0),
+        GaussianNoise(random_state=0), _Recorder(),
+    )  # fmt: skip
+    pipe.fit(np.concatenate([X, X[:2]]), np.concatenate([y, y[:2]]))
+    assert pipe[-1].fit_inputs_.shape == (24, 32, 32)
+    pipe.predict(X)
+    np.testing.assert_array_equal(pipe[-1].predict_inputs_, X)
