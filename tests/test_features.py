@@ -20,7 +20,19 @@ def test_values_equal_a_direct_scikit_image_call(levels):
         q = (image.astype(np.int64) * levels // 256).astype(np.uint8)
         matrix = graycomatrix(q, [1, 3], ANGLES, levels=levels, symmetric=True, normed=True)
         expected = np.concatenate([graycoprops(matrix, p).ravel() for p in PROPS])
-        np.testing.assert_allclose(row, expected, rtol=1e-12)
+        np.testing.assert_allclose(row, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_other_properties_and_constant_images():
+    X = np.concatenate([load_sample("test").images[:2], np.full((1, 224, 224), 7, np.uint8)])
+    props = ("mean", "variance", "std", "entropy", "correlation", "contrast")
+    features = GLCMFeatures(properties=props, levels=16).fit_transform(list(X))
+    for image, row in zip(X, features, strict=True):
+        q = (image.astype(np.int64) * 16 // 256).astype(np.uint8)
+        matrix = graycomatrix(q, [1], ANGLES, levels=16, symmetric=True, normed=True)
+        expected = np.concatenate([graycoprops(matrix, p).ravel() for p in props])
+        np.testing.assert_allclose(row, expected, rtol=1e-9, atol=1e-12)
+    assert (features[2, 16:20] == 1).all()  # correlation of a constant image, as scikit-image
 
 
 def test_feature_names_and_pandas_output():

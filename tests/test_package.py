@@ -7,6 +7,10 @@ import pytest
 
 SUBPACKAGES = [
     "sklearn_braintumor.datasets",
+    "sklearn_braintumor.preprocessing",
+    "sklearn_braintumor.features",
+    "sklearn_braintumor.sampling",
+    "sklearn_braintumor.model_selection",
     "sklearn_braintumor.utils",
     "sklearn_braintumor.exceptions",
 ]
@@ -23,7 +27,9 @@ def test_public_names_exist_and_are_documented(name):
 
 def test_import_is_light_and_offline():
     code = (
-        "import sys, sklearn_braintumor.datasets, sklearn_braintumor.utils;"
+        "import sys, sklearn_braintumor.datasets, sklearn_braintumor.preprocessing, "
+        "sklearn_braintumor.features, sklearn_braintumor.sampling, "
+        "sklearn_braintumor.model_selection;"
         "print('torch' in sys.modules)"
     )
     result = subprocess.run(

@@ -1,5 +1,6 @@
-"""Helpers shared by the other subpackages."""
+"""Helpers shared by the other subpackages: image hashes and input validation."""
 
 from ._hashing import hamming_distances, phash, pixel_hash
+from ._validation import check_images
 
-__all__ = ["hamming_distances", "phash", "pixel_hash"]
+__all__ = ["check_images", "hamming_distances", "phash", "pixel_hash"]
