@@ -97,10 +97,10 @@ def glcm_properties(matrix: np.ndarray, properties) -> np.ndarray:
     )
 
 
-def _glcm_rows(images, distances, angles, levels, properties, symmetric, value_range):
+def _glcm_rows(images, indices, distances, angles, levels, properties, symmetric, value_range):
     rows = []
-    for image in images:
-        q = quantize(image, levels, value_range)
+    for index in indices:
+        q = quantize(images[index], levels, value_range)  # a new array: memmaps are read-only
         matrix = graycomatrix(q, distances, angles, levels=levels, symmetric=symmetric, normed=True)
         rows.append(glcm_properties(matrix, properties))
     return rows
@@ -140,7 +140,8 @@ class GLCMFeatures(ImageTransformer):
         raise an error asking for ``value_range``.
     n_jobs : int or None, default=None
         Processes for joblib (``-1``: all cores). Images are split into one
-        chunk per job.
+        chunk per job; a stacked array is shared with the workers through one
+        read-only memory map instead of being copied to each.
 
     Examples
     --------
@@ -218,13 +219,17 @@ class GLCMFeatures(ImageTransformer):
         )  # fmt: skip
         n_jobs = min(effective_n_jobs(self.n_jobs), len(gray))
         if n_jobs == 1:
-            rows = _glcm_rows(gray, *args)
+            rows = _glcm_rows(gray, range(len(gray)), *args)
         else:
             chunks = np.array_split(np.arange(len(gray)), n_jobs)
-            parts = Parallel(n_jobs=n_jobs)(
-                delayed(_glcm_rows)([gray[i] for i in chunk], *args) for chunk in chunks
-            )
-            rows = [row for part in parts for row in part]
+            if gray.dtype != object:  # one stack, memory-mapped once by joblib for all workers
+                jobs = (delayed(_glcm_rows)(gray, chunk, *args) for chunk in chunks)
+            else:  # differently sized images: each worker gets its own
+                jobs = (
+                    delayed(_glcm_rows)([gray[i] for i in chunk], range(len(chunk)), *args)
+                    for chunk in chunks
+                )
+            rows = [row for part in Parallel(n_jobs=n_jobs)(jobs) for row in part]
         return np.asarray(rows, dtype=np.float64)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:

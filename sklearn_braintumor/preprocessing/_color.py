@@ -36,6 +36,12 @@ class Grayscale(ImageTransformer):
     """
 
     def _transform_images(self, images):
+        if isinstance(images, np.ndarray):  # a stack: no per-image work, no copy if gray
+            if images.ndim == 3:
+                return images
+            if images.shape[-1] == 1:
+                return images[..., 0]
+            return _like(_rgb_over_black(images) @ _LUMA, images)
         out = []
         for image in images:
             if image.ndim == 3 and image.shape[-1] == 1:
