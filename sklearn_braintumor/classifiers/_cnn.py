@@ -1,0 +1,442 @@
+"""A scikit-learn classifier around skorch for convolutional networks on image arrays."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
+from torch import nn
+
+from ..nn import GBMNet
+from ..utils._validation import check_images
+
+_PREFIXES = ("module__", "optimizer__", "criterion__", "iterator_train__", "iterator_valid__")
+_CHANNELS = (1, 3, 4)
+
+
+def _accepts(callable_, name: str) -> bool:
+    try:
+        parameters = inspect.signature(callable_).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in parameters or any(p.kind == p.VAR_KEYWORD for p in parameters.values())
+
+
+def _channels_last(input_shape) -> tuple[int, int, int]:
+    """``(height, width, channels)`` from an ``input_shape`` given either way round."""
+    shape = tuple(int(s) for s in input_shape)
+    if len(shape) == 2:
+        return (*shape, 1)
+    if len(shape) == 3 and shape[-1] in _CHANNELS:
+        return shape
+    if len(shape) == 3 and shape[0] in _CHANNELS:
+        return (shape[1], shape[2], shape[0])
+    raise ValueError(
+        f"input_shape must be (height, width), (height, width, channels) or "
+        f"(channels, height, width) with 1, 3 or 4 channels, got {input_shape!r}"
+    )
+
+
+class CNNClassifier(ClassifierMixin, BaseEstimator):
+    """Train a convolutional network on image arrays as a scikit-learn classifier.
+
+    A skorch ``NeuralNetClassifier`` is built inside ``fit`` (the estimator
+    wraps it rather than subclassing it, so scikit-learn's contract holds:
+    ``__init__`` only stores parameters, ``clone`` never carries trained
+    weights). Labels of any type are encoded (``classes_`` holds the real
+    ones); uint8 images are scaled to [0, 1] float32 (uint16 by 65535);
+    ``n_classes``, ``in_channels`` and ``input_size`` are passed to the module
+    when its constructor takes them. ``predict_proba`` applies a softmax to the
+    module's logits whatever the training criterion.
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance, default=GBMNet
+        The network. A class is instantiated in ``fit`` with the
+        ``module__*`` parameters; an instance is deep-copied before training.
+    input_shape : tuple or None, default=None
+        Shape of one image, needed for 2D input ``(n_samples, n_values)`` such
+        as the output of ``ImageFlattener`` or SMOTE: ``(height, width)``,
+        ``(height, width, channels)`` or ``(channels, height, width)``. Rows
+        are read in the library's channels-last order (as ``ImageFlattener``
+        writes them). A 2D array without ``input_shape`` is taken as images of
+        one row, ``(1, n_values)``.
+    criterion : torch.nn.Module class, default=torch.nn.CrossEntropyLoss
+        Loss on logits and class indices, e.g. :class:`~sklearn_braintumor.nn.FocalLoss`.
+    optimizer : torch.optim.Optimizer class, default=torch.optim.Adam
+    lr : float, default=1e-3
+    batch_size : int, default=32
+    max_epochs : int, default=10
+    class_weight : {"balanced"} or dict or None, default=None
+        Class weights computed from the training data of each ``fit`` and
+        passed to the criterion as ``weight``.
+    early_stopping : int or None, default=None
+        Patience in epochs; stops when ``monitor`` has not improved by
+        ``1e-3`` for that many epochs and restores the best epoch's weights.
+        Needs ``train_split``.
+    monitor : {"valid_loss", "valid_acc", "valid_f1"}, default="valid_loss"
+        What early stopping watches; ``"valid_f1"`` is the macro F1 on the
+        validation split (paper C keeps the best validation-F1 epoch).
+    train_split : float or None, default=0.2
+        Fraction of the training data held out, stratified and seeded by
+        ``random_state``, for validation scores; None trains on everything.
+    device : {"auto", "cpu", "cuda"} or str, default="auto"
+        ``"auto"`` uses CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds torch (weights, dropout, batch order) and the validation split.
+        With an int, fits on CPU are reproducible.
+    verbose : int, default=0
+        0 prints nothing; 1 prints skorch's per-epoch table.
+    **kwargs
+        Parameters with a prefix, as in skorch: ``module__dropout=0.5``,
+        ``optimizer__weight_decay=1e-4``, ``criterion__gamma=2``,
+        ``iterator_train__num_workers=0``. They can be searched with
+        ``GridSearchCV`` (``cnnclassifier__module__dropout``).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    net_ : skorch.NeuralNetClassifier
+        The fitted skorch net.
+    module_ : torch.nn.Module
+        The trained network.
+    history_ : skorch.History
+        Per-epoch losses and scores.
+    input_shape_ : tuple of (int, int, int)
+        ``(channels, height, width)`` of the training images.
+    n_features_in_ : int
+        Values per sample, for 2D input.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.classifiers import CNNClassifier
+    >>> from sklearn_braintumor.datasets import make_synthetic_mri
+    >>> X, y = make_synthetic_mri(64, image_size=32, random_state=0)
+    >>> clf = CNNClassifier(max_epochs=2, random_state=0, module__hidden=32).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 4)
+    """
+
+    def __init__(
+        self,
+        module=GBMNet,
+        *,
+        input_shape=None,
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr: float = 1e-3,
+        batch_size: int = 32,
+        max_epochs: int = 10,
+        class_weight=None,
+        early_stopping: int | None = None,
+        monitor: str = "valid_loss",
+        train_split: float | None = 0.2,
+        device: str = "auto",
+        random_state=None,
+        verbose: int = 0,
+        **kwargs,
+    ) -> None:
+        self.module = module
+        self.input_shape = input_shape
+        self.criterion = criterion
+        self.optimizer = optimizer
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.monitor = monitor
+        self.train_split = train_split
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self._set_prefixed(kwargs)
+
+    # -- parameters -------------------------------------------------------------------------
+
+    def _set_prefixed(self, params: dict) -> None:
+        for key, value in params.items():  # validated in fit, as scikit-learn asks
+            setattr(self, key, value)
+
+    def _extra(self) -> dict:
+        names = set(self._get_param_names())
+        return {
+            k: v
+            for k, v in vars(self).items()
+            if k not in names and not k.startswith("_") and not k.endswith("_")
+        }
+
+    def _prefixed(self, prefix: str | tuple = _PREFIXES) -> dict:
+        return {k: v for k, v in self._extra().items() if k.startswith(prefix)}
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Get parameters, the prefixed ``module__*``-style ones included.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Ignored: no parameter is an estimator.
+
+        Returns
+        -------
+        params : dict
+        """
+        params = super().get_params(deep=False)
+        params.update(self._extra())
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, prefixed ones (``module__dropout=...``) included.
+
+        Parameters
+        ----------
+        **params : dict
+
+        Returns
+        -------
+        self : CNNClassifier
+        """
+        prefixed = {k: v for k, v in params.items() if k.startswith(_PREFIXES)}
+        self._set_prefixed(prefixed)
+        rest = {k: v for k, v in params.items() if k not in prefixed}
+        return super().set_params(**rest) if rest else self
+
+    # -- data -------------------------------------------------------------------------------
+
+    def _to_tensor(self, X, *, reset: bool) -> torch.Tensor:
+        images = check_images(X, estimator=self, allow_2d=True, same_shape=True)
+        array = images if isinstance(images, np.ndarray) else np.stack(images)
+        if array.ndim == 2:
+            if reset:
+                self.n_features_in_ = array.shape[1]
+            elif hasattr(self, "n_features_in_") and array.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {array.shape[1]} features, but CNNClassifier is expecting "
+                    f"{self.n_features_in_} features as input"
+                )
+            shape = (
+                (1, array.shape[1], 1)
+                if self.input_shape is None
+                else _channels_last(self.input_shape)
+            )
+            if int(np.prod(shape)) != array.shape[1]:
+                raise ValueError(
+                    f"input_shape {self.input_shape!r} holds {int(np.prod(shape))} values, but "
+                    f"each row of X has {array.shape[1]}"
+                )
+            array = array.reshape(len(array), *shape)
+        elif array.ndim == 3:
+            array = array[..., np.newaxis]
+        chw = (array.shape[3], array.shape[1], array.shape[2])
+        if reset:
+            self.input_shape_ = chw
+        elif chw != self.input_shape_:
+            raise ValueError(
+                f"CNNClassifier was fitted on images of shape (channels, height, width) = "
+                f"{self.input_shape_}, got {chw}"
+            )
+        if array.dtype == np.uint8:
+            scaled = array.astype(np.float32) / np.float32(255)
+        elif array.dtype == np.uint16:
+            scaled = array.astype(np.float32) / np.float32(65535)
+        else:
+            scaled = array.astype(np.float32, copy=False)
+        return torch.from_numpy(np.ascontiguousarray(scaled.transpose(0, 3, 1, 2)))
+
+    # -- training ---------------------------------------------------------------------------
+
+    def _device(self) -> str:
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device
+
+    def _module_kwargs(self, n_classes: int) -> dict:
+        kwargs = {k[len("module__") :]: v for k, v in self._prefixed("module__").items()}
+        target = self.module if isinstance(self.module, type) else None
+        if target is not None:
+            channels, height, width = self.input_shape_
+            for name, value in (
+                ("n_classes", n_classes),
+                ("in_channels", channels),
+                ("input_size", (height, width)),
+            ):
+                if name not in kwargs and _accepts(target, name):
+                    kwargs[name] = value
+        return kwargs
+
+    def _callbacks(self, seed) -> list:
+        from skorch.callbacks import EarlyStopping, EpochScoring
+
+        callbacks = []
+        if self.monitor == "valid_f1":
+            callbacks.append(
+                ("valid_f1", EpochScoring("f1_macro", lower_is_better=False, name="valid_f1"))
+            )
+        if self.early_stopping is not None:
+            if self.train_split is None:
+                raise ValueError("early_stopping needs a train_split to watch")
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor=self.monitor,
+                        patience=self.early_stopping,
+                        threshold=1e-3,
+                        threshold_mode="abs",
+                        lower_is_better=self.monitor == "valid_loss",
+                        load_best=True,
+                    ),
+                )
+            )
+        return callbacks
+
+    def _check_params(self) -> None:
+        unknown = [k for k in self._extra() if not k.startswith(_PREFIXES)]
+        if unknown:
+            raise TypeError(
+                f"CNNClassifier got unexpected parameters {unknown}; nested parameters start "
+                f"with one of {_PREFIXES}"
+            )
+        if self.monitor not in ("valid_loss", "valid_acc", "valid_f1"):
+            raise ValueError(
+                f"monitor must be 'valid_loss', 'valid_acc' or 'valid_f1', got {self.monitor!r}"
+            )
+        for name in ("batch_size", "max_epochs"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if self.early_stopping is not None and (
+            not isinstance(self.early_stopping, numbers.Integral) or self.early_stopping < 1
+        ):
+            raise ValueError(f"early_stopping must be a positive int, got {self.early_stopping!r}")
+        if self.train_split is not None and not 0 < self.train_split < 1:
+            raise ValueError(f"train_split must be a fraction in (0, 1), got {self.train_split!r}")
+
+    def fit(self, X, y):
+        """Train the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, height, width[, channels]), list, \
+                or (n_samples, n_values) with ``input_shape``
+            Training images of one shape.
+        y : array-like of shape (n_samples,)
+            Labels (strings or numbers).
+
+        Returns
+        -------
+        self : CNNClassifier
+        """
+        from skorch import NeuralNetClassifier
+        from skorch.dataset import ValidSplit
+
+        self._check_params()
+        X_tensor = self._to_tensor(X, reset=True)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X_tensor, y)
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"CNNClassifier needs samples of at least 2 classes; got 1 class: "
+                f"{self.classes_[0]!r}"
+            )
+        y_encoded = encoder.transform(y).astype(np.int64)
+        seed = (
+            None
+            if self.random_state is None
+            else int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        )
+        if seed is not None:
+            torch.manual_seed(seed)
+
+        criterion_kwargs = {
+            k[len("criterion__") :]: v for k, v in self._prefixed("criterion__").items()
+        }
+        if self.class_weight is not None:
+            weights = compute_class_weight(
+                self.class_weight, classes=np.arange(len(self.classes_)), y=y_encoded
+            ) if self.class_weight == "balanced" else np.array(
+                [self.class_weight.get(c, 1.0) for c in self.classes_]
+            )  # fmt: skip
+            criterion_kwargs["weight"] = torch.as_tensor(weights, dtype=torch.float32)
+        module = self.module if isinstance(self.module, type) else copy.deepcopy(self.module)
+        others = self._prefixed(("optimizer__", "iterator_train__", "iterator_valid__"))
+        net = NeuralNetClassifier(
+            module=module,
+            criterion=self.criterion,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            train_split=(
+                None
+                if self.train_split is None
+                else ValidSplit(self.train_split, stratified=True, random_state=seed)
+            ),
+            classes=list(range(len(self.classes_))),
+            callbacks=self._callbacks(seed),
+            predict_nonlinearity=None,
+            device=self._device(),
+            verbose=self.verbose,
+            iterator_train__shuffle=True,
+            **{f"module__{k}": v for k, v in self._module_kwargs(len(self.classes_)).items()},
+            **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
+            **others,
+        )
+        net.fit(X_tensor, torch.from_numpy(y_encoded))
+        self.net_ = net
+        self.module_ = net.module_
+        self.history_ = net.history
+        return self
+
+    # -- prediction -------------------------------------------------------------------------
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Return class probabilities (softmax of the network's logits).
+
+        Parameters
+        ----------
+        X : array-like
+            Images of the training shape (or rows of ``input_shape``).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        check_is_fitted(self, "net_")
+        logits = torch.as_tensor(self.net_.predict_proba(self._to_tensor(X, reset=False)))
+        return torch.softmax(logits.double(), dim=1).numpy()
+
+    def predict(self, X) -> np.ndarray:
+        """Return the most probable class of each image.
+
+        Parameters
+        ----------
+        X : array-like
+            Images of the training shape (or rows of ``input_shape``).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = self.random_state is None
+        return tags

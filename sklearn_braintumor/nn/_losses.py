@@ -1,0 +1,44 @@
+"""Losses."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class FocalLoss(nn.Module):
+    """Multi-class focal loss on logits (Lin et al. 2017), as used in paper B.
+
+    ``FL = -alpha_t * (1 - p_t) ** gamma * log(p_t)``, averaged over the
+    batch, where ``p_t`` is the softmax probability of the true class. With
+    ``gamma=0`` and ``alpha=1`` it equals cross-entropy.
+
+    Parameters
+    ----------
+    gamma : float, default=2.0
+        Focusing parameter: larger values down-weight easy examples more.
+    alpha : float or sequence of float, default=0.25
+        A constant factor, or one weight per class.
+    weight : torch.Tensor or None, default=None
+        Per-class weights multiplied in as well (what ``class_weight`` sets).
+    """
+
+    def __init__(self, gamma: float = 2.0, alpha=0.25, weight: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.gamma = gamma
+        self.alpha = alpha
+        self.weight = weight
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Return the mean focal loss of ``logits`` (N, C) against class indices (N,)."""
+        log_p = F.log_softmax(logits, dim=1).gather(1, target[:, None]).squeeze(1)
+        factor = (1.0 - log_p.exp()).clamp(min=0.0) ** self.gamma
+        if isinstance(self.alpha, (int, float)):
+            factor = factor * self.alpha
+        else:
+            factor = factor * torch.as_tensor(self.alpha, dtype=logits.dtype,
+                                              device=logits.device)[target]  # fmt: skip
+        if self.weight is not None:
+            factor = factor * self.weight.to(logits.device, logits.dtype)[target]
+        return -(factor * log_p).mean()

@@ -1,0 +1,160 @@
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from imblearn.over_sampling import SMOTE
+from imblearn.pipeline import make_pipeline
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from torch import nn
+
+from sklearn_braintumor.classifiers import CNNClassifier
+from sklearn_braintumor.datasets import load_sample, make_synthetic_mri
+from sklearn_braintumor.nn import FocalLoss, GBMNet
+from sklearn_braintumor.preprocessing import ImageFlattener, Resize
+
+
+class TinyNet(nn.Module):
+    """A small network that takes any input shape, for the contract checks."""
+
+    def __init__(self, n_classes=2, in_channels=1, input_size=(1, 4), hidden=16):
+        super().__init__()
+        n = in_channels * input_size[0] * input_size[1]
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.Linear(n, hidden), nn.ReLU(), nn.Linear(hidden, n_classes)
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@parametrize_with_checks(
+    [
+        CNNClassifier(
+            TinyNet, max_epochs=20, lr=0.01, batch_size=16, train_split=None, random_state=0
+        )
+    ]
+)
+def test_sklearn_contract(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def phantoms():
+    X, y = make_synthetic_mri(240, image_size=32, random_state=0)
+    X_test, y_test = make_synthetic_mri(120, image_size=32, random_state=1)
+    return X, y, X_test, y_test
+
+
+def small(**params):
+    params = {"max_epochs": 10, "lr": 3e-3, "random_state": 0, "module__hidden": 32, **params}
+    return CNNClassifier(GBMNet, **params)
+
+
+def test_learns_phantoms_with_string_labels(phantoms):
+    X, y, X_test, y_test = phantoms
+    names = np.array(["glioma", "meningioma", "notumor", "pituitary"])
+    clf = small().fit(X, names[y])
+    np.testing.assert_array_equal(clf.classes_, names)
+    assert (clf.predict(X_test) == names[y_test]).mean() > 0.8  # chance 0.25
+    proba = clf.predict_proba(X_test)
+    assert proba.shape == (120, 4)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    assert len(clf.history_) == 10 and isinstance(clf.module_, GBMNet)
+
+
+def test_learns_the_embedded_sample():
+    resize = Resize((64, 64))
+    train, test = load_sample("train"), load_sample("test")
+    clf = CNNClassifier(GBMNet, max_epochs=8, batch_size=32, random_state=0, train_split=None)
+    clf.fit(resize.fit_transform(train.images), train.target)
+    accuracy = (clf.predict(resize.transform(test.images)) == test.target).mean()
+    assert accuracy > 0.5  # chance 0.25 on the duplicate-free test part
+
+
+def test_probabilities_with_focal_loss_and_class_weights(phantoms):
+    X, y, X_test, _ = phantoms
+    clf = small(criterion=FocalLoss, criterion__gamma=2.0, class_weight="balanced").fit(X, y)
+    proba = clf.predict_proba(X_test)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    assert (proba >= 0).all()
+    assert clf.net_.criterion_.weight is not None
+
+
+def test_flattened_input_after_smote_and_nested_search(phantoms):
+    X, y, _, _ = phantoms
+    keep = np.flatnonzero((y != 3) | (np.arange(len(y)) % 4 == 0))  # class 3 is rare
+    pipe = make_pipeline(
+        ImageFlattener(), SMOTE(random_state=0),
+        CNNClassifier(GBMNet, input_shape=(1, 32, 32), max_epochs=2, random_state=0,
+                      module__hidden=16),
+    )  # fmt: skip
+    grid = {"cnnclassifier__module__dropout": [0.0, 0.5], "cnnclassifier__lr": [1e-3, 3e-3]}
+    search = GridSearchCV(pipe, grid, cv=StratifiedKFold(2), n_jobs=2).fit(X[keep], y[keep])
+    assert len(search.cv_results_["params"]) == 4
+    best = search.best_estimator_[-1]
+    assert best.module_.classifier[2].p == search.best_params_["cnnclassifier__module__dropout"]
+    assert best.input_shape_ == (1, 32, 32)
+
+
+def test_clone_and_pickle(phantoms):
+    X, y, X_test, _ = phantoms
+    instance = GBMNet(n_classes=4, input_size=(32, 32), hidden=32)
+    before = {k: v.clone() for k, v in instance.state_dict().items()}
+    clf = CNNClassifier(instance, max_epochs=2, random_state=0).fit(X, y)
+    for key, value in instance.state_dict().items():  # the given instance is not trained
+        assert torch.equal(value, before[key])
+    fresh = clone(clf)
+    assert not hasattr(fresh, "net_") and fresh.get_params()["module"] is not clf.module_
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(restored.predict_proba(X_test), clf.predict_proba(X_test))
+    assert clone(small()).get_params()["module__hidden"] == 32
+
+
+def test_early_stopping_and_f1_monitor(phantoms):
+    X, y, _, _ = phantoms
+    clf = small(max_epochs=40, early_stopping=2, monitor="valid_f1").fit(X, y)
+    assert len(clf.history_) < 40
+    assert "valid_f1" in clf.history_[-1]
+
+
+def test_errors(phantoms):
+    X, y, _, _ = phantoms
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        small().fit(X[:10], np.zeros(10))
+    clf = small(max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match=r"fitted on images of shape .* \(1, 32, 32\)"):
+        clf.predict(X[:, :16, :16])
+    with pytest.raises(ValueError, match="holds 100 values"):
+        small(input_shape=(10, 10)).fit(X.reshape(len(X), -1), y)
+    with pytest.raises(TypeError, match="unexpected parameters"):
+        CNNClassifier(dropout=0.5).fit(X, y)
+    with pytest.raises(ValueError, match="monitor"):
+        small(monitor="valid_auc").fit(X, y)
+    with pytest.raises(ValueError, match="train_split"):
+        small(early_stopping=2, train_split=None).fit(X, y)
+
+
+SCRIPT = """
+import numpy as np
+from sklearn_braintumor.classifiers import CNNClassifier
+from sklearn_braintumor.datasets import make_synthetic_mri
+X, y = make_synthetic_mri(96, image_size=32, random_state=0)
+clf = CNNClassifier(max_epochs=2, random_state=7, module__hidden=16).fit(X, y)
+print(repr(clf.predict_proba(X[:8]).round(12).tolist()))
+"""
+
+
+def test_same_seed_same_predictions_in_and_across_processes():
+    runs = [
+        subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
+    assert runs[0].stdout == runs[1].stdout
+    namespace = {}
+    exec(SCRIPT.replace("print(", "result = ("), namespace)
+    assert namespace["result"] + "\n" == runs[0].stdout

@@ -1,0 +1,56 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sklearn_braintumor.nn import (
+    BaroneBaselineCNN,
+    BaroneImprovedCNN,
+    FocalLoss,
+    GaussianNoise,
+    GBMNet,
+    LiCNN,
+    LiuCNN,
+    SimpleCNN,
+)
+
+MODELS = [GBMNet, LiuCNN, BaroneBaselineCNN, BaroneImprovedCNN, SimpleCNN, LiCNN]
+
+
+def test_paper_shapes_and_parameter_counts():
+    assert sum(p.numel() for p in BaroneBaselineCNN().parameters()) == 46_596
+    assert GBMNet().feature_shape == (64, 16, 16)  # paper D: 256 -> 16x16x64
+    assert LiuCNN().feature_shape == (128, 4, 4) and LiuCNN().n_features == 2048  # paper A
+    assert LiCNN().feature_shape == (128, 7, 7)  # paper E at 150x150x3
+    assert BaroneImprovedCNN().feature_shape == (128, 3, 3)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_forward_other_sizes_and_gradcam_layer(model):
+    net = model(n_classes=3, in_channels=1, input_size=(160, 144))
+    out = net(torch.zeros(2, 1, 160, 144))
+    assert out.shape == (2, 3)
+    assert isinstance(dict(net.named_modules())[net.gradcam_layer], torch.nn.Conv2d)
+    with pytest.raises(ValueError, match=rf"{model.__name__} cannot take 4x4 inputs"):
+        model(input_size=(4, 4))
+
+
+def test_gaussian_noise_only_while_training():
+    layer = GaussianNoise(0.5)
+    x = torch.zeros(1000)
+    assert 0.4 < layer.train()(x).std() < 0.6
+    assert torch.equal(layer.eval()(x), x)
+
+
+def test_focal_loss():
+    torch.manual_seed(0)
+    logits, target = torch.randn(64, 4), torch.randint(0, 4, (64,))
+    ce = F.cross_entropy(logits, target)
+    assert torch.isclose(FocalLoss(gamma=0, alpha=1.0)(logits, target), ce)
+    assert FocalLoss(gamma=2, alpha=1.0)(logits, target) < ce  # easy examples down-weighted
+    per_class = FocalLoss(gamma=0, alpha=[1.0, 1.0, 1.0, 1.0])(logits, target)
+    assert torch.isclose(per_class, ce)
+    weight = torch.tensor([2.0, 1.0, 1.0, 1.0])
+    manual = -(
+        weight[target] * F.log_softmax(logits, 1).gather(1, target[:, None]).squeeze()
+    ).mean()
+    assert torch.isclose(FocalLoss(gamma=0, alpha=1.0, weight=weight)(logits, target), manual)
