@@ -158,3 +158,54 @@ def test_same_seed_same_predictions_in_and_across_processes():
     namespace = {}
     exec(SCRIPT.replace("print(", "result = ("), namespace)
     assert namespace["result"] + "\n" == runs[0].stdout
+
+
+def test_augmentation_trains_reproducibly_and_spares_prediction(phantoms):
+    X, y, X_test, y_test = phantoms
+    # the phantoms' class is the lesion's angle, so only angle-preserving options here
+    augment = {"horizontal_flip": 0.0, "zoom": 0.1, "translation": 0.05, "blur_sigma": 0.8,
+               "noise_std": 0.02}  # fmt: skip
+    first = small(augment=augment).fit(X, y)
+    assert (first.predict(X_test) == y_test).mean() > 0.7
+    second = small(augment=augment).fit(X, y)
+    np.testing.assert_array_equal(first.predict_proba(X_test), second.predict_proba(X_test))
+    np.testing.assert_array_equal(first.predict_proba(X_test), first.predict_proba(X_test))
+    plain = small().fit(X, y)
+    assert not np.array_equal(plain.predict_proba(X_test), first.predict_proba(X_test))
+    with pytest.raises(TypeError, match="augment"):
+        small(augment="flip").fit(X, y)
+
+
+def test_verbosity(phantoms, capsys):
+    X, y, _, _ = phantoms
+    small(max_epochs=2).fit(X, y)
+    assert capsys.readouterr().out == ""
+    small(max_epochs=2, verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert "epoch" in out and "train_loss" in out and "valid_loss" in out
+
+
+def test_atomic_save_and_load(phantoms, tmp_path, monkeypatch):
+    import joblib
+
+    from sklearn_braintumor.utils import load, save
+
+    X, y, X_test, _ = phantoms
+    pipe = make_pipeline(
+        ImageFlattener(), CNNClassifier(GBMNet, input_shape=(32, 32), max_epochs=1, random_state=0)
+    )
+    pipe.fit(X, y)
+    path = save(pipe, tmp_path / "model.joblib")
+    np.testing.assert_allclose(load(path).predict_proba(X_test), pipe.predict_proba(X_test))
+    before = path.read_bytes()
+
+    def broken_dump(obj, filename, **kwargs):
+        with open(filename, "wb") as handle:
+            handle.write(b"half a model")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(joblib, "dump", broken_dump)
+    with pytest.raises(KeyboardInterrupt):
+        save(pipe, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.joblib"]

@@ -54,3 +54,27 @@ def test_focal_loss():
         weight[target] * F.log_softmax(logits, 1).gather(1, target[:, None]).squeeze()
     ).mean()
     assert torch.isclose(FocalLoss(gamma=0, alpha=1.0, weight=weight)(logits, target), manual)
+
+
+def test_batch_augment_flips_identity_and_determinism():
+    from sklearn_braintumor.nn import BatchAugment
+
+    x = torch.rand(4, 1, 16, 20)
+    assert torch.allclose(BatchAugment(horizontal_flip=1.0)(x), x.flip(-1), atol=1e-6)
+    both = BatchAugment(horizontal_flip=1.0, vertical_flip=1.0)(x)
+    assert torch.allclose(both, x.flip(-1).flip(-2), atol=1e-6)
+    assert torch.equal(BatchAugment(horizontal_flip=0.0)(x), x)
+    strong = BatchAugment(rotation=30, shear=10, translation=0.1, zoom=0.2, crop_scale=(0.8, 1.0),
+                          blur_sigma=1.0, noise_std=0.05)  # fmt: skip
+    assert torch.equal(strong.eval()(x), x)  # evaluation mode: no augmentation
+    strong.train()
+    torch.manual_seed(0)
+    first = strong(x)
+    torch.manual_seed(0)
+    assert torch.equal(first, strong(x))
+    assert first.shape == x.shape and not torch.allclose(first, x)
+    flat = torch.full((2, 1, 32, 32), 0.5)
+    blurred = BatchAugment(horizontal_flip=0.0, blur_sigma=2.0)(flat)
+    assert torch.allclose(blurred, flat, atol=1e-5)  # blur keeps a flat image, reflect borders
+    rotated = BatchAugment(horizontal_flip=0.0, rotation=45)(flat)
+    assert rotated[:, :, 16, 16].allclose(torch.tensor(0.5)) and rotated[:, :, 0, 0].max() < 0.5

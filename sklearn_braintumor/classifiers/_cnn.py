@@ -16,11 +16,17 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 from torch import nn
 
-from ..nn import GBMNet
+from ..nn import BatchAugment, GBMNet
 from ..utils._validation import check_images
+from ._data import TensorBatches
+from ._net import AugmentingNet
 
-_PREFIXES = ("module__", "optimizer__", "criterion__", "iterator_train__", "iterator_valid__")
+_PREFIXES = ("module__", "optimizer__", "criterion__")
 _CHANNELS = (1, 3, 4)
+
+
+def _init_names(cls) -> list[str]:
+    return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
 
 
 def _accepts(callable_, name: str) -> bool:
@@ -76,6 +82,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     lr : float, default=1e-3
     batch_size : int, default=32
     max_epochs : int, default=10
+    augment : dict or BatchAugment or None, default=None
+        On-the-fly augmentation of training batches (never of validation or
+        prediction batches), on the device where the batch lives: a dict of
+        :class:`~sklearn_braintumor.nn.BatchAugment` options, e.g.
+        ``{"horizontal_flip": 0.5, "rotation": 30, "crop_scale": (0.9, 1.0)}``,
+        or an instance.
     class_weight : {"balanced"} or dict or None, default=None
         Class weights computed from the training data of each ``fit`` and
         passed to the criterion as ``weight``.
@@ -91,22 +103,27 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         ``random_state``, for validation scores; None trains on everything.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         ``"auto"`` uses CUDA when available.
+    channels_last : bool, default=True
+        Store the network's weights channels-last (NHWC), which PyTorch's CPU
+        and GPU convolutions run faster on; inputs stay NCHW tensors.
     random_state : int, RandomState instance or None, default=None
         Seeds torch (weights, dropout, batch order) and the validation split.
         With an int, fits on CPU are reproducible.
     verbose : int, default=0
-        0 prints nothing; 1 prints skorch's per-epoch table.
+        0 prints nothing; 1 prints skorch's per-epoch table, and a progress
+        bar during epochs of 100 batches or more.
     **kwargs
         Parameters with a prefix, as in skorch: ``module__dropout=0.5``,
-        ``optimizer__weight_decay=1e-4``, ``criterion__gamma=2``,
-        ``iterator_train__num_workers=0``. They can be searched with
-        ``GridSearchCV`` (``cnnclassifier__module__dropout``).
+        ``optimizer__weight_decay=1e-4``, ``criterion__gamma=2``. They can be
+        searched with ``GridSearchCV`` (``cnnclassifier__module__dropout``).
+        Batches are sliced from the in-memory training tensor (no
+        ``DataLoader``), so there are no ``iterator_*`` options.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
     net_ : skorch.NeuralNetClassifier
-        The fitted skorch net.
+        The fitted skorch net (a subclass that applies ``augment``).
     module_ : torch.nn.Module
         The trained network.
     history_ : skorch.History
@@ -136,11 +153,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         lr: float = 1e-3,
         batch_size: int = 32,
         max_epochs: int = 10,
+        augment=None,
         class_weight=None,
         early_stopping: int | None = None,
         monitor: str = "valid_loss",
         train_split: float | None = 0.2,
         device: str = "auto",
+        channels_last: bool = True,
         random_state=None,
         verbose: int = 0,
         **kwargs,
@@ -152,11 +171,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.lr = lr
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.augment = augment
         self.class_weight = class_weight
         self.early_stopping = early_stopping
         self.monitor = monitor
         self.train_split = train_split
         self.device = device
+        self.channels_last = channels_last
         self.random_state = random_state
         self.verbose = verbose
         self._set_prefixed(kwargs)
@@ -273,10 +294,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                     kwargs[name] = value
         return kwargs
 
-    def _callbacks(self, seed) -> list:
-        from skorch.callbacks import EarlyStopping, EpochScoring
+    def _callbacks(self, n_samples: int) -> list:
+        from skorch.callbacks import EarlyStopping, EpochScoring, ProgressBar
 
         callbacks = []
+        if self.verbose and n_samples / self.batch_size >= 100:  # long epochs: show a bar
+            callbacks.append(("progress_bar", ProgressBar()))
         if self.monitor == "valid_f1":
             callbacks.append(
                 ("valid_f1", EpochScoring("f1_macro", lower_is_better=False, name="valid_f1"))
@@ -336,7 +359,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : CNNClassifier
         """
-        from skorch import NeuralNetClassifier
         from skorch.dataset import ValidSplit
 
         self._check_params()
@@ -371,8 +393,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             )  # fmt: skip
             criterion_kwargs["weight"] = torch.as_tensor(weights, dtype=torch.float32)
         module = self.module if isinstance(self.module, type) else copy.deepcopy(self.module)
-        others = self._prefixed(("optimizer__", "iterator_train__", "iterator_valid__"))
-        net = NeuralNetClassifier(
+        others = self._prefixed("optimizer__")
+        if self.augment is not None and not isinstance(self.augment, (dict, BatchAugment)):
+            raise TypeError(f"augment must be a dict, a BatchAugment or None, got {self.augment!r}")
+        net = AugmentingNet(
             module=module,
             criterion=self.criterion,
             optimizer=self.optimizer,
@@ -385,16 +409,27 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 else ValidSplit(self.train_split, stratified=True, random_state=seed)
             ),
             classes=list(range(len(self.classes_))),
-            callbacks=self._callbacks(seed),
+            callbacks=self._callbacks(len(X_tensor)),
             predict_nonlinearity=None,
             device=self._device(),
             verbose=self.verbose,
+            iterator_train=TensorBatches,
+            iterator_valid=TensorBatches,
             iterator_train__shuffle=True,
             **{f"module__{k}": v for k, v in self._module_kwargs(len(self.classes_)).items()},
             **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
             **others,
         )
-        net.fit(X_tensor, torch.from_numpy(y_encoded))
+        if self.augment is not None:
+            net.augment_options = (
+                dict(self.augment)
+                if isinstance(self.augment, dict)
+                else {name: getattr(self.augment, name) for name in _init_names(BatchAugment)}
+            )
+        net.initialize()  # what net.fit does first; then the memory format, then training
+        if self.channels_last:
+            net.module_.to(memory_format=torch.channels_last)
+        net.partial_fit(X_tensor, torch.from_numpy(y_encoded))
         self.net_ = net
         self.module_ = net.module_
         self.history_ = net.history

@@ -1,5 +1,6 @@
-"""Plain ``torch.nn.Module``s: one per paper architecture, layers and losses."""
+"""Plain ``torch.nn.Module``s: one per paper architecture, layers, losses, batch augmentation."""
 
+from ._augment import BatchAugment
 from ._losses import FocalLoss
 from ._models import (
     BaroneBaselineCNN,
@@ -14,6 +15,7 @@ from ._models import (
 __all__ = [
     "BaroneBaselineCNN",
     "BaroneImprovedCNN",
+    "BatchAugment",
     "FocalLoss",
     "GBMNet",
     "GaussianNoise",

@@ -1,6 +1,7 @@
-"""Helpers shared by the other subpackages: image hashes and input validation."""
+"""Helpers shared by the other subpackages: image hashes, input validation, saving."""
 
 from ._hashing import hamming_distances, phash, pixel_hash
+from ._persistence import load, save
 from ._validation import check_images
 
-__all__ = ["check_images", "hamming_distances", "phash", "pixel_hash"]
+__all__ = ["check_images", "hamming_distances", "load", "phash", "pixel_hash", "save"]

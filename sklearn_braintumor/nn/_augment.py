@@ -1,0 +1,121 @@
+"""Random augmentation of whole training batches, on the device where they live."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _uniform(n: int, low: float, high: float, device) -> torch.Tensor:
+    return torch.rand(n, device=device) * (high - low) + low
+
+
+class BatchAugment(nn.Module):
+    """Flip, rotate, shear, translate, zoom, crop, blur and add noise to a batch.
+
+    Every image of a batch ``(N, C, H, W)`` draws its own parameters; the
+    geometric ones are combined into one affine sampling grid (bilinear,
+    pixels outside the image become 0, the MRI background), then a Gaussian
+    blur and additive noise follow. Random numbers come from torch's generator
+    on the batch's device, which ``CNNClassifier`` seeds from ``random_state``,
+    so training with augmentation is reproducible. The module is the identity
+    in evaluation mode and when every strength is 0.
+
+    Parameters
+    ----------
+    horizontal_flip, vertical_flip : float, default=0.5 and 0.0
+        Probability of each flip.
+    rotation : float, default=0.0
+        Largest rotation in degrees.
+    shear : float, default=0.0
+        Largest x-shear angle in degrees.
+    translation : float, default=0.0
+        Largest shift as a fraction of the image side.
+    zoom : float, default=0.0
+        Zoom factor drawn in ``[1 - zoom, 1 + zoom]``.
+    crop_scale : tuple of (float, float) or None, default=None
+        Random resized crop: the fraction of the area kept, drawn in this
+        range (aspect ratio in [3/4, 4/3]), stretched back to the full size.
+    blur_sigma : float, default=0.0
+        Largest Gaussian blur sigma in pixels.
+    noise_std : float, default=0.0
+        Standard deviation of additive Gaussian noise (inputs are in [0, 1]).
+    """
+
+    def __init__(self, horizontal_flip=0.5, vertical_flip=0.0, rotation=0.0, shear=0.0,
+                 translation=0.0, zoom=0.0, crop_scale=None, blur_sigma=0.0,
+                 noise_std=0.0) -> None:  # fmt: skip
+        super().__init__()
+        self.horizontal_flip = horizontal_flip
+        self.vertical_flip = vertical_flip
+        self.rotation = rotation
+        self.shear = shear
+        self.translation = translation
+        self.zoom = zoom
+        self.crop_scale = crop_scale
+        self.blur_sigma = blur_sigma
+        self.noise_std = noise_std
+
+    def extra_repr(self) -> str:
+        names = ("horizontal_flip", "vertical_flip", "rotation", "shear", "translation", "zoom",
+                 "crop_scale", "blur_sigma", "noise_std")  # fmt: skip
+        return ", ".join(f"{name}={getattr(self, name)}" for name in names)
+
+    def _theta(self, n: int, device) -> torch.Tensor:
+        """Affine maps from output to input coordinates (normalised to [-1, 1])."""
+        one = torch.ones(n, device=device)
+        flip_x = torch.where(torch.rand(n, device=device) < self.horizontal_flip, -one, one)
+        flip_y = torch.where(torch.rand(n, device=device) < self.vertical_flip, -one, one)
+        angle = _uniform(n, -self.rotation, self.rotation, device) * (math.pi / 180)
+        shear = torch.tan(_uniform(n, -self.shear, self.shear, device) * (math.pi / 180))
+        zoom = _uniform(n, 1 - self.zoom, 1 + self.zoom, device)
+        scale_x, scale_y = one / zoom, one / zoom
+        shift_x = _uniform(n, -self.translation, self.translation, device) * 2
+        shift_y = _uniform(n, -self.translation, self.translation, device) * 2
+        if self.crop_scale is not None:
+            area = _uniform(n, *self.crop_scale, device)
+            ratio = torch.exp(_uniform(n, math.log(3 / 4), math.log(4 / 3), device))
+            width = torch.sqrt(area * ratio).clamp(max=1.0)
+            height = torch.sqrt(area / ratio).clamp(max=1.0)
+            shift_x = shift_x + (torch.rand(n, device=device) * 2 - 1) * (1 - width)
+            shift_y = shift_y + (torch.rand(n, device=device) * 2 - 1) * (1 - height)
+            scale_x, scale_y = scale_x * width, scale_y * height
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        # input = R(angle) @ Shear @ diag(scale * flip) @ output + shift
+        a = torch.stack([cos, -sin, sin, cos], dim=1).view(n, 2, 2)
+        s = torch.stack([one, shear, torch.zeros_like(one), one], dim=1).view(n, 2, 2)
+        d = torch.diag_embed(torch.stack([scale_x * flip_x, scale_y * flip_y], dim=1))
+        linear = a @ s @ d
+        return torch.cat([linear, torch.stack([shift_x, shift_y], dim=1)[..., None]], dim=2)
+
+    def _blur(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        radius = max(1, math.ceil(3 * self.blur_sigma))
+        sigma = _uniform(n, 0.0, self.blur_sigma, x.device).clamp(min=1e-3)
+        offsets = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
+        kernel = torch.exp(-0.5 * (offsets[None] / sigma[:, None]) ** 2)
+        kernel = (kernel / kernel.sum(dim=1, keepdim=True)).repeat_interleave(c, dim=0)
+        flat = x.reshape(1, n * c, h, w)
+        flat = F.conv2d(F.pad(flat, (radius, radius, 0, 0), mode="reflect"),
+                        kernel[:, None, None, :], groups=n * c)  # fmt: skip
+        flat = F.conv2d(F.pad(flat, (0, 0, radius, radius), mode="reflect"),
+                        kernel[:, None, :, None], groups=n * c)  # fmt: skip
+        return flat.reshape(n, c, h, w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return a randomly augmented copy of the batch ``x`` (identity in eval mode)."""
+        if not self.training:
+            return x
+        geometric = (self.horizontal_flip or self.vertical_flip or self.rotation or self.shear
+                     or self.translation or self.zoom or self.crop_scale is not None)  # fmt: skip
+        if geometric:
+            grid = F.affine_grid(self._theta(len(x), x.device), list(x.shape), align_corners=False)
+            x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        if self.blur_sigma > 0:
+            x = self._blur(x)
+        if self.noise_std > 0:
+            x = x + torch.randn_like(x) * self.noise_std
+        return x
