@@ -11,6 +11,8 @@ SUBPACKAGES = [
     "sklearn_braintumor.features",
     "sklearn_braintumor.sampling",
     "sklearn_braintumor.model_selection",
+    "sklearn_braintumor.nn",
+    "sklearn_braintumor.classifiers",
     "sklearn_braintumor.utils",
     "sklearn_braintumor.exceptions",
 ]
