@@ -11,8 +11,10 @@ from ._models import (
     LiuCNN,
     SimpleCNN,
 )
+from ._transfer import BACKBONES, TransferNet, imagenet_weights_path
 
 __all__ = [
+    "BACKBONES",
     "BaroneBaselineCNN",
     "BaroneImprovedCNN",
     "BatchAugment",
@@ -22,4 +24,6 @@ __all__ = [
     "LiCNN",
     "LiuCNN",
     "SimpleCNN",
+    "TransferNet",
+    "imagenet_weights_path",
 ]

@@ -1,0 +1,156 @@
+"""torchvision backbones with the papers' classification heads."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+from torch import nn
+
+#: backbone -> (torchvision builder, attribute holding its ImageNet classifier, Grad-CAM layer)
+BACKBONES = {
+    "vgg16": ("vgg16", "classifier", "backbone.features.28"),
+    "resnet50": ("resnet50", "fc", "backbone.layer4"),
+    "resnet101": ("resnet101", "fc", "backbone.layer4"),
+    "resnet152": ("resnet152", "fc", "backbone.layer4"),
+    "densenet121": ("densenet121", "classifier", "backbone.features.denseblock4"),
+    "mobilenet_v2": ("mobilenet_v2", "classifier", "backbone.features.18"),
+    "inception_v3": ("inception_v3", "fc", "backbone.Mixed_7c"),
+}
+# the part of each network that freeze="features" / freeze=n acts on
+_FEATURES = {"vgg16": "features", "densenet121": "features", "mobilenet_v2": "features"}
+
+
+def _torchvision():
+    try:
+        import torchvision
+    except ImportError as exc:
+        raise ImportError(
+            "torchvision is needed for transfer backbones: pip install "
+            "'sklearn-braintumor[transfer]' (or pip install torchvision matching your torch)"
+        ) from exc
+    return torchvision
+
+
+def imagenet_weights_path(backbone: str) -> tuple[Path, str, str]:
+    """Where torchvision caches ``backbone``'s ImageNet weights, their URL, and their enum."""
+    torchvision = _torchvision()
+    weights = torchvision.models.get_model_weights(BACKBONES[backbone][0]).DEFAULT
+    filename = os.path.basename(urlparse(weights.url).path)
+    return Path(torch.hub.get_dir()) / "checkpoints" / filename, weights.url, str(weights)
+
+
+def _imagenet_state_dict(backbone: str) -> dict:
+    path, url, name = imagenet_weights_path(backbone)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"ImageNet weights for {backbone} are not in torchvision's cache ({path}); "
+            "nothing is downloaded during fit. Fetch them once, where there is network, with\n"
+            f'    python -c "import torchvision; torchvision.models.{name}.get_state_dict()"\n'
+            f"or download {url} and put the file at {path}."
+        )
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class TransferNet(nn.Module):
+    """A torchvision backbone, optionally ImageNet-initialised, with a new head.
+
+    The backbone's ImageNet classifier is replaced by ``head`` hidden dense
+    layers (ReLU, ``dropout``) and a final dense layer of ``n_classes``:
+    ``head=(64,)`` with ``dropout=0.5`` is GBMnet's MobileNetV2 head (paper D),
+    ``head=()`` a plain linear layer as in paper C's fine-tuned backbones.
+    Grayscale input (``in_channels=1``) is repeated to the three channels the
+    backbones expect.
+
+    Parameters
+    ----------
+    backbone : {"vgg16", "resnet50", "resnet101", "resnet152", "densenet121", \
+            "mobilenet_v2", "inception_v3"}, default="mobilenet_v2"
+    n_classes : int, default=4
+    in_channels : {1, 3}, default=3
+    input_size : tuple of (int, int), default=(224, 224)
+        Used to size the head (inception_v3 needs at least 75x75).
+    weights : None, "imagenet" or path, default=None
+        None: random initialisation. "imagenet": torchvision's default
+        ImageNet weights, read from torchvision's cache (never downloaded
+        here: a missing file raises an error saying how to fetch it). A path:
+        a state_dict of the torchvision model saved with ``torch.save``.
+    freeze : "features", "none" or int, default="none"
+        "features": train only the new head; "none": fine-tune everything;
+        n: freeze the first n child modules of the backbone's feature part.
+    head : tuple of int, default=(64,)
+        Hidden layer widths of the new head.
+    dropout : float, default=0.5
+        Dropout before each dense layer of the head.
+
+    Attributes
+    ----------
+    gradcam_layer : str
+        Name of the last convolutional block, for Grad-CAM.
+    """
+
+    def __init__(self, backbone="mobilenet_v2", n_classes=4, in_channels=3, input_size=(224, 224),
+                 weights=None, freeze="none", head=(64,), dropout=0.5) -> None:  # fmt: skip
+        super().__init__()
+        if backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {backbone!r}; choose from {sorted(BACKBONES)}")
+        if in_channels not in (1, 3):
+            raise ValueError(f"ImageNet backbones take 1 or 3 channels, got {in_channels}")
+        builder, classifier_attr, self.gradcam_layer = BACKBONES[backbone]
+        torchvision = _torchvision()
+        kwargs = {"aux_logits": True, "init_weights": False} if backbone == "inception_v3" else {}
+        net = getattr(torchvision.models, builder)(weights=None, **kwargs)
+        if weights is not None:
+            state = (
+                _imagenet_state_dict(backbone)
+                if weights == "imagenet"
+                else torch.load(weights, map_location="cpu", weights_only=True)
+            )
+            net.load_state_dict(state)
+        if backbone == "inception_v3":
+            net.aux_logits, net.AuxLogits = False, None
+        setattr(net, classifier_attr, nn.Identity())
+        self.backbone = net
+        self.in_channels = in_channels
+        self._freeze(backbone, freeze)
+
+        height, width = input_size
+        with torch.no_grad():
+            was_training = net.training
+            try:
+                n_features = net.eval()(torch.zeros(1, 3, height, width)).shape[1]
+            except (RuntimeError, ValueError) as exc:
+                raise ValueError(
+                    f"{backbone} cannot take {height}x{width} inputs ({exc}); resize the images"
+                ) from exc
+            net.train(was_training)
+        layers, previous = [], n_features
+        for width_ in head:
+            layers += [nn.Dropout(dropout), nn.Linear(previous, width_), nn.ReLU(inplace=True)]
+            previous = width_
+        layers += [nn.Dropout(dropout), nn.Linear(previous, n_classes)]
+        self.head = nn.Sequential(*layers)
+
+    def _freeze(self, backbone: str, freeze) -> None:
+        if freeze == "none":
+            return
+        if freeze == "features":
+            for parameter in self.backbone.parameters():
+                parameter.requires_grad_(False)
+            return
+        if not isinstance(freeze, int) or freeze < 0:
+            raise ValueError(f"freeze must be 'features', 'none' or an int, got {freeze!r}")
+        part = (
+            getattr(self.backbone, _FEATURES[backbone]) if backbone in _FEATURES else self.backbone
+        )
+        for child in list(part.children())[:freeze]:
+            for parameter in child.parameters():
+                parameter.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return class logits for a batch ``(N, C, H, W)``."""
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        return self.head(self.backbone(x))
