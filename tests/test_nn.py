@@ -78,3 +78,20 @@ def test_batch_augment_flips_identity_and_determinism():
     assert torch.allclose(blurred, flat, atol=1e-5)  # blur keeps a flat image, reflect borders
     rotated = BatchAugment(horizontal_flip=0.0, rotation=45)(flat)
     assert rotated[:, :, 16, 16].allclose(torch.tensor(0.5)) and rotated[:, :, 0, 0].max() < 0.5
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"zoom": 1.0},
+        {"horizontal_flip": 1.5},
+        {"crop_scale": (0.0, 1.0)},
+        {"rotation": -5},
+        {"noise_std": -0.1},
+    ],
+)
+def test_batch_augment_rejects_bad_options(options):
+    from sklearn_braintumor.nn import BatchAugment
+
+    with pytest.raises(ValueError, match=next(iter(options))):
+        BatchAugment(**options)

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..utils._validation import check_augmentation
+
 
 def _uniform(n: int, low: float, high: float, device) -> torch.Tensor:
     return torch.rand(n, device=device) * (high - low) + low
@@ -58,6 +60,13 @@ class BatchAugment(nn.Module):
         self.crop_scale = crop_scale
         self.blur_sigma = blur_sigma
         self.noise_std = noise_std
+        check_augmentation(
+            self, horizontal_flip=horizontal_flip, vertical_flip=vertical_flip, rotation=rotation,
+            shear=shear, translation=translation, zoom=zoom, crop_scale=crop_scale,
+            blur_sigma=blur_sigma,
+        )  # fmt: skip
+        if noise_std < 0:
+            raise ValueError(f"BatchAugment: noise_std must be >= 0, got {noise_std!r}")
 
     def extra_repr(self) -> str:
         names = ("horizontal_flip", "vertical_flip", "rotation", "shear", "translation", "zoom",

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ..utils._validation import check_augmentation
 from ._base import ImageSampler
 
 
@@ -106,20 +107,11 @@ class ImageAugmenter(ImageSampler):
             raise ValueError(f"n_copies must be a non-negative int, got {self.n_copies!r}")
         if self.n_copies == 0 and not self.keep_original:
             raise ValueError("n_copies=0 with keep_original=False would return no images")
-        for name in ("horizontal_flip", "vertical_flip"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} is a probability, got {getattr(self, name)!r}")
-        for name in ("rotation", "shear", "translation", "zoom", "blur_sigma"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        if self.zoom >= 1:
-            raise ValueError(f"zoom must be < 1, got {self.zoom!r}")
-        if self.crop_scale is not None:
-            low, high = self.crop_scale
-            if not 0 < low <= high <= 1:
-                raise ValueError(
-                    f"crop_scale must satisfy 0 < low <= high <= 1, got {self.crop_scale!r}"
-                )
+        check_augmentation(
+            self, horizontal_flip=self.horizontal_flip, vertical_flip=self.vertical_flip,
+            rotation=self.rotation, shear=self.shear, translation=self.translation,
+            zoom=self.zoom, crop_scale=self.crop_scale, blur_sigma=self.blur_sigma,
+        )  # fmt: skip
 
     def _augment(self, image: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
         squeeze = image.ndim == 3 and image.shape[-1] == 1

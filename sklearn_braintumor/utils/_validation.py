@@ -144,3 +144,25 @@ def check_images(
             f"({shapes[0]}, {shapes[-1]}, ...): put Resize before it"
         )
     return images
+
+
+def check_augmentation(owner, *, horizontal_flip, vertical_flip, rotation, shear, translation,
+                       zoom, crop_scale, blur_sigma) -> None:  # fmt: skip
+    """Validate the augmentation options shared by ImageAugmenter and BatchAugment."""
+    name = _name(owner)
+    for option, value in (("horizontal_flip", horizontal_flip), ("vertical_flip", vertical_flip)):
+        if not 0 <= value <= 1:
+            raise ValueError(f"{name}: {option} is a probability, got {value!r}")
+    for option, value in (("rotation", rotation), ("shear", shear),
+                          ("translation", translation), ("zoom", zoom),
+                          ("blur_sigma", blur_sigma)):  # fmt: skip
+        if value < 0:
+            raise ValueError(f"{name}: {option} must be >= 0, got {value!r}")
+    if zoom >= 1:
+        raise ValueError(f"{name}: zoom must be < 1, got {zoom!r}")
+    if crop_scale is not None:
+        low, high = crop_scale
+        if not 0 < low <= high <= 1:
+            raise ValueError(
+                f"{name}: crop_scale must satisfy 0 < low <= high <= 1, got {crop_scale!r}"
+            )
