@@ -137,6 +137,10 @@ def test_errors(phantoms):
         small(monitor="valid_auc").fit(X, y)
     with pytest.raises(ValueError, match="train_split"):
         small(early_stopping=2, train_split=None).fit(X, y)
+    with pytest.raises(ValueError, match="class_weight"):
+        small(class_weight="inverse").fit(X, y)
+    weighted = small(max_epochs=1, class_weight={0: 3.0}).fit(X, y)
+    np.testing.assert_allclose(weighted.net_.criterion_.weight.numpy(), [3.0, 1.0, 1.0, 1.0])
 
 
 SCRIPT = """

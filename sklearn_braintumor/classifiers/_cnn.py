@@ -385,12 +385,17 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         criterion_kwargs = {
             k[len("criterion__") :]: v for k, v in self._prefixed("criterion__").items()
         }
-        if self.class_weight is not None:
+        if self.class_weight == "balanced":
             weights = compute_class_weight(
-                self.class_weight, classes=np.arange(len(self.classes_)), y=y_encoded
-            ) if self.class_weight == "balanced" else np.array(
-                [self.class_weight.get(c, 1.0) for c in self.classes_]
-            )  # fmt: skip
+                "balanced", classes=np.arange(len(self.classes_)), y=y_encoded
+            )
+        elif isinstance(self.class_weight, dict):
+            weights = np.array([self.class_weight.get(c, 1.0) for c in self.classes_])
+        elif self.class_weight is not None:
+            raise ValueError(
+                f"class_weight must be 'balanced', a dict or None, got {self.class_weight!r}"
+            )
+        if self.class_weight is not None:
             criterion_kwargs["weight"] = torch.as_tensor(weights, dtype=torch.float32)
         module = self.module if isinstance(self.module, type) else copy.deepcopy(self.module)
         others = self._prefixed("optimizer__")
