@@ -13,6 +13,8 @@ SUBPACKAGES = [
     "sklearn_braintumor.model_selection",
     "sklearn_braintumor.nn",
     "sklearn_braintumor.classifiers",
+    "sklearn_braintumor.metrics",
+    "sklearn_braintumor.inspection",
     "sklearn_braintumor.utils",
     "sklearn_braintumor.exceptions",
 ]

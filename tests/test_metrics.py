@@ -1,0 +1,105 @@
+import json
+
+import matplotlib
+import numpy as np
+import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import (
+    balanced_accuracy_score,
+    f1_score,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import LinearSVC
+
+from sklearn_braintumor.classifiers import CNNClassifier
+from sklearn_braintumor.datasets import make_synthetic_mri
+from sklearn_braintumor.inspection import plot_history
+from sklearn_braintumor.metrics import evaluation_report, expected_calibration_error
+from sklearn_braintumor.preprocessing import ImageFlattener
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = make_classification(300, n_classes=3, n_informative=5, random_state=0)
+    labels = np.array(["glioma", "meningioma", "pituitary"])[y]
+    return LogisticRegression(max_iter=1000).fit(X[:200], labels[:200]), X[200:], labels[200:]
+
+
+def test_values_equal_scikit_learn(fitted):
+    clf, X, y = fitted
+    report = evaluation_report(clf, X, y)
+    y_pred, proba = clf.predict(X), clf.predict_proba(X)
+    assert report.target_names == ["glioma", "meningioma", "pituitary"]
+    assert report.accuracy == pytest.approx((y_pred == y).mean())
+    assert report.balanced_accuracy == pytest.approx(balanced_accuracy_score(y, y_pred))
+    assert report.macro_f1 == pytest.approx(f1_score(y, y_pred, average="macro"))
+    assert report.weighted_f1 == pytest.approx(f1_score(y, y_pred, average="weighted"))
+    p, r, f, s = precision_recall_fscore_support(y, y_pred)
+    for index, name in enumerate(report.target_names):
+        row = report.per_class[name]
+        assert (row["precision"], row["recall"], row["f1"], row["support"]) == pytest.approx(
+            (p[index], r[index], f[index], s[index])
+        )
+        assert row["roc_auc"] == pytest.approx(roc_auc_score(y == name, proba[:, index]))
+    assert report.roc_auc == pytest.approx(roc_auc_score(y, proba, multi_class="ovr"))
+    assert report.confusion_matrix.sum() == 100
+    assert json.loads(json.dumps(report.to_dict()))["per_class"]["glioma"]["support"] == s[0]
+    table = report.to_markdown()
+    assert "| glioma |" in table and "balanced accuracy" in table
+
+
+def test_expected_calibration_error_by_hand():
+    proba = np.array([[0.95, 0.05], [0.95, 0.05], [0.55, 0.45], [0.45, 0.55]])
+    y = np.array([0, 1, 0, 1])
+    # bin 0.9-1.0: accuracy 0.5, confidence 0.95; bin 0.5-0.6: accuracy 1, confidence 0.55
+    assert expected_calibration_error(y, proba, [0, 1]) == pytest.approx(0.5 * 0.45 + 0.5 * 0.45)
+    perfect = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert expected_calibration_error([0, 1], perfect, [0, 1]) == 0
+
+
+def test_binary_and_probability_free_estimators():
+    X, y = make_classification(200, random_state=0)
+    binary = evaluation_report(LogisticRegression().fit(X, y), X, y, target_names=["no", "yes"])
+    proba = LogisticRegression().fit(X, y).predict_proba(X)[:, 1]
+    assert binary.roc_auc == pytest.approx(roc_auc_score(y, proba))
+    plain = evaluation_report(LinearSVC().fit(X, y), X, y)
+    assert plain.roc_auc is None and plain.ece is None
+    assert "n/a" in plain.to_markdown()
+    assert len(plain.plot().axes) == 1
+    with pytest.raises(ValueError, match="target_names"):
+        evaluation_report(LinearSVC().fit(X, y), X, y, target_names=["one"])
+
+
+def test_plot(fitted):
+    figure = evaluation_report(*fitted).plot()
+    titles = [ax.get_title() for ax in figure.axes]
+    assert titles[0] == "Confusion matrix" and titles[1].startswith("ROC")
+    assert titles[2].startswith("Reliability (ECE")
+
+
+def test_history_plot_and_calibration_around_a_cnn():
+    X, y = make_synthetic_mri(120, n_classes=2, image_size=32, random_state=0)
+    pipe = make_pipeline(
+        ImageFlattener(),
+        CNNClassifier(input_shape=(32, 32), max_epochs=3, random_state=0, module__hidden=16),
+    )
+    pipe.fit(X, y)
+    figure = plot_history(pipe)
+    loss_ax, score_ax = figure.axes
+    assert len(loss_ax.get_lines()[0].get_xdata()) == 3 and len(loss_ax.get_lines()) == 2
+    assert score_ax.get_lines()
+    with pytest.raises(ValueError, match="no training history"):
+        plot_history(LogisticRegression())
+    calibrated = CalibratedClassifierCV(
+        CNNClassifier(max_epochs=2, random_state=0, module__hidden=16), cv=2
+    ).fit(X, y)
+    proba = calibrated.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    report = evaluation_report(calibrated, X, y)
+    assert 0 <= report.ece <= 1
