@@ -103,3 +103,44 @@ def test_history_plot_and_calibration_around_a_cnn():
     np.testing.assert_allclose(proba.sum(axis=1), 1)
     report = evaluation_report(calibrated, X, y)
     assert 0 <= report.ece <= 1
+
+
+def test_tta_averages_over_flips():
+    from sklearn_braintumor.classifiers import TTAClassifier
+
+    X, y = make_synthetic_mri(120, image_size=24, random_state=0)
+    X_test, _ = make_synthetic_mri(40, image_size=24, random_state=1)
+    pipe = make_pipeline(ImageFlattener(), LogisticRegression(max_iter=2000))
+    tta = TTAClassifier(pipe, transforms=("identity", "hflip", lambda im: im[::-1])).fit(X, y)
+    base = tta.estimator_
+    expected = (base.predict_proba(X_test) + base.predict_proba(X_test[:, :, ::-1])
+                + base.predict_proba(X_test[:, ::-1])) / 3  # fmt: skip
+    np.testing.assert_allclose(tta.predict_proba(X_test), expected)
+    np.testing.assert_array_equal(tta.predict(X_test), tta.classes_[expected.argmax(axis=1)])
+    assert not hasattr(pipe, "classes_")  # the given estimator is cloned, not fitted
+    mixed = [X_test[0], X_test[1][:20, :24]]
+    with pytest.raises(ValueError):  # a flattening pipeline cannot take mixed sizes
+        tta.predict_proba(mixed)
+    with pytest.raises(ValueError, match="unknown transform"):
+        TTAClassifier(pipe, transforms=("rotate",)).fit(X, y)
+    with pytest.raises(ValueError, match=r"image\[np\.newaxis\]"):
+        tta.predict(X_test[0])
+
+
+def test_tta_contract():
+    import pickle
+
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    from sklearn_braintumor.classifiers import TTAClassifier
+
+    tta = TTAClassifier(LogisticRegression(), transforms=("identity", "vflip"))
+    assert clone(tta).get_params()["transforms"] == ("identity", "vflip")
+    X, y = make_synthetic_mri(60, image_size=16, random_state=0)
+    with pytest.raises(NotFittedError):
+        tta.predict(X)
+    fitted = TTAClassifier(make_pipeline(ImageFlattener(), LogisticRegression(max_iter=2000)))
+    fitted.fit(X, y)
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_allclose(restored.predict_proba(X), fitted.predict_proba(X))

@@ -1,5 +1,6 @@
-"""scikit-learn classifiers that train torch networks (through skorch) on image arrays."""
+"""scikit-learn classifiers for image arrays: CNNs through skorch, test-time augmentation."""
 
 from ._cnn import CNNClassifier
+from ._tta import TTAClassifier
 
-__all__ = ["CNNClassifier"]
+__all__ = ["CNNClassifier", "TTAClassifier"]

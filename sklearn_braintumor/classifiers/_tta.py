@@ -1,0 +1,121 @@
+"""Test-time augmentation: average a classifier's probabilities over transformed images."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils._images import stack_images
+from ..utils._validation import check_images
+
+TRANSFORMS = {
+    "identity": lambda image: image,
+    "hflip": lambda image: image[:, ::-1],
+    "vflip": lambda image: image[::-1],
+}
+
+
+class TTAClassifier(ClassifierMixin, BaseEstimator):
+    """Average predicted probabilities over transformed copies of each test image.
+
+    ``fit`` trains a clone of ``estimator`` on the images as given;
+    ``predict_proba`` returns the mean of the fitted estimator's
+    probabilities over ``transforms`` applied to every image. Use transforms
+    under which the label does not change (for axial brain slices, a left-right
+    flip).
+
+    Parameters
+    ----------
+    estimator : classifier or pipeline with ``predict_proba``
+        Takes image stacks or lists (e.g. a pipeline ending in CNNClassifier).
+    transforms : sequence of {"identity", "hflip", "vflip"} or callables, \
+            default=("identity", "hflip")
+        A callable maps one image array (height, width[, channels]) to another
+        of the same shape.
+
+    Attributes
+    ----------
+    estimator_ : fitted clone of ``estimator``
+    classes_ : ndarray
+    """
+
+    def __init__(self, estimator, transforms=("identity", "hflip")) -> None:
+        self.estimator = estimator
+        self.transforms = transforms
+
+    def _functions(self):
+        if not len(self.transforms):
+            raise ValueError("transforms must not be empty")
+        functions = []
+        for transform in self.transforms:
+            if callable(transform):
+                functions.append(transform)
+            elif transform in TRANSFORMS:
+                functions.append(TRANSFORMS[transform])
+            else:
+                raise ValueError(
+                    f"unknown transform {transform!r}; use a callable or one of "
+                    f"{sorted(TRANSFORMS)}"
+                )
+        return functions
+
+    def fit(self, X, y, **fit_params):
+        """Fit a clone of ``estimator`` on the images.
+
+        Parameters
+        ----------
+        X : array-like of images or list
+        y : array-like of shape (n_samples,)
+        **fit_params : dict
+            Passed to the estimator's ``fit``.
+
+        Returns
+        -------
+        self : TTAClassifier
+        """
+        self._functions()
+        check_images(X, estimator=self)
+        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Return probabilities averaged over the transforms.
+
+        Parameters
+        ----------
+        X : array-like of images or list
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self, "estimator_")
+        images = check_images(X, estimator=self)
+        total = None
+        for function in self._functions():
+            variant = stack_images([np.ascontiguousarray(function(image)) for image in images])
+            proba = self.estimator_.predict_proba(variant)
+            total = proba if total is None else total + proba
+        return total / len(self.transforms)
+
+    def predict(self, X) -> np.ndarray:
+        """Return the class with the highest averaged probability.
+
+        Parameters
+        ----------
+        X : array-like of images or list
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return np.asarray(self.classes_)[proba.argmax(axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags
