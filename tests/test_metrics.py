@@ -96,6 +96,8 @@ def test_history_plot_and_calibration_around_a_cnn():
     assert score_ax.get_lines()
     with pytest.raises(ValueError, match="no training history"):
         plot_history(LogisticRegression())
+    no_split = CNNClassifier(max_epochs=2, train_split=None, random_state=0, module__hidden=16)
+    assert len(plot_history(no_split.fit(X, y)).axes) == 1  # nothing to show beside the loss
     calibrated = CalibratedClassifierCV(
         CNNClassifier(max_epochs=2, random_state=0, module__hidden=16), cv=2
     ).fit(X, y)

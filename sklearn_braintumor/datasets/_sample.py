@@ -57,7 +57,9 @@ def load_sample(
     -------
     data : :class:`~sklearn.utils.Bunch`
         images : ndarray of uint8, shape (n_samples, 224, 224[, 3])
+            The slices.
         target : ndarray of int64, shape (n_samples,)
+            Index of each slice's class in ``target_names``.
         target_names : list of str
             ``["glioma", "meningioma", "notumor", "pituitary"]``.
         filenames : ndarray of str
@@ -65,7 +67,7 @@ def load_sample(
         sha256 : ndarray of str
             SHA-256 of each JPEG's bytes (identical to the upstream file's).
         subset : ndarray of str
-            ``"train"`` or ``"test"`` per sample.
+            The part of the split each sample belongs to, "train" or "test".
         DESCR : str
             The dataset card.
     (images, target) : tuple

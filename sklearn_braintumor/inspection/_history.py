@@ -27,25 +27,31 @@ def plot_history(estimator, *, figsize=(10, 4)):
     Returns
     -------
     figure : matplotlib.figure.Figure
-        Left: training and validation loss; right: validation accuracy (and
-        F1 when it was monitored), when a validation split was used.
+        Training (and validation) loss; beside it, validation accuracy (and
+        F1 when it was monitored) when a validation split was used.
     """
     import matplotlib.pyplot as plt
 
     history = _history(estimator)
     epochs = history[:, "epoch"]
-    figure, (loss_ax, score_ax) = plt.subplots(1, 2, figsize=figsize)
+    scores = [
+        (key, label)
+        for key, label in (("valid_acc", "accuracy"), ("valid_f1", "macro F1"))
+        if any(row.get(key) is not None for row in history)
+    ]
+    figure, axes = plt.subplots(1, 2 if scores else 1, figsize=figsize, squeeze=False)
+    loss_ax = axes[0, 0]
     loss_ax.plot(epochs, history[:, "train_loss"], marker="o", label="training")
-    for key, label, ax in (("valid_loss", "validation", loss_ax),
-                           ("valid_acc", "accuracy", score_ax),
-                           ("valid_f1", "macro F1", score_ax)):  # fmt: skip
-        values = [row.get(key) for row in history]
-        if any(v is not None for v in values):
-            ax.plot(epochs, values, marker="o", label=label)
+    if any(row.get("valid_loss") is not None for row in history):
+        loss_ax.plot(epochs, [row.get("valid_loss") for row in history], marker="o",
+                     label="validation")  # fmt: skip
     loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss")
-    score_ax.set(xlabel="epoch", title="Validation scores")
-    for ax in (loss_ax, score_ax):
-        if ax.get_lines():
-            ax.legend()
+    loss_ax.legend()
+    if scores:
+        score_ax = axes[0, 1]
+        for key, label in scores:
+            score_ax.plot(epochs, [row.get(key) for row in history], marker="o", label=label)
+        score_ax.set(xlabel="epoch", title="Validation scores")
+        score_ax.legend()
     figure.tight_layout()
     return figure

@@ -67,12 +67,13 @@ class ImageFlattener(ImageTransformer):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, *image_shape_)
+        X : array-like of shape (n_samples, height, width[, channels])
             Images of the shape seen by ``fit``.
 
         Returns
         -------
-        X_flat : ndarray of shape (n_samples, n_features_in_)
+        X_flat : ndarray of shape (n_samples, n_values)
+            ``n_values`` is the number of values per image, ``n_features_in_``.
         """
         check_is_fitted(self, "image_shape_")
         images = self._check(X)
@@ -93,12 +94,13 @@ class ImageFlattener(ImageTransformer):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_values)
             Flat rows, e.g. the output of SMOTE.
 
         Returns
         -------
-        images : ndarray of shape (n_samples, *image_shape_)
+        images : ndarray of shape (n_samples, height, width[, channels])
+            Rows reshaped to the ``image_shape_`` seen by ``fit``.
         """
         check_is_fitted(self, "image_shape_")
         rows = check_array(X, dtype=None)

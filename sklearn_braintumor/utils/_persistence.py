@@ -15,7 +15,7 @@ def save(estimator, path: str | os.PathLike, *, compress: int = 3) -> Path:
     The file is written next to ``path`` under a temporary name and renamed
     into place once complete, so an interrupted save (Ctrl-C, full disk,
     crash) leaves either the previous file or none, never a truncated one.
-    Fitted ``CNNClassifier``s trained on a GPU load on a CPU-only machine
+    A fitted ``CNNClassifier`` trained on a GPU loads on a CPU-only machine
     (skorch maps the weights to the CPU).
 
     Parameters

@@ -1,0 +1,33 @@
+"""Sphinx configuration: builds offline (no intersphinx), warnings are errors (-W)."""
+
+import sklearn_braintumor
+
+project = "sklearn-braintumor"
+author = "sklearn-braintumor developers"
+release = version = sklearn_braintumor.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "numpydoc",
+    "myst_parser",
+    "sphinx_gallery.gen_gallery",
+]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "generated/*.examples"]
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+numpydoc_show_class_members = False
+myst_heading_anchors = 3
+html_theme = "pydata_sphinx_theme"
+html_title = f"sklearn-braintumor {version}"
+html_theme_options = {"navigation_with_keys": False}
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "show_memory": False,
+}
