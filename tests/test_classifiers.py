@@ -213,3 +213,33 @@ def test_atomic_save_and_load(phantoms, tmp_path, monkeypatch):
         save(pipe, path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.joblib"]
+
+
+def test_sampler_resamples_after_the_validation_split(phantoms):
+    from sklearn_braintumor.sampling import ImageAugmenter
+
+    X, y, _, _ = phantoms
+    keep = np.flatnonzero((y != 3) | (np.arange(len(y)) % 4 == 0))  # class 3 is rare
+    X, y = X[keep], y[keep]
+    clf = small(max_epochs=1, sampler=SMOTE(k_neighbors=3)).fit(X, y)
+    valid = clf.valid_indices_
+    assert len(valid) == np.ceil(0.2 * len(y))  # real images only (train_test_split rounds up)
+    np.testing.assert_allclose(
+        np.bincount(y[valid]) / len(valid), np.bincount(y) / len(y), atol=0.05
+    )
+    train_counts = np.bincount(np.delete(y, valid))
+    batches = clf.history_[-1]["batches"]
+    n_trained = sum(b["train_batch_size"] for b in batches if "train_batch_size" in b)
+    assert n_trained == train_counts.max() * 4  # SMOTE balanced the training part only
+    assert sum(b["valid_batch_size"] for b in batches if "valid_batch_size" in b) == len(valid)
+
+    augmented = small(max_epochs=1, train_split=None,
+                      sampler=ImageAugmenter(1, rotation=10)).fit(X, y)  # fmt: skip
+    batches = augmented.history_[-1]["batches"]
+    assert sum(b["train_batch_size"] for b in batches) == 2 * len(y)  # images in, copies out
+    assert augmented.valid_indices_ is None
+
+    search = GridSearchCV(small(max_epochs=1, sampler=SMOTE()),
+                          {"sampler__k_neighbors": [1, 2]}, cv=2).fit(X, y)  # fmt: skip
+    assert search.best_estimator_.sampler.k_neighbors in (1, 2)
+    assert small(sampler=SMOTE()).get_params()["sampler__k_neighbors"] == 5

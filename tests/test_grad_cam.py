@@ -28,7 +28,8 @@ def test_heatmap_peaks_inside_the_lesion(lesions):
     assert (clf.predict(X) == y).mean() > 0.9
     heatmaps = grad_cam(clf, X)
     assert heatmaps.shape == X.shape and heatmaps.dtype == np.float32
-    assert heatmaps.min() >= 0 and np.allclose(heatmaps.reshape(60, -1).max(axis=1), 1)
+    maxima = heatmaps.reshape(60, -1).max(axis=1)
+    assert heatmaps.min() >= 0 and np.isin(maxima, [0, 1]).all()  # 0: no positive evidence
     peaks = [np.unravel_index(h.argmax(), h.shape) for h in heatmaps]
     inside = [mask[r, c] for (r, c), mask, label in zip(peaks, masks, y, strict=True) if label]
     assert np.mean(inside) >= 0.8

@@ -8,9 +8,10 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
@@ -82,6 +83,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     lr : float, default=1e-3
     batch_size : int, default=32
     max_epochs : int, default=10
+    sampler : imbalanced-learn sampler or None, default=None
+        Resamples the training images inside ``fit``, after the validation
+        split is drawn, so validation images are all real (SMOTE placed before
+        the classifier in a pipeline would also put synthetic images into the
+        validation split). Samplers that take 2D tables (SMOTE) get flattened
+        images; samplers of this library that take images get images.
+        Nested parameters work: ``sampler__k_neighbors``.
     augment : dict or BatchAugment or None, default=None
         On-the-fly augmentation of training batches (never of validation or
         prediction batches), on the device where the batch lives: a dict of
@@ -100,7 +108,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         validation split (paper C keeps the best validation-F1 epoch).
     train_split : float or None, default=0.2
         Fraction of the training data held out, stratified and seeded by
-        ``random_state``, for validation scores; None trains on everything.
+        ``random_state``, for validation scores (``valid_indices_``); None
+        trains on everything.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         ``"auto"`` uses CUDA when available.
     channels_last : bool, default=True
@@ -128,6 +137,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         The trained network.
     history_ : skorch.History
         Per-epoch losses and scores.
+    valid_indices_ : ndarray of int64 or None
+        Indices (into the ``X`` given to ``fit``) of the validation images.
     input_shape_ : tuple of (int, int, int)
         ``(channels, height, width)`` of the training images.
     n_features_in_ : int
@@ -153,6 +164,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         lr: float = 1e-3,
         batch_size: int = 32,
         max_epochs: int = 10,
+        sampler=None,
         augment=None,
         class_weight=None,
         early_stopping: int | None = None,
@@ -171,6 +183,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.lr = lr
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.sampler = sampler
         self.augment = augment
         self.class_weight = class_weight
         self.early_stopping = early_stopping
@@ -205,7 +218,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         deep : bool, default=True
-            Ignored: no parameter is an estimator.
+            Also return the ``sampler``'s parameters as ``sampler__*``.
 
         Returns
         -------
@@ -213,6 +226,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         """
         params = super().get_params(deep=False)
         params.update(self._extra())
+        if deep and hasattr(self.sampler, "get_params"):
+            params.update({f"sampler__{k}": v for k, v in self.sampler.get_params().items()})
         return params
 
     def set_params(self, **params):
@@ -344,6 +359,22 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         if self.train_split is not None and not 0 < self.train_split < 1:
             raise ValueError(f"train_split must be a fraction in (0, 1), got {self.train_split!r}")
 
+    def _resample(self, X: torch.Tensor, y: torch.Tensor, seed) -> tuple:
+        """Apply ``sampler`` to the training part, as images or as flattened rows."""
+        sampler = clone(self.sampler)
+        if seed is not None and "random_state" in sampler.get_params():
+            sampler.set_params(random_state=seed)
+        n, channels, height, width = X.shape
+        images = X.numpy().transpose(0, 2, 3, 1)  # channels-last, as the library's images
+        if get_tags(sampler).input_tags.three_d_array:  # this library's image samplers
+            data = images[..., 0] if channels == 1 else images
+        else:  # imbalanced-learn's samplers (SMOTE, ...) take 2D tables
+            data = images.reshape(n, -1)
+        data, y_new = sampler.fit_resample(data, y.numpy())
+        data = np.asarray(data, dtype=np.float32).reshape(-1, height, width, channels)
+        X_new = torch.from_numpy(np.ascontiguousarray(data.transpose(0, 3, 1, 2)))
+        return X_new, torch.as_tensor(np.asarray(y_new), dtype=torch.int64)
+
     def fit(self, X, y):
         """Train the network.
 
@@ -359,7 +390,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : CNNClassifier
         """
-        from skorch.dataset import ValidSplit
+        from skorch.dataset import Dataset
+        from skorch.helper import predefined_split
 
         self._check_params()
         X_tensor = self._to_tensor(X, reset=True)
@@ -401,6 +433,20 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         others = self._prefixed("optimizer__")
         if self.augment is not None and not isinstance(self.augment, (dict, BatchAugment)):
             raise TypeError(f"augment must be a dict, a BatchAugment or None, got {self.augment!r}")
+        y_tensor = torch.from_numpy(y_encoded)
+        train_X, train_y, valid = X_tensor, y_tensor, None
+        self.valid_indices_ = None
+        if self.train_split is not None:
+            train_index, self.valid_indices_ = train_test_split(
+                np.arange(len(y_encoded)), test_size=self.train_split, stratify=y_encoded,
+                random_state=seed,
+            )  # fmt: skip
+            self.valid_indices_ = np.sort(self.valid_indices_)
+            train_index = np.sort(train_index)
+            valid = Dataset(X_tensor[self.valid_indices_], y_tensor[self.valid_indices_])
+            train_X, train_y = X_tensor[train_index], y_tensor[train_index]
+        if self.sampler is not None:
+            train_X, train_y = self._resample(train_X, train_y, seed)
         net = AugmentingNet(
             module=module,
             criterion=self.criterion,
@@ -408,13 +454,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             lr=self.lr,
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,
-            train_split=(
-                None
-                if self.train_split is None
-                else ValidSplit(self.train_split, stratified=True, random_state=seed)
-            ),
+            train_split=None if valid is None else predefined_split(valid),
             classes=list(range(len(self.classes_))),
-            callbacks=self._callbacks(len(X_tensor)),
+            callbacks=self._callbacks(len(train_X)),
             predict_nonlinearity=None,
             device=self._device(),
             verbose=self.verbose,
@@ -434,7 +476,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         net.initialize()  # what net.fit does first; then the memory format, then training
         if self.channels_last:
             net.module_.to(memory_format=torch.channels_last)
-        net.partial_fit(X_tensor, torch.from_numpy(y_encoded))
+        net.partial_fit(train_X, train_y)
         self.net_ = net
         self.module_ = net.module_
         self.history_ = net.history

@@ -73,7 +73,8 @@ def grad_cam(estimator, images, target=None, *, batch_size: int = 32) -> np.ndar
     upsampled to the network's input, then mapped back through the
     pipeline's ``Resize`` and ``BrainCrop`` steps, so each heatmap has the
     size of its input image and is zero outside the crop. Each heatmap is
-    scaled to a maximum of 1.
+    scaled to a maximum of 1, or is all zeros where no location speaks for
+    the class (the ReLU of Grad-CAM removes negative evidence).
 
     Parameters
     ----------
