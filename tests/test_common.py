@@ -3,8 +3,9 @@
 Estimators that accept 2D tables run scikit-learn's ``parametrize_with_checks``
 (and samplers imbalanced-learn's as well). Estimators that only make sense on
 images declare ``input_tags.two_d_array = False`` like scikit-learn's own
-``PatchExtractor``; scikit-learn then skips its checks, so
-``test_image_estimator_contract`` checks the same API rules on image stacks.
+``PatchExtractor`` (``TTAClassifier`` too: its transforms flip images);
+scikit-learn then skips its checks, so ``test_image_estimator_contract``
+checks the same API rules on image stacks.
 Every check that cannot apply is listed once, with the reason, in
 ``EXPECTED_FAILED_CHECKS``.
 """
@@ -15,9 +16,12 @@ import numpy as np
 import pytest
 from imblearn.utils.estimator_checks import parametrize_with_checks as imblearn_checks
 from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks as sklearn_checks
 
+from sklearn_braintumor.classifiers import TTAClassifier
 from sklearn_braintumor.datasets import make_synthetic_mri
 from sklearn_braintumor.features import GLCMFeatures
 from sklearn_braintumor.preprocessing import (
@@ -44,6 +48,7 @@ ESTIMATORS = [
     GaussianNoise(n_copies=2, random_state=0),
     DuplicateRemover(),
     ImageAugmenter(rotation=10, random_state=0),
+    TTAClassifier(make_pipeline(ImageFlattener(), LogisticRegression(max_iter=500))),
 ]
 SAMPLERS = [e for e in ESTIMATORS if hasattr(e, "fit_resample")]
 TABLES = [e for e in ESTIMATORS if get_tags(e).input_tags.two_d_array]
@@ -101,6 +106,8 @@ def test_table_names_real_estimators():
 def _apply(estimator, X, y):
     if hasattr(estimator, "fit_resample"):
         return estimator.fit_resample(X, y)[0]
+    if hasattr(estimator, "predict_proba"):
+        return estimator.fit(X, y).predict_proba(X)
     return estimator.fit(X, y).transform(X)
 
 
@@ -113,25 +120,43 @@ def _assert_same(a, b):
         np.testing.assert_array_equal(a, b)
 
 
+def _plain(value):
+    """A comparable form: estimators by their parameters, inside lists and tuples too."""
+    if hasattr(value, "get_params"):
+        return (type(value).__name__, _params(value))
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _params(estimator):
+    """Parameters, with estimator-valued ones compared by their own parameters."""
+    return {key: _plain(value) for key, value in estimator.get_params(deep=False).items()}
+
+
 @pytest.mark.parametrize("estimator", IMAGE_ONLY, ids=lambda e: repr(e))
 def test_image_estimator_contract(estimator):
     """scikit-learn's API checks, adapted to image stacks."""
     X, y = make_synthetic_mri(12, image_size=32, random_state=0)
-    params = estimator.get_params()
+    params = _params(estimator)
     assert not any(k.endswith("_") for k in vars(estimator))  # nothing set in __init__
     fresh = clone(estimator)
-    assert fresh.get_params() == params
+    assert _params(fresh) == params
     assert repr(fresh).startswith(type(estimator).__name__)
-    assert fresh.set_params(**params) is fresh
+    assert fresh.set_params(**estimator.get_params(deep=False)) is fresh
 
     fitted = clone(estimator)
     first = _apply(fitted, X, y)
-    assert fitted.get_params() == params  # fit does not change parameters
+    assert _params(fitted) == params  # fit does not change parameters
+    for value in estimator.get_params(deep=False).values():
+        assert not hasattr(value, "classes_")  # nested estimators are cloned, not fitted
     if not hasattr(estimator, "fit_resample"):
         assert fitted.fit(X, y) is fitted
-        _assert_same(first, clone(estimator).fit_transform(X, y))
+        if hasattr(estimator, "transform"):
+            _assert_same(first, clone(estimator).fit_transform(X, y))
         # per-image operations: a subset gives the subset of the output
-        _assert_same(fitted.transform(X[3:7]), first[3:7])
+        output = fitted.transform if hasattr(estimator, "transform") else fitted.predict_proba
+        _assert_same(output(X[3:7]), first[3:7])
     _assert_same(first, _apply(clone(estimator), X, y))  # deterministic
     restored = pickle.loads(pickle.dumps(fitted))
     _assert_same(_apply(restored, X, y), first)
