@@ -122,6 +122,29 @@ def test_early_stopping_and_f1_monitor(phantoms):
     assert "valid_f1" in clf.history_[-1]
 
 
+def test_keep_best_restores_the_best_validation_epoch(phantoms):
+    X, y, _, _ = phantoms
+    clf = small(max_epochs=8, keep_best=True, monitor="valid_acc", lr=3e-2).fit(X, y)
+    assert len(clf.history_) == 8  # keep_best never stops early
+    best = [row["valid_acc"] for row in clf.history_ if row["valid_acc_best"]][-1]
+    valid = clf.valid_indices_
+    assert (clf.predict(X[valid]) == y[valid]).mean() == pytest.approx(best)
+    last = small(max_epochs=8, monitor="valid_acc", lr=3e-2).fit(X, y)
+    assert (last.predict(X[valid]) == y[valid]).mean() == pytest.approx(
+        last.history_[-1, "valid_acc"]
+    )
+
+
+def test_cosine_schedule_anneals_the_learning_rate(phantoms):
+    X, y, _, _ = phantoms
+    clf = small(max_epochs=4, lr=1e-2, lr_schedule="cosine").fit(X, y)
+    group = clf.net_.optimizer_.param_groups[0]
+    # CosineAnnealingLR(T_max=4) after 4 steps: lr * (1 + cos(pi)) / 2 = 0
+    assert group["lr"] == pytest.approx(0.0, abs=1e-12)
+    lrs = [row["event_lr"] for row in clf.history_]
+    assert lrs[0] == pytest.approx(1e-2) and all(np.diff(lrs) < 0)
+
+
 def test_errors(phantoms):
     X, y, _, _ = phantoms
     with pytest.raises(ValueError, match="at least 2 classes"):
@@ -137,6 +160,10 @@ def test_errors(phantoms):
         small(monitor="valid_auc").fit(X, y)
     with pytest.raises(ValueError, match="train_split"):
         small(early_stopping=2, train_split=None).fit(X, y)
+    with pytest.raises(ValueError, match="keep_best needs a train_split"):
+        small(keep_best=True, train_split=None).fit(X, y)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        small(lr_schedule="step").fit(X, y)
     with pytest.raises(ValueError, match="class_weight"):
         small(class_weight="inverse").fit(X, y)
     weighted = small(max_epochs=1, class_weight={0: 3.0}).fit(X, y)

@@ -103,9 +103,19 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         Patience in epochs; stops when ``monitor`` has not improved by
         ``1e-3`` for that many epochs and restores the best epoch's weights.
         Needs ``train_split``.
+    keep_best : bool, default=False
+        Train all ``max_epochs`` (unless early stopping ends sooner), then
+        restore the weights of the epoch with the best ``monitor`` value:
+        model selection on the validation split, never on test data. Needs
+        ``train_split``.
     monitor : {"valid_loss", "valid_acc", "valid_f1"}, default="valid_loss"
-        What early stopping watches; ``"valid_f1"`` is the macro F1 on the
-        validation split (paper C keeps the best validation-F1 epoch).
+        What early stopping and ``keep_best`` watch; ``"valid_f1"`` is the
+        macro F1 on the validation split (paper C keeps the best
+        validation-F1 epoch).
+    lr_schedule : {None, "cosine"}, default=None
+        ``"cosine"`` anneals the learning rate from ``lr`` towards 0 over
+        ``max_epochs`` (``torch.optim.lr_scheduler.CosineAnnealingLR``, one
+        step per epoch).
     train_split : float or None, default=0.2
         Fraction of the training data held out, stratified and seeded by
         ``random_state``, for validation scores (``valid_indices_``); None
@@ -168,7 +178,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         augment=None,
         class_weight=None,
         early_stopping: int | None = None,
+        keep_best: bool = False,
         monitor: str = "valid_loss",
+        lr_schedule: str | None = None,
         train_split: float | None = 0.2,
         device: str = "auto",
         channels_last: bool = True,
@@ -187,7 +199,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.augment = augment
         self.class_weight = class_weight
         self.early_stopping = early_stopping
+        self.keep_best = keep_best
         self.monitor = monitor
+        self.lr_schedule = lr_schedule
         self.train_split = train_split
         self.device = device
         self.channels_last = channels_last
@@ -310,7 +324,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         return kwargs
 
     def _callbacks(self, n_samples: int) -> list:
-        from skorch.callbacks import EarlyStopping, EpochScoring, ProgressBar
+        from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressBar
 
         callbacks = []
         if self.verbose and n_samples / self.batch_size >= 100:  # long epochs: show a bar
@@ -319,15 +333,27 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             callbacks.append(
                 ("valid_f1", EpochScoring("f1_macro", lower_is_better=False, name="valid_f1"))
             )
-        if self.early_stopping is not None:
+        if self.lr_schedule == "cosine":
+            callbacks.append(
+                (
+                    "lr_schedule",
+                    LRScheduler(
+                        policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs
+                    ),
+                )
+            )
+        if self.early_stopping is not None or self.keep_best:
             if self.train_split is None:
-                raise ValueError("early_stopping needs a train_split to watch")
+                name = "early_stopping" if self.early_stopping is not None else "keep_best"
+                raise ValueError(f"{name} needs a train_split to watch")
+            # without early stopping, a patience longer than training only keeps the best epoch
+            patience = self.early_stopping or self.max_epochs + 1
             callbacks.append(
                 (
                     "early_stopping",
                     EarlyStopping(
                         monitor=self.monitor,
-                        patience=self.early_stopping,
+                        patience=patience,
                         threshold=1e-3,
                         threshold_mode="abs",
                         lower_is_better=self.monitor == "valid_loss",
@@ -356,6 +382,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             not isinstance(self.early_stopping, numbers.Integral) or self.early_stopping < 1
         ):
             raise ValueError(f"early_stopping must be a positive int, got {self.early_stopping!r}")
+        if self.lr_schedule not in (None, "cosine"):
+            raise ValueError(f"lr_schedule must be None or 'cosine', got {self.lr_schedule!r}")
         if self.train_split is not None and not 0 < self.train_split < 1:
             raise ValueError(f"train_split must be a fraction in (0, 1), got {self.train_split!r}")
 
