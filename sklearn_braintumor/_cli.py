@@ -144,6 +144,88 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_list(args: argparse.Namespace) -> int:
+    from .experiments import RECIPES
+
+    print("recipes (braintumor reproduce NAME; a paper's letter works too):\n")
+    for recipe in RECIPES.values():
+        label = f"{recipe.name} ({recipe.letter})" if recipe.letter else recipe.name
+        print(f"  {label:<15} {recipe.title}")
+        print(f"  {'':<15} {recipe.task}; paper's data: {recipe.data}")
+    return 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .experiments import get_recipe, load_experiment_data, run_recipe, write_report
+    from .experiments._report import check_output_folder, results_table
+
+    recipe = get_recipe(args.name)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out or Path("braintumor-reports") / f"{recipe.name}-{args.profile}-{stamp}")
+    check_output_folder(out, overwrite=args.overwrite)  # fail now, not after the run
+    data = load_experiment_data(args.data, args.dataset, args.data_home)
+    print(f"{recipe.name}: {recipe.title}")
+    print(f"data: {data.source}; profile {args.profile}; {args.seeds} seed(s); report -> {out}")
+    try:
+        result = run_recipe(
+            recipe, data, profile=args.profile, seeds=args.seeds, device=args.device,
+            verbose=0 if args.quiet else 1, log=lambda line: print(line, flush=True),
+        )  # fmt: skip
+        write_report(
+            result, out, argv=args.argv, overwrite=args.overwrite, save_models=args.save_model
+        )
+    except KeyboardInterrupt:
+        print("\ninterrupted: no report written", file=sys.stderr)
+        return 130
+    print(f"\n{results_table(result)}\n")
+    print(f"done in {result.seconds / 60:.1f} min; report: {out / 'report.md'}")
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ._predict import predict_folder
+    from .utils import load
+
+    model, out = Path(args.model), Path(args.out)
+    if not model.is_file():
+        raise FileNotFoundError(
+            f"model file {str(model)!r} does not exist; save a fitted pipeline with "
+            "sklearn_braintumor.utils.save(pipeline, PATH), or run `braintumor reproduce NAME "
+            "--save-model` and use REPORT/models/NAME.joblib"
+        )
+    if out.exists() and not args.overwrite:
+        raise FileExistsError(f"{out} already exists; pass --overwrite or another --out")
+    estimator = load(model)
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(unit="img", desc="predicting")
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+    try:
+        summary = predict_folder(
+            estimator, args.folder, out, batch_size=args.batch_size,
+            color_mode=args.color_mode, on_error=args.on_error, progress=progress,
+        )  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.close()
+    print(
+        f"{summary['n_images']} images ({summary['n_failed']} unreadable) in "
+        f"{summary['seconds']:.1f} s, {summary['images_per_second']:.0f} images/s -> {out}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``braintumor`` command."""
     parser = argparse.ArgumentParser(
@@ -176,12 +258,81 @@ def build_parser() -> argparse.ArgumentParser:
         "fit a HOG + SVM pipeline on the embedded sample's training subset and "
         "report on its test subset",
     )
+    add("list", _cmd_list, "the reproducible experiments (recipes)")
+    reproduce = add(
+        "reproduce",
+        _cmd_reproduce,
+        "run a paper's experiment and write its report beside the paper's numbers",
+    )
+    reproduce.add_argument("name", help="recipe name or paper letter, see `braintumor list`")
+    source = reproduce.add_mutually_exclusive_group()
+    source.add_argument(
+        "--data",
+        default=None,
+        help="dataset folder (with Training/Testing, or with class folders); "
+        "default: the embedded sample",
+    )
+    source.add_argument(
+        "--dataset", default=None, help="a dataset fetched with `braintumor fetch NAME`"
+    )
+    reproduce.add_argument("--data-home", default=None, help="cache of fetched datasets")
+    reproduce.add_argument(
+        "--profile",
+        choices=("quick", "paper"),
+        default="quick",
+        help="quick: smaller images / fewer epochs, <= 10 min per seed on 2 CPU cores; "
+        "paper: the paper's protocol (GPU recommended)",
+    )
+    reproduce.add_argument("--seeds", type=int, default=1, help="training seeds (default 1)")
+    reproduce.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    reproduce.add_argument(
+        "--out",
+        default=None,
+        help="report folder (default braintumor-reports/NAME-PROFILE-TIMESTAMP); "
+        "an existing one is refused unless --overwrite",
+    )
+    reproduce.add_argument(
+        "--overwrite", action="store_true", help="replace --out once the new report is complete"
+    )
+    reproduce.add_argument(
+        "--quiet", action="store_true", help="no per-epoch tables, one line per step"
+    )
+    reproduce.add_argument(
+        "--save-model",
+        action="store_true",
+        help="also save each model of the first seed (paper's protocol) into REPORT/models/, "
+        "for `braintumor predict`",
+    )
+    predict = add(
+        "predict",
+        _cmd_predict,
+        "write class probabilities of every image in a folder to a CSV file",
+    )
+    predict.add_argument("model", help="a fitted pipeline saved with sklearn_braintumor.utils.save")
+    predict.add_argument("folder", help="folder of scans (searched recursively)")
+    predict.add_argument("--out", default="predictions.csv", help="CSV file (predictions.csv)")
+    predict.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    predict.add_argument("--batch-size", type=int, default=256, help="images per batch (256)")
+    predict.add_argument(
+        "--color-mode",
+        choices=("grayscale", "rgb", "unchanged"),
+        default="grayscale",
+        help="how files are decoded, as for training (grayscale)",
+    )
+    predict.add_argument(
+        "--on-error",
+        choices=("skip", "raise"),
+        default="skip",
+        help="skip: unreadable files get a row with the error; raise: stop at the first",
+    )
+    predict.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``braintumor`` command; return its exit status."""
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.handler(args)
     except (OSError, ValueError) as exc:

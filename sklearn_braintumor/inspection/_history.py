@@ -3,12 +3,39 @@
 from __future__ import annotations
 
 
-def _history(estimator):
+def unwrap(estimator):
+    """Return the fitted estimator inside searches (``best_estimator_``) and wrappers.
+
+    Wrappers are meta-estimators holding one fitted ``estimator_``, such as
+    :class:`~sklearn_braintumor.classifiers.TTAClassifier`.
+    """
+    while True:
+        inner = getattr(estimator, "best_estimator_", None) or getattr(
+            estimator, "estimator_", None
+        )
+        if inner is None:
+            return estimator
+        estimator = inner
+
+
+def find_classifier(estimator):
+    """Return the fitted step that holds ``history_``, or None.
+
+    Searches, wrappers (see :func:`unwrap`) and pipelines are looked through.
+    """
+    estimator = unwrap(estimator)
     steps = getattr(estimator, "steps", None)
-    candidates = [step for _, step in steps] if steps else [estimator]
-    for candidate in reversed(candidates):
-        if hasattr(candidate, "history_"):
-            return candidate.history_
+    for step in reversed([s for _, s in steps] if steps else [estimator]):
+        step = unwrap(step)
+        if hasattr(step, "history_"):
+            return step
+    return None
+
+
+def _history(estimator):
+    classifier = find_classifier(estimator)
+    if classifier is not None:
+        return classifier.history_
     raise ValueError(
         f"{type(estimator).__name__} has no training history: pass a fitted CNNClassifier "
         "or a pipeline ending in one"

@@ -1,0 +1,473 @@
+"""Recipes, the protocols they run under, and the loop that runs them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
+
+from ..inspection._history import find_classifier
+from ..metrics import EvaluationReport, evaluation_report
+from ..model_selection._duplicates import audit_split, group_ids
+from ..utils._validation import check_images
+from ._data import ExperimentData, take
+
+PROFILES = ("quick", "paper")
+ARMS = ("paper", "leakage_free")
+FOUR_CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
+ARM_TITLES = {"paper": "paper's protocol", "leakage_free": "leakage-free protocol"}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What one training run of a recipe's model is built with.
+
+    Attributes
+    ----------
+    profile : {"quick", "paper"}
+    settings : dict
+        The recipe's settings for that profile (image size, epochs, ...).
+    seed : int
+        Seeds the networks' weights, batch order and validation split.
+    device : str
+        ``"auto"``, ``"cpu"`` or ``"cuda"``, passed to the classifiers.
+    verbose : int
+        Passed to the classifiers (1: per-epoch table).
+    """
+
+    profile: str = "quick"
+    settings: dict = field(default_factory=dict)
+    seed: int = 0
+    device: str = "auto"
+    verbose: int = 0
+
+
+@dataclass(frozen=True)
+class Model:
+    """One row of a paper's table: a named estimator built per run.
+
+    Attributes
+    ----------
+    name : str
+        The row name, as in the paper's table (keys of ``Recipe.reported``).
+    build : callable
+        ``build(config) -> estimator``: an unfitted scikit-learn estimator
+        (usually a pipeline) that takes the dataset's images.
+    unavailable : callable or None
+        ``unavailable(config) -> str or None``: why this row cannot run here
+        (say, ImageNet weights not present locally); None when it can.
+    note : str
+        What the row is, when the name does not say it.
+    """
+
+    name: str
+    build: Callable
+    unavailable: Callable | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Split:
+    """How a recipe divides its data into training and test images.
+
+    Attributes
+    ----------
+    kind : {"official", "random"}
+        ``"official"``: the dataset's own Training/Testing folders.
+        ``"random"``: all images merged and split, stratified.
+    test_size : float
+        Fraction of the pool in the test set (``"random"`` only).
+    random_state : int
+        Seed of the paper-protocol split (fixed across ``--seeds``).
+    dedupe : bool
+        Drop images whose pixels equal an earlier image's (the paper's MD5
+        de-duplication) before splitting.
+    cv : int or None
+        Also cross-validate each model with this many stratified folds on the
+        training part (reported as its own column).
+    """
+
+    kind: str = "official"
+    test_size: float = 0.25
+    random_state: int = 0
+    dedupe: bool = False
+    cv: int | None = None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One published experiment, as data and estimators.
+
+    Attributes
+    ----------
+    name : str
+        Command-line name (``braintumor reproduce NAME``).
+    letter : str
+        The paper's letter in the project's papers list, or "" for the
+        library's own recipe.
+    title, citation : str
+    task : {"multiclass", "binary"}
+        ``"binary"`` relabels any dataset tumour / no tumour.
+    data : str
+        The dataset(s) the paper used, in words, with the ``--data`` to pass.
+    split : Split
+    models : callable
+        ``models(config) -> list[Model]``.
+    profiles : dict
+        ``{"quick": settings, "paper": settings}``; each settings dict holds
+        the knobs the models read and ``"deviations"``, a list of what that
+        profile does differently from the paper.
+    reported : dict
+        ``{row: {metric: value}}``: the paper's numbers, fractions in [0, 1].
+    reported_source : str
+        Where in the paper those numbers are.
+    metrics : tuple of str
+        Table columns (names understood by :func:`summarize`).
+    protocol : str
+        The paper's protocol as this recipe runs it, in words.
+    """
+
+    name: str
+    letter: str
+    title: str
+    citation: str
+    task: str
+    data: str
+    split: Split
+    models: Callable
+    profiles: dict
+    reported: dict
+    reported_source: str
+    metrics: tuple
+    protocol: str
+
+
+# -- metrics -------------------------------------------------------------------------------------
+
+
+def summarize(report: EvaluationReport) -> dict:
+    """Flat metrics of an evaluation: the names a recipe's table columns use.
+
+    ``accuracy``, ``balanced_accuracy``, ``{macro,weighted}_{precision,recall,f1}``,
+    ``roc_auc``, ``ece``, per class ``{precision,recall,f1,auc}_<class>``, and
+    for two classes ``precision``/``recall``/``f1`` of the second (positive) class.
+
+    Parameters
+    ----------
+    report : EvaluationReport
+
+    Returns
+    -------
+    metrics : dict
+        Metric name to value (None where undefined, e.g. AUC without probabilities).
+    """
+    per_class = report.per_class
+    support = np.array([row["support"] for row in per_class.values()], dtype=float)
+    weights = support / support.sum() if support.sum() else support
+    out = {
+        "accuracy": report.accuracy,
+        "balanced_accuracy": report.balanced_accuracy,
+        "roc_auc": report.roc_auc,
+        "ece": report.ece,
+        "n_samples": len(report.y_true),
+    }
+    for metric in ("precision", "recall", "f1"):
+        values = np.array([row[metric] for row in per_class.values()])
+        out[f"macro_{metric}"] = float(values.mean())
+        out[f"weighted_{metric}"] = float(values @ weights)
+        for name, value in zip(per_class, values, strict=True):
+            out[f"{metric}_{name}"] = float(value)
+        if len(per_class) == 2:
+            out[metric] = float(values[1])
+    for name, row in per_class.items():
+        out[f"auc_{name}"] = row["roc_auc"]
+    return out
+
+
+def training_record(estimator) -> dict:
+    """Per-epoch history, kept epoch and its validation accuracy of a fitted estimator."""
+    clf = find_classifier(estimator)
+    record = {"history": None, "kept_epoch": None, "valid_accuracy": None}
+    if clf is not None:
+        keys = ("epoch", "train_loss", "valid_loss", "valid_acc", "valid_f1", "lr", "dur")
+        rows = [{k: row[k] for k in keys if k in row} for row in clf.history_]
+        record["history"] = rows
+        kept = len(rows)
+        if getattr(clf, "keep_best", False) or getattr(clf, "early_stopping", None):
+            flags = [i for i, row in enumerate(clf.history_, 1) if row.get(f"{clf.monitor}_best")]
+            kept = flags[-1] if flags else kept
+        record["kept_epoch"] = kept
+        if rows and "valid_acc" in rows[kept - 1]:
+            record["valid_accuracy"] = float(rows[kept - 1]["valid_acc"])
+    if hasattr(estimator, "best_params_"):
+        record["best_params"] = {k: _plain(v) for k, v in estimator.best_params_.items()}
+    return record
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+# -- splits --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Arm:
+    """Training and test indices of one protocol, and how they were drawn."""
+
+    name: str
+    train: np.ndarray
+    test: np.ndarray
+    description: str
+    retrain: bool = True  # False: evaluate the paper arm's model on a subset of its test set
+
+
+def _pool(data: ExperimentData, split: Split, images) -> tuple[np.ndarray, list[str]]:
+    """Return the indices of the images a random split draws from, after optional de-duplication."""
+    index = np.arange(len(data.target))
+    if not split.dedupe:
+        return index, []
+    groups = group_ids(images, "exact", 0)
+    first = np.zeros(len(groups), dtype=bool)
+    first[np.unique(groups, return_index=True)[1]] = True
+    notes = [f"exact pixel duplicates removed: {int((~first).sum())} of {len(groups)} images"]
+    if data.subset is not None:
+        # count as the paper does: within each folder, then test images also in training
+        within = {}
+        for part in ("train", "test"):
+            mask = data.subset == part
+            sub_groups = groups[mask]
+            within[part] = int(mask.sum() - len(np.unique(sub_groups)))
+        train_groups = set(groups[data.subset == "train"].tolist())
+        test_unique = np.unique(groups[data.subset == "test"])
+        across = int(sum(g in train_groups for g in test_unique.tolist()))
+        notes.append(
+            f"of which within Training {within['train']}, within Testing {within['test']}, "
+            f"Testing images also in Training {across}"
+        )
+    return index[first], notes
+
+
+def make_arms(recipe: Recipe, data: ExperimentData) -> tuple[list[Arm], list[str]]:
+    """Return the paper's split and its leakage-free counterpart, with notes for the report."""
+    split = recipe.split
+    images = check_images(data.images)
+    if split.kind == "official":
+        if data.subset is None:
+            raise ValueError(
+                f"recipe {recipe.name!r} uses the official Training/Testing split; give a "
+                "folder with Training and Testing sub-folders (the 4-class set)"
+            )
+        train = np.flatnonzero(data.subset == "train")
+        test = np.flatnonzero(data.subset == "test")
+        audit = audit_split(take(images, train), take(images, test))
+        clean = test[~audit.near_mask]
+        arms = [
+            Arm("paper", train, test, "official Training / Testing folders"),
+            Arm(
+                "leakage_free", train, clean,
+                f"same model, evaluated on the clean test set: the {len(clean)} Testing images "
+                f"with no exact or near duplicate (pHash distance <= 4) in Training "
+                f"({audit.n_exact} exact and {audit.n_near} near copies left out)",
+                retrain=False,
+            ),
+        ]  # fmt: skip
+        return arms, []
+    if split.kind != "random":
+        raise ValueError(f"unknown split kind {split.kind!r}")
+    pool, notes = _pool(data, split, images)
+    y = data.target[pool]
+    train, test = train_test_split(
+        pool, test_size=split.test_size, stratify=y, random_state=split.random_state
+    )
+    n_splits = max(2, round(1 / split.test_size))
+    groups = group_ids(take(images, pool), "phash", 4)
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=split.random_state)
+    g_train, g_test = next(folds.split(np.zeros(len(pool)), y, groups))
+    audit = audit_split(take(images, train), take(images, test))
+    arms = [
+        Arm(
+            "paper", np.sort(train), np.sort(test),
+            f"all images pooled, stratified random split, {1 - split.test_size:.0%} / "
+            f"{split.test_size:.0%}, seed {split.random_state}; {audit.n_near} of its "
+            f"{len(test)} test images have an exact or near duplicate in its training part",
+        ),
+        Arm(
+            "leakage_free", pool[g_train], pool[g_test],
+            f"duplicate-grouped split: images within pHash distance 4 of each other share "
+            f"a group ({len(np.unique(groups))} groups for {len(pool)} images), "
+            f"StratifiedGroupKFold(n_splits={n_splits}) first fold, so no copy of a test "
+            "image is in training",
+        ),
+    ]  # fmt: skip
+    return arms, notes
+
+
+# -- running -------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    """Everything a run measured; what the report is written from."""
+
+    recipe: Recipe
+    profile: str
+    settings: dict
+    seeds: list
+    device: str
+    data: ExperimentData
+    arms: list
+    split_notes: list
+    records: list  # one dict per (seed, arm, model) evaluation
+    unavailable: dict  # model name -> reason
+    reports: dict  # (arm, model) -> EvaluationReport of the first seed, for figures
+    estimators: dict  # (arm, model) -> fitted estimator of the first seed, for figures
+    seconds: float = 0.0
+
+
+def _check_device(device: str) -> str:
+    import torch
+
+    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but torch finds no CUDA device")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def device_description(device: str) -> str:
+    """Describe the compute device in words, for reports."""
+    import torch
+
+    if device.startswith("cuda"):
+        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    return f"cpu ({torch.get_num_threads()} torch threads)"
+
+
+def _cross_validate(model: Model, config: RunConfig, images, y, folds: int) -> dict:
+    """Mean metrics of ``folds``-fold stratified cross-validation on the training part."""
+    from sklearn.metrics import f1_score, make_scorer, precision_score, recall_score
+    from sklearn.model_selection import cross_validate
+
+    scoring = {
+        "accuracy": "accuracy",
+        "macro_precision": make_scorer(precision_score, average="macro", zero_division=0),
+        "macro_recall": make_scorer(recall_score, average="macro", zero_division=0),
+        "macro_f1": make_scorer(f1_score, average="macro", zero_division=0),
+    }
+    cv = StratifiedKFold(folds, shuffle=True, random_state=config.seed)
+    scores = cross_validate(model.build(config), images, y, cv=cv, scoring=scoring)
+    return {name: float(np.mean(scores[f"test_{name}"])) for name in scoring}
+
+
+def run_recipe(
+    recipe: Recipe,
+    data: ExperimentData,
+    *,
+    profile: str = "quick",
+    seeds: int = 1,
+    device: str = "auto",
+    verbose: int = 0,
+    log: Callable[[str], None] = print,
+) -> RunResult:
+    """Run every model of a recipe under both protocols, for each seed.
+
+    Parameters
+    ----------
+    recipe : Recipe
+    data : ExperimentData
+        As returned by :func:`load_experiment_data`; binarized here for
+        binary recipes.
+    profile : {"quick", "paper"}, default="quick"
+    seeds : int, default=1
+        Training seeds 0 .. seeds-1 (the paper's split itself stays fixed).
+    device : {"auto", "cpu", "cuda"}, default="auto"
+    verbose : int, default=0
+        1 prints each network's per-epoch table.
+    log : callable, default=print
+        Receives one progress line per step.
+
+    Returns
+    -------
+    RunResult
+    """
+    if profile not in recipe.profiles:
+        raise ValueError(f"profile must be one of {sorted(recipe.profiles)}, got {profile!r}")
+    if not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds must be a positive int, got {seeds!r}")
+    device = _check_device(device)
+    if recipe.task == "binary":
+        data = data.binarized()
+    elif list(data.target_names) != FOUR_CLASSES:
+        raise ValueError(
+            f"recipe {recipe.name!r} classifies the 4 classes of the Brain Tumor MRI "
+            f"Dataset ({FOUR_CLASSES}); this data has classes {data.target_names}"
+        )
+    start = time.perf_counter()
+    settings = dict(recipe.profiles[profile])
+    arms, split_notes = make_arms(recipe, data)
+    for arm in arms:
+        log(f"{ARM_TITLES[arm.name]}: {len(arm.train)} training, {len(arm.test)} test images")
+    images = check_images(data.images)
+    # class names as labels: fitted models then predict "glioma", not 0
+    labels = np.asarray(data.target_names, dtype=object)[data.target]
+    records, unavailable, reports, estimators = [], {}, {}, {}
+    for seed in range(seeds):
+        config = RunConfig(profile, settings, seed, device, verbose)
+        models = recipe.models(config)
+        for model in models:
+            reason = model.unavailable(config) if model.unavailable else None
+            if reason:
+                unavailable[model.name] = reason
+                if seed == 0:
+                    log(f"{model.name}: not run ({reason})")
+                continue
+            fitted = None
+            for arm in arms:
+                label = f"[seed {seed + 1}/{seeds}] {model.name} ({ARM_TITLES[arm.name]})"
+                fit_seconds = None
+                if arm.retrain or fitted is None:
+                    log(f"{label}: training on {len(arm.train)} images")
+                    tic = time.perf_counter()
+                    fitted = clone(model.build(config)).fit(
+                        take(images, arm.train), labels[arm.train]
+                    )
+                    fit_seconds = time.perf_counter() - tic
+                report = evaluation_report(
+                    fitted, take(images, arm.test), labels[arm.test],
+                )  # fmt: skip
+                metrics = summarize(report)
+                record = {
+                    "seed": seed, "arm": arm.name, "model": model.name,
+                    "fit_seconds": fit_seconds, "metrics": metrics,
+                    "confusion_matrix": report.confusion_matrix.tolist(),
+                    **training_record(fitted),
+                }  # fmt: skip
+                metrics["valid_accuracy"] = record["valid_accuracy"]
+                if arm.name == "paper" and recipe.split.cv:
+                    log(f"{label}: {recipe.split.cv}-fold cross-validation on the training part")
+                    record["cv"] = _cross_validate(
+                        model, config, take(images, arm.train), labels[arm.train],
+                        recipe.split.cv,
+                    )  # fmt: skip
+                    metrics.update({f"cv_{k}": v for k, v in record["cv"].items()})
+                records.append(record)
+                took = "" if fit_seconds is None else f" (trained in {fit_seconds:.1f} s)"
+                log(f"{label}: test accuracy {metrics['accuracy']:.4f}{took}")
+                if seed == 0:
+                    reports[arm.name, model.name] = report
+                    estimators[arm.name, model.name] = fitted
+    return RunResult(
+        recipe, profile, settings, list(range(seeds)), device, data, arms, split_notes,
+        records, unavailable, reports, estimators, time.perf_counter() - start,
+    )  # fmt: skip

@@ -1,0 +1,386 @@
+"""The report folder of a run: report.md, results.json and figures, written atomically."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ._base import ARM_TITLES, ARMS, RunResult, device_description
+
+_LABELS = {
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced acc.",
+    "valid_accuracy": "validation acc.",
+    "macro_precision": "precision (macro)",
+    "macro_recall": "recall (macro)",
+    "macro_f1": "F1 (macro)",
+    "weighted_precision": "precision (weighted)",
+    "weighted_recall": "recall (weighted)",
+    "weighted_f1": "F1 (weighted)",
+    "precision": "precision (tumor)",
+    "recall": "recall (tumor)",
+    "f1": "F1 (tumor)",
+    "roc_auc": "ROC AUC",
+    "cv_macro_f1": "3-fold CV F1 (macro)",
+    "cv_macro_precision": "3-fold CV precision (macro)",
+    "cv_macro_recall": "3-fold CV recall (macro)",
+}
+
+
+def metric_label(name: str) -> str:
+    """Column title of a metric name."""
+    if name in _LABELS:
+        return _LABELS[name]
+    for prefix in ("auc", "f1", "precision", "recall"):
+        if name.startswith(prefix + "_"):
+            return f"{prefix.replace('auc', 'AUC')} {name[len(prefix) + 1 :]}"
+    return name.replace("_", " ")
+
+
+def slug(text: str) -> str:
+    """Return a file-name-safe version of a model name."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def aggregate(result: RunResult) -> dict:
+    """``{arm: {model: {metric: (mean, std, n)}}}`` over seeds."""
+    table: dict = {}
+    for record in result.records:
+        cell = table.setdefault(record["arm"], {}).setdefault(record["model"], {})
+        for name, value in record["metrics"].items():
+            if value is not None:
+                cell.setdefault(name, []).append(float(value))
+    return {
+        arm: {
+            model: {k: (float(np.mean(v)), float(np.std(v)), len(v)) for k, v in metrics.items()}
+            for model, metrics in models.items()
+        }
+        for arm, models in table.items()
+    }
+
+
+def _fmt(stat) -> str:
+    if stat is None:
+        return "–"
+    mean, std, n = stat
+    return f"{100 * mean:.2f}" if n == 1 else f"{100 * mean:.2f} ± {100 * std:.2f}"
+
+
+def _model_names(result: RunResult) -> list:
+    names = list(dict.fromkeys(r["model"] for r in result.records))
+    return names + [n for n in result.unavailable if n not in names]
+
+
+def results_table(result: RunResult) -> str:
+    """Return the paper's numbers beside ours, both protocols, in percent (markdown)."""
+    recipe, stats = result.recipe, aggregate(result)
+    names = _model_names(result) + [n for n in recipe.reported if n not in _model_names(result)]
+    lines = [
+        "| model | metric | paper | " + " | ".join(ARM_TITLES[a] for a in ARMS) + " |",
+        "| --- | --- | --- | " + " | ".join("---" for _ in ARMS) + " |",
+    ]
+    for name in names:
+        reported = recipe.reported.get(name, {})
+        ran = any(name in stats.get(a, {}) for a in ARMS)
+        metrics = [m for m in recipe.metrics if m in reported or ran]
+        metrics += [m for m in reported if m not in metrics]
+        for row, metric in enumerate(metrics):
+            paper = reported.get(metric)
+            paper_cell = "–" if paper is None else f"{100 * paper:.2f}"
+            if name in result.unavailable:
+                reason = f"not run: {result.unavailable[name]}" if row == 0 else "not run"
+                ours = [reason] + ["" for _ in ARMS[1:]]
+            elif not ran:
+                ours = ["not in this recipe"] + ["" for _ in ARMS[1:]]
+            else:
+                ours = [_fmt(stats.get(a, {}).get(name, {}).get(metric)) for a in ARMS]
+            lines.append(f"| {name} | {metric_label(metric)} | {paper_cell} | " + " | ".join(ours)
+                         + " |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _torch_version() -> str:
+    import torch
+
+    return torch.__version__
+
+
+def _command_line(argv) -> str:
+    return "braintumor " + " ".join(argv) if argv else "(called from Python)"
+
+
+def render_markdown(result: RunResult, *, argv=None, figures=()) -> str:
+    """Return the text of report.md."""
+    recipe, data = result.recipe, result.data
+    letter = f"paper {recipe.letter}: " if recipe.letter else ""
+    seeds = len(result.seeds)
+    lines = [
+        f"# {letter}{recipe.title}",
+        "",
+        f"Recipe `{recipe.name}`, profile `{result.profile}`, {seeds} seed"
+        f"{'s' if seeds > 1 else ''} ({', '.join(map(str, result.seeds))}); numbers in percent"
+        f"{', mean ± standard deviation over seeds' if seeds > 1 else ''}.",
+        "",
+        f"- Command: `{_command_line(argv)}`",
+        f"- Paper: {recipe.citation}",
+        f"- Run: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}, "
+        f"sklearn-braintumor {__version__}, torch {_torch_version()}, "
+        f"Python {platform.python_version()}, "
+        f"device {device_description(result.device)}, runtime {result.seconds / 60:.1f} min",
+        "",
+        "## Results",
+        "",
+        f"The paper's figures are from {recipe.reported_source}. The leakage-free protocol "
+        "runs the same recipe so that no test image has a copy in training.",
+        "",
+        results_table(result),
+        "",
+        "## Data",
+        "",
+        f"- Source: {data.source}; the paper used {recipe.data}.",
+        f"- {len(data.target)} images: "
+        + ", ".join(f"{k} {v}" for k, v in data.counts().items())
+        + f"; SHA-256 of the sorted (file, file SHA-256) list: `{data.file_list_hash}`.",
+    ]
+    lines += [f"- {note}" for note in [*data.notes, *result.split_notes]]
+    for arm in result.arms:
+        lines.append(
+            f"- {ARM_TITLES[arm.name]}: {arm.description}. Training "
+            + ", ".join(f"{k} {v}" for k, v in data.counts(arm.train).items())
+            + f" ({len(arm.train)}); test "
+            + ", ".join(f"{k} {v}" for k, v in data.counts(arm.test).items())
+            + f" ({len(arm.test)})."
+        )
+    settings = {k: v for k, v in result.settings.items() if k != "deviations"}
+    lines += [
+        "",
+        "## Protocol run",
+        "",
+        recipe.protocol,
+        "",
+        f"Profile `{result.profile}` settings: "
+        + ", ".join(f"{k}={v}" for k, v in settings.items())
+        + ".",
+        "",
+        "Deviations from the paper:",
+        "",
+    ]
+    lines += [f"- {d}" for d in result.settings.get("deviations", [])] or ["- none"]
+    lines += ["", "## Per run", ""]
+    lines += [
+        "| seed | protocol | model | test images | accuracy | kept epoch | validation acc. "
+        "| training time (s) | searched parameters |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in result.records:
+        valid = "–" if r["valid_accuracy"] is None else f"{100 * r['valid_accuracy']:.2f}"
+        took = "(same model)" if r["fit_seconds"] is None else f"{r['fit_seconds']:.1f}"
+        params = r.get("best_params") or {}
+        lines.append(
+            f"| {r['seed']} | {ARM_TITLES[r['arm']]} | {r['model']} | {r['metrics']['n_samples']} "
+            f"| {100 * r['metrics']['accuracy']:.2f} | {r['kept_epoch'] or '–'} | {valid} | {took} "
+            f"| {', '.join(f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}' for k, v in params.items()) or '–'} |"  # noqa: E501
+        )
+    if result.reports:
+        lines += ["", f"## Per class (seed {result.seeds[0]})", ""]
+        for (arm, name), report in result.reports.items():
+            lines += [f"### {name}, {ARM_TITLES[arm]}", "", report.to_markdown(), ""]
+    if figures:
+        lines += ["## Figures", ""]
+        lines += [f"![{caption}]({path})" for path, caption in figures]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def results_dict(result: RunResult, argv=None) -> dict:
+    """Return the content of results.json."""
+    recipe = result.recipe
+    return {
+        "recipe": recipe.name,
+        "paper": {"letter": recipe.letter, "title": recipe.title, "citation": recipe.citation,
+                  "reported": recipe.reported, "reported_source": recipe.reported_source},
+        "command": _command_line(argv),
+        "profile": result.profile,
+        "settings": result.settings,
+        "seeds": result.seeds,
+        "device": device_description(result.device),
+        "runtime_seconds": result.seconds,
+        "library_version": __version__,
+        "torch_version": _torch_version(),
+        "data": {
+            "source": result.data.source,
+            "counts": result.data.counts(),
+            "file_list_sha256": result.data.file_list_hash,
+            "notes": result.data.notes + result.split_notes,
+        },
+        "protocols": {
+            arm.name: {"description": arm.description, "n_train": len(arm.train),
+                       "n_test": len(arm.test)}
+            for arm in result.arms
+        },
+        "summary": {
+            arm: {model: {k: {"mean": m, "std": s, "n": n} for k, (m, s, n) in metrics.items()}
+                  for model, metrics in models.items()}
+            for arm, models in aggregate(result).items()
+        },
+        "unavailable": result.unavailable,
+        "runs": result.records,
+    }  # fmt: skip
+
+
+def _figures(result: RunResult, folder: Path) -> list:
+    """Confusion matrix / ROC / reliability and learning curves of the first seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..inspection import plot_history
+    from ..inspection._history import find_classifier
+
+    written = []
+    for (arm, name), report in result.reports.items():
+        path = f"figures/{slug(name)}-{arm.replace('_', '-')}.png"
+        figure = report.plot()
+        figure.suptitle(f"{name}, {ARM_TITLES[arm]} (seed {result.seeds[0]})")
+        figure.tight_layout()
+        figure.savefig(folder / path, dpi=80)
+        plt.close(figure)
+        written.append((path, f"{name}: confusion matrix, ROC curves, reliability ({arm})"))
+        clf = find_classifier(result.estimators[arm, name])
+        fitted_here = any(
+            r["arm"] == arm and r["model"] == name and r["fit_seconds"] is not None
+            for r in result.records
+        )
+        if clf is not None and fitted_here:
+            path = f"figures/{slug(name)}-{arm.replace('_', '-')}-history.png"
+            figure = plot_history(clf)
+            figure.suptitle(f"{name}, {ARM_TITLES[arm]}: learning curves")
+            figure.tight_layout()
+            figure.savefig(folder / path, dpi=80)
+            plt.close(figure)
+            written.append((path, f"{name}: learning curves per epoch ({arm})"))
+    for name in dict.fromkeys(name for _, name in result.reports):
+        caption = _grad_cam_figure(result, name, folder / f"figures/{slug(name)}-grad-cam.png")
+        if caption:
+            written.append((f"figures/{slug(name)}-grad-cam.png", caption))
+    return written
+
+
+def _grad_cam_figure(result: RunResult, name: str, path: Path) -> str | None:
+    """Grad-CAM of two test images per class (paper's protocol), if the model is a CNN."""
+    import matplotlib.pyplot as plt
+
+    from ..inspection import plot_grad_cam
+    from ..inspection._history import unwrap
+    from ._data import take
+
+    estimator = unwrap(result.estimators.get(("paper", name)))
+    steps = getattr(estimator, "steps", None)
+    last = steps[-1][1] if steps else estimator
+    if not hasattr(getattr(last, "module_", None), "gradcam_layer"):
+        return None  # not a CNN pipeline (a stacked ensemble, say)
+    test = next(arm for arm in result.arms if arm.name == "paper").test
+    target, names = result.data.target, result.data.target_names
+    chosen = np.concatenate([test[target[test] == c][:2] for c in range(len(names))])
+    images = take(result.data.images, chosen)
+    proba = estimator.predict_proba(images)
+    classes = np.asarray(estimator.classes_)
+    titles = [
+        f"true {names[t]}\npredicted {classes[p.argmax()]} ({p.max():.2f})"
+        for t, p in zip(target[chosen], proba, strict=True)
+    ]
+    figure = plot_grad_cam(estimator, images, titles=titles, ncols=len(names))
+    figure.suptitle(f"{name}: Grad-CAM of the predicted class (seed {result.seeds[0]})")
+    figure.tight_layout()
+    figure.savefig(path, dpi=70)
+    plt.close(figure)
+    return f"{name}: Grad-CAM on two test images per class"
+
+
+def check_output_folder(out: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Refuse an existing report folder unless ``overwrite``; call before a long run."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise FileExistsError(
+            f"{out} already exists; pass --overwrite to replace it or --out for another folder"
+        )
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a folder")
+    return out
+
+
+def write_report(
+    result: RunResult,
+    out: str | os.PathLike,
+    *,
+    argv=None,
+    overwrite: bool = False,
+    save_models: bool = False,
+) -> Path:
+    """Write report.md, results.json and figures/ into ``out``, all or nothing.
+
+    Everything is written into a hidden temporary folder beside ``out`` and
+    renamed into place at the end, so an interruption (Ctrl-C, a full disk)
+    leaves no half report. An existing ``out`` is replaced only with
+    ``overwrite=True``, and then only once the new report is complete.
+
+    Parameters
+    ----------
+    result : RunResult
+        What :func:`run_recipe` returned.
+    out : str or path-like
+        The report folder to create.
+    argv : list of str, optional
+        The ``braintumor`` arguments, quoted in the report as the command line.
+    overwrite : bool, default=False
+        Replace an existing ``out``.
+    save_models : bool, default=False
+        Also save each model fitted under the paper's protocol with the first
+        seed as ``models/<model>.joblib`` (:func:`sklearn_braintumor.utils.save`),
+        ready for ``braintumor predict``.
+
+    Returns
+    -------
+    out : pathlib.Path
+    """
+    out = check_output_folder(out, overwrite=overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp's 0700 would outlive the rename
+    try:
+        (staging / "figures").mkdir()
+        figures = _figures(result, staging)
+        if save_models:
+            from ..utils import save
+
+            (staging / "models").mkdir()
+            for (arm, name), estimator in result.estimators.items():
+                if arm == "paper":
+                    save(estimator, staging / "models" / f"{slug(name)}.joblib")
+        (staging / "report.md").write_text(render_markdown(result, argv=argv, figures=figures))
+        (staging / "results.json").write_text(
+            json.dumps(results_dict(result, argv), indent=2, default=str) + "\n"
+        )
+        if out.exists():
+            old = out.with_name(f".{out.name}.replaced")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out, old)
+            os.replace(staging, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out

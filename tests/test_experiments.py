@@ -1,0 +1,259 @@
+"""Recipes end to end at tiny size, the report folder, and `braintumor reproduce`."""
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+import pytest
+from imblearn.over_sampling import SMOTE
+
+from sklearn_braintumor._cli import main
+from sklearn_braintumor.datasets import make_synthetic_mri
+from sklearn_braintumor.experiments import (
+    RECIPES,
+    ExperimentData,
+    ShareOfReference,
+    get_recipe,
+    load_experiment_data,
+    run_recipe,
+    write_report,
+)
+from sklearn_braintumor.experiments import _report as report_module
+
+NAMES = ["glioma", "meningioma", "notumor", "pituitary"]
+# tiny versions of each recipe's profile: every model still runs, in seconds
+TINY = {
+    "liu": {"image_size": 104, "transfer_size": 64, "max_epochs": 2, "lr": 1e-3,
+            "backbones": False},
+    "barone": {"baseline_epochs": 1, "max_epochs": 2, "n_iter": 2},
+    "liaqat": {"image_size": 32, "transfer_size": 32, "max_epochs": 2, "backbones": False},
+    "gbmnet": {"image_size": 32, "transfer_size": 32, "max_epochs": 2, "lr": 1e-3,
+               "backbones": False},
+    "li": {"image_size": 64, "max_epochs": 1},
+    "recommended": {"image_size": 32, "max_epochs": 3},
+}  # fmt: skip
+
+
+def tiny(recipe):
+    settings = {**TINY[recipe.name], "deviations": ["tiny test profile"]}
+    return dataclasses.replace(recipe, profiles={"quick": settings})
+
+
+def phantom_data(n_train=72, n_test=36, duplicate=True):
+    """Synthetic 4-class data with an official split; class 0 (no lesion) is notumor."""
+    X, y = make_synthetic_mri(n_train + n_test, image_size=64, random_state=0)
+    y = np.array([2, 0, 1, 3])[y]  # phantom class 0 has no lesion: call it notumor
+    subset = np.array(["train"] * n_train + ["test"] * n_test)
+    if duplicate:  # a test image that is a copy of a training image
+        X[n_train] = X[0]
+        y[n_train] = y[0]
+    names = np.array(
+        [f"{s}/{NAMES[t]}/{i}.png" for i, (s, t) in enumerate(zip(subset, y, strict=True))]
+    )
+    return ExperimentData(
+        X, y, list(NAMES), subset, names, np.array([f"{i:064x}" for i in range(len(y))]),
+        "synthetic phantoms",
+    )  # fmt: skip
+
+
+def test_registry_and_lookup():
+    assert list(RECIPES) == ["liu", "barone", "liaqat", "gbmnet", "li", "recommended"]
+    assert get_recipe("D") is RECIPES["gbmnet"] and get_recipe("e") is RECIPES["li"]
+    with pytest.raises(ValueError, match=r"unknown recipe 'alexnet'; known: liu \(A\)"):
+        get_recipe("alexnet")
+    for recipe in RECIPES.values():
+        assert set(recipe.profiles) == {"quick", "paper"}
+        for settings in recipe.profiles.values():
+            assert isinstance(settings["deviations"], list)
+        assert recipe.reported and recipe.metrics
+        for numbers in recipe.reported.values():
+            assert all(0 < v <= 1 for v in numbers.values())  # fractions, not percent
+
+
+@pytest.mark.parametrize("name", list(RECIPES))
+def test_recipe_end_to_end(name, tmp_path):
+    recipe = tiny(RECIPES[name])
+    lines = []
+    result = run_recipe(recipe, phantom_data(), device="cpu", log=lines.append)
+    ran = {r["model"] for r in result.records}
+    assert ran, "no model ran"
+    assert ran | set(result.unavailable) == {m.name for m in recipe.models(_config(recipe))}
+    for record in result.records:
+        assert 0 <= record["metrics"]["accuracy"] <= 1
+        assert record["arm"] in ("paper", "leakage_free")
+    arms = {a.name: a for a in result.arms}
+    # the leakage-free side never tests on an image that has a copy in its training part
+    train, test = arms["leakage_free"].train, arms["leakage_free"].test
+    assert len(np.intersect1d(train, test)) == 0
+    if recipe.split.kind == "official":
+        assert len(test) < len(arms["paper"].test)  # the planted copy is left out
+    if recipe.split.dedupe:
+        assert any("exact pixel duplicates removed: 1" in n for n in result.split_notes)
+    assert any("training on" in line for line in lines)
+    out = write_report(result, tmp_path / "report", argv=["reproduce", name])
+    text = (out / "report.md").read_text()
+    assert recipe.title in text and "braintumor reproduce " + name in text
+    assert "tiny test profile" in text
+    data = json.loads((out / "results.json").read_text())
+    assert data["recipe"] == recipe.name and data["runs"]
+    assert data["data"]["file_list_sha256"] == result.data.file_list_hash
+    figures = list((out / "figures").iterdir())
+    assert figures and all(path.stat().st_size > 0 for path in figures)
+    for path in figures:
+        assert f"figures/{path.name}" in text
+
+
+def _config(recipe):
+    from sklearn_braintumor.experiments import RunConfig
+
+    return RunConfig("quick", recipe.profiles["quick"], 0, "cpu", 0)
+
+
+def test_unavailable_rows_are_reported_not_invented():
+    recipe = tiny(RECIPES["gbmnet"])
+    result = run_recipe(recipe, phantom_data(), device="cpu", log=lambda line: None)
+    reason = result.unavailable["GBM_MobileNetV2net (frozen)"]
+    assert "profile leaves the ImageNet-size backbones out" in reason
+    table = report_module.results_table(result)
+    row = next(line for line in table.splitlines() if "GBM_MobileNetV2net" in line)
+    assert "77.31" in row and "not run:" in row  # the paper's number, and no number of ours
+
+
+def test_seeds_give_mean_and_std(tmp_path):
+    result = run_recipe(tiny(RECIPES["recommended"]), phantom_data(), seeds=2, device="cpu",
+                        log=lambda line: None)  # fmt: skip
+    assert [r["seed"] for r in result.records] == [0, 0, 1, 1]
+    stats = report_module.aggregate(result)["paper"]["GBMNet, recommended schedule"]
+    mean, std, n = stats["accuracy"]
+    values = [r["metrics"]["accuracy"] for r in result.records if r["arm"] == "paper"]
+    assert (
+        n == 2 and mean == pytest.approx(np.mean(values)) and std == pytest.approx(np.std(values))
+    )
+    assert " ± " in report_module.results_table(result)
+
+
+def test_binary_recipes_binarize_and_four_class_recipes_refuse_binary_data():
+    data = phantom_data()
+    binary = data.binarized()
+    assert binary.target_names == ["no_tumor", "tumor"]
+    np.testing.assert_array_equal(binary.target, (data.target != 2).astype(int))
+    assert "notumor" in binary.notes[0]
+    with pytest.raises(ValueError, match="classifies the 4 classes"):
+        run_recipe(tiny(RECIPES["gbmnet"]), binary, device="cpu")
+    odd = dataclasses.replace(data, target_names=["a", "b", "c", "d"])
+    with pytest.raises(ValueError, match="cannot binarize"):
+        odd.binarized()
+    with pytest.raises(ValueError, match="classifies the 4 classes"):
+        run_recipe(tiny(RECIPES["gbmnet"]), odd, device="cpu")
+    no_split = dataclasses.replace(data, subset=None)
+    with pytest.raises(ValueError, match="official Training/Testing split"):
+        run_recipe(tiny(RECIPES["recommended"]), no_split, device="cpu")
+
+
+def test_bad_run_options():
+    recipe, data = tiny(RECIPES["recommended"]), phantom_data()
+    with pytest.raises(ValueError, match="profile must be one of"):
+        run_recipe(recipe, data, profile="paper")
+    with pytest.raises(ValueError, match="seeds must be a positive int"):
+        run_recipe(recipe, data, seeds=0)
+    with pytest.raises(ValueError, match="device must be"):
+        run_recipe(recipe, data, device="tpu")
+    with pytest.raises(ValueError, match="no CUDA device"):
+        run_recipe(recipe, data, device="cuda")
+
+
+def test_share_of_reference_with_smote():
+    X = np.random.default_rng(0).normal(size=(130, 4))
+    y = np.repeat([0, 1, 2, 3], [20, 30, 60, 20])
+    _, resampled = SMOTE(sampling_strategy=ShareOfReference(), random_state=0).fit_resample(X, y)
+    counts = np.bincount(resampled)
+    assert counts.tolist() == [51, 30, 60, 20]  # glioma to 85 % of notumor, nothing else
+    assert ShareOfReference()(np.repeat([0, 2], [90, 60])) == {0: 90}  # never shrinks
+
+
+def test_report_is_atomic_and_never_silently_overwritten(tmp_path, monkeypatch):
+    result = run_recipe(tiny(RECIPES["recommended"]), phantom_data(), device="cpu",
+                        log=lambda line: None)  # fmt: skip
+    out = write_report(result, tmp_path / "run")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~umask  # not the 0700 of a temporary folder
+    first = (out / "results.json").read_text()
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        write_report(result, out)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report_module, "_figures", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_report(result, tmp_path / "other")
+    with pytest.raises(KeyboardInterrupt):
+        write_report(result, out, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no half report, no debris
+    assert (out / "results.json").read_text() == first  # the earlier report is untouched
+    monkeypatch.undo()
+    write_report(result, out, overwrite=True, argv=["reproduce", "again"])
+    assert "braintumor reproduce again" in (out / "report.md").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def _write_folder(root, layout):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for relative, count in layout.items():
+        folder = root / relative
+        folder.mkdir(parents=True)
+        for i in range(count):
+            Image.fromarray(rng.integers(0, 255, (20, 24), dtype=np.uint8)).save(
+                folder / f"img {i}.png"
+            )
+
+
+def test_load_experiment_data_layouts(tmp_path):
+    four = tmp_path / "four"
+    _write_folder(four, {f"{part}/{name}": 2 for part in ("Training", "Testing")
+                         for name in NAMES})  # fmt: skip
+    data = load_experiment_data(four)
+    assert data.target_names == NAMES and len(data.target) == 16
+    assert sorted(set(data.subset)) == ["test", "train"] and (data.subset == "train").sum() == 8
+    assert data.filenames[0] == "Training/glioma/img 0.png"  # relative: the hash is portable
+    assert len(data.file_list_hash) == 64
+    yes_no = tmp_path / "yesno"
+    _write_folder(yes_no, {"no": 3, "yes": 4})
+    data = load_experiment_data(yes_no)
+    assert data.subset is None and data.binarized().counts() == {"no_tumor": 3, "tumor": 4}
+    sample = load_experiment_data()
+    assert len(sample.target) == 800 and "embedded sample" in sample.source
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_experiment_data(tmp_path / "missing")
+    with pytest.raises(ValueError, match="not both"):
+        load_experiment_data(four, "brain-mri-yes-no")
+    with pytest.raises(FileNotFoundError, match="braintumor fetch brain-mri-yes-no"):
+        load_experiment_data(dataset="brain-mri-yes-no")
+
+
+def test_cli_list(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for recipe in RECIPES.values():
+        assert recipe.name in out and recipe.title in out
+    assert "gbmnet (D)" in out
+
+
+def test_cli_reproduce(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(RECIPES, "recommended", tiny(RECIPES["recommended"]))
+    out = tmp_path / "rec"
+    argv = ["reproduce", "recommended", "--out", str(out), "--device", "cpu", "--quiet"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "leakage-free protocol" in printed and "report: " in printed
+    report = (out / "report.md").read_text()
+    assert "embedded sample" in report and "93.14" in report  # the peer's number beside ours
+    assert f"braintumor {' '.join(argv)}" in report
+    assert main(argv) == 1  # an existing report is refused before anything runs
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["reproduce", "nope"]) == 1
+    assert "unknown recipe" in capsys.readouterr().err
