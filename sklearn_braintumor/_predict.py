@@ -1,0 +1,128 @@
+"""Predicting a folder of scans with a saved model: ``braintumor predict MODEL FOLDER``."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from .datasets._folder import _walk_files
+from .datasets._io import decode_image
+from .exceptions import ImageReadError
+
+
+def _read(path: Path, color_mode: str) -> np.ndarray | ImageReadError:
+    try:
+        return decode_image(path.read_bytes(), name=str(path), color_mode=color_mode)
+    except OSError as exc:
+        return ImageReadError(str(path), exc.strerror or str(exc))
+    except ImageReadError as exc:
+        return exc
+
+
+def predict_folder(
+    estimator,
+    folder: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    batch_size: int = 256,
+    color_mode: str = "grayscale",
+    on_error: str = "skip",
+    n_threads: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Write class probabilities of every image below ``folder`` to a CSV file.
+
+    Files are decoded in batches by a thread pool (Pillow releases the GIL
+    while decoding), each batch goes through the estimator's
+    ``predict_proba`` as one list of images (so a pipeline's crop and resize
+    run on it), and rows are written in sorted path order. The CSV is
+    written under a temporary name and renamed into place when complete.
+
+    Parameters
+    ----------
+    estimator : fitted classifier or pipeline
+        Takes a list of images (mixed sizes allowed when it starts with
+        ``BrainCrop`` or ``Resize``) and has ``predict_proba`` and ``classes_``.
+    folder : path
+        Searched recursively for image files (hidden files skipped).
+    out : path
+        The CSV: ``path`` (relative to ``folder``), ``predicted``, one
+        ``proba_<class>`` column per class, ``error``.
+    batch_size : int, default=256
+    color_mode : {"grayscale", "rgb", "unchanged"}, default="grayscale"
+        How files are decoded; as the model was trained.
+    on_error : {"skip", "raise"}, default="skip"
+        "skip": an unreadable file gets a row with its error and no
+        probabilities. "raise": the first one raises ``ImageReadError``
+        (no CSV is left behind).
+    n_threads : int or None, default=None
+        Decoding threads; None uses ``os.cpu_count()``.
+    progress : callable or None
+        Called as ``progress(done, total)`` after each batch.
+
+    Returns
+    -------
+    summary : dict
+        ``n_images``, ``n_failed``, ``seconds``, ``images_per_second``.
+    """
+    if on_error not in ("skip", "raise"):
+        raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    folder, out = Path(folder), Path(out)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"folder {str(folder)!r} does not exist")
+    paths, _ = _walk_files(folder)
+    if not paths:
+        raise ValueError(f"no image files below {str(folder)!r}")
+    classes = [str(c) for c in estimator.classes_]
+    start = time.perf_counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+    n_failed = 0
+    try:
+        with (
+            os.fdopen(handle, "w", newline="") as stream,
+            ThreadPoolExecutor(n_threads or os.cpu_count()) as pool,
+        ):
+            writer = csv.writer(stream)
+            writer.writerow(["path", "predicted", *(f"proba_{c}" for c in classes), "error"])
+            for first in range(0, len(paths), batch_size):
+                batch = paths[first : first + batch_size]
+                decoded = list(pool.map(lambda p: _read(p, color_mode), batch))
+                good = [i for i, item in enumerate(decoded) if isinstance(item, np.ndarray)]
+                failed = [i for i, item in enumerate(decoded) if isinstance(item, Exception)]
+                if failed and on_error == "raise":
+                    raise decoded[failed[0]]
+                proba = estimator.predict_proba([decoded[i] for i in good]) if good else []
+                rows = dict(zip(good, proba, strict=True))
+                for i, path in enumerate(batch):
+                    name = path.relative_to(folder).as_posix()
+                    if i in rows:
+                        p = rows[i]
+                        writer.writerow(
+                            [name, classes[int(np.argmax(p))], *(f"{v:.6f}" for v in p), ""]
+                        )
+                    else:
+                        n_failed += 1
+                        writer.writerow([name, "", *([""] * len(classes)), decoded[i].reason])
+                if progress is not None:
+                    progress(min(first + batch_size, len(paths)), len(paths))
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    seconds = time.perf_counter() - start
+    return {
+        "n_images": len(paths),
+        "n_failed": n_failed,
+        "seconds": seconds,
+        "images_per_second": len(paths) / seconds,
+    }

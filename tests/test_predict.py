@@ -1,0 +1,93 @@
+"""`braintumor predict MODEL FOLDER`: a CSV of class probabilities for a folder of scans."""
+
+import csv
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.pipeline import make_pipeline
+
+from sklearn_braintumor._cli import main
+from sklearn_braintumor._predict import predict_folder
+from sklearn_braintumor.classifiers import CNNClassifier
+from sklearn_braintumor.datasets import make_synthetic_mri
+from sklearn_braintumor.preprocessing import Resize
+from sklearn_braintumor.utils import save
+
+NAMES = np.array(["glioma", "meningioma", "notumor", "pituitary"])
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    X, y = make_synthetic_mri(64, image_size=32, random_state=0)
+    pipe = make_pipeline(
+        Resize((32, 32)),
+        CNNClassifier(max_epochs=2, random_state=0, module__hidden=16, device="cpu"),
+    ).fit(X, NAMES[y])
+    return save(pipe, tmp_path_factory.mktemp("model") / "model.joblib"), pipe
+
+
+@pytest.fixture
+def scans(tmp_path):
+    X, _ = make_synthetic_mri(5, image_size=48, random_state=1)
+    folder = tmp_path / "scans"
+    (folder / "patient 2").mkdir(parents=True)
+    for i, image in enumerate(X[:3]):
+        Image.fromarray(image).save(folder / f"scan_{i}.png")
+    Image.fromarray(X[3]).resize((60, 40)).convert("RGB").save(folder / "patient 2" / "a.jpg")
+    Image.fromarray(X[4]).save(folder / ".hidden.png")
+    (folder / "broken.png").write_bytes(b"not an image")
+    return folder
+
+
+def read_rows(path):
+    with open(path, newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_predict_command_writes_probabilities(model_file, scans, tmp_path, capsys):
+    path, pipe = model_file
+    out = tmp_path / "out" / "predictions.csv"
+    assert main(["predict", str(path), str(scans), "--out", str(out), "--quiet"]) == 0
+    assert "5 images (1 unreadable)" in capsys.readouterr().out
+    rows = read_rows(out)
+    assert [r["path"] for r in rows] == [
+        "broken.png", "patient 2/a.jpg", "scan_0.png", "scan_1.png", "scan_2.png",
+    ]  # fmt: skip
+    assert list(rows[0]) == ["path", "predicted", *(f"proba_{n}" for n in NAMES), "error"]
+    assert rows[0]["predicted"] == "" and rows[0]["proba_glioma"] == "" and rows[0]["error"]
+    images = [np.asarray(Image.open(scans / r["path"]).convert("L")) for r in rows[1:]]
+    expected = pipe.predict_proba(images)
+    got = np.array([[float(r[f"proba_{n}"]) for n in NAMES] for r in rows[1:]])
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert [r["predicted"] for r in rows[1:]] == list(pipe.predict(images))
+    # an existing CSV is refused
+    assert main(["predict", str(path), str(scans), "--out", str(out), "--quiet"]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_predict_raise_leaves_no_csv(model_file, scans, tmp_path):
+    from sklearn_braintumor.exceptions import ImageReadError
+
+    _, pipe = model_file
+    out = tmp_path / "p.csv"
+    with pytest.raises(ImageReadError, match=r"broken\.png"):
+        predict_folder(pipe, scans, out, on_error="raise", batch_size=2)
+    assert list(tmp_path.glob("*p.csv*")) == []
+    summary = predict_folder(pipe, scans, out, batch_size=2)  # batches split the folder
+    assert summary["n_images"] == 5 and summary["n_failed"] == 1
+    assert len(read_rows(out)) == 5
+
+
+def test_predict_errors(model_file, tmp_path, capsys):
+    _, pipe = model_file
+    assert main(["predict", str(tmp_path / "none.joblib"), str(tmp_path)]) == 1
+    assert "utils.save" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="no image files"):
+        predict_folder(pipe, empty, tmp_path / "x.csv")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        predict_folder(pipe, tmp_path / "missing", tmp_path / "x.csv")
+    with pytest.raises(ValueError, match="on_error"):
+        predict_folder(pipe, empty, tmp_path / "x.csv", on_error="ignore")
