@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """Set up the project's virtual environment when needed, then run a task.
 
-    python3 dev.py demo        # main job on the embedded sample
-    python3 dev.py test [ARGS] # ruff, then the whole pytest suite (ARGS go to pytest)
-    python3 dev.py cli ARGS    # any `braintumor` command, e.g. `cli info`
-    python3 dev.py docs        # the Sphinx site into docs/_build/html (warnings are errors)
+    python3 dev.py reproduce [ARGS]  # main job: `braintumor reproduce recommended` on the
+                                     # embedded sample (ARGS replace `recommended`)
+    python3 dev.py test [ARGS]       # ruff, then the whole pytest suite (ARGS go to pytest)
+    python3 dev.py cli ARGS          # any `braintumor` command, e.g. `cli info`
+    python3 dev.py docs              # the Sphinx site into docs/_build/html (-W)
 
 The first run creates ``.venv`` beside this file and installs the package with
-its test extra; later runs reinstall only when ``pyproject.toml`` or the torch
-choice changed. Where no CUDA device is present torch is pinned to a CPU build
-(``torch==2.13.0``; set ``BRAINTUMOR_TORCH`` to another pip requirement to
-override); with a GPU, pip picks torch from the project's own version range.
+its test and transfer (torchvision) extras; later runs reinstall only when
+``pyproject.toml`` or the torch choice changed. Where no CUDA device is present
+torch and torchvision are pinned to a pair that imports together (on x86_64
+``torch==2.14.1 torchvision==0.29.1``; set ``BRAINTUMOR_TORCH`` to other pip
+requirements to override, or to an empty string for none); with a GPU, pip
+picks both from the project's own version ranges.
 Only the standard library is used here, so any Python >= 3.10 can run it.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -26,8 +30,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".dev-install-stamp"
-CPU_TORCH = "torch==2.13.0"
-EXTRAS = {"demo": "test", "test": "test", "cli": "test", "docs": "test,docs"}
+# Without a GPU, pin a torch + torchvision pair that imports together on this kind of machine
+# (PyPI's torchvision does not load beside the 2.13.0 CPU build). x86_64 has no CPU build of
+# that pair here, so it takes the CUDA build of 2.14.1, which runs on the CPU.
+CPU_TORCH = {
+    "x86_64": "torch==2.14.1 torchvision==0.29.1",
+    "aarch64": "torch==2.9.1 torchvision==0.24.1",
+}
+EXTRAS = {
+    "reproduce": "test,transfer",
+    "test": "test,transfer",
+    "cli": "test,transfer",
+    "docs": "test,transfer,docs",
+}
 
 
 def _has_cuda() -> bool:
@@ -51,7 +66,8 @@ def ensure_env(extras: str = "test") -> Path:
     """Create and fill ``.venv`` if missing or stale; return its python."""
     if sys.version_info < (3, 10):  # noqa: UP036 (dev.py runs before any check)
         sys.exit(f"Python >= 3.10 is required, this is {sys.version.split()[0]}")
-    torch_requirement = os.environ.get("BRAINTUMOR_TORCH") or ("" if _has_cuda() else CPU_TORCH)
+    default = "" if _has_cuda() else CPU_TORCH.get(platform.machine(), "")
+    torch_requirement = os.environ.get("BRAINTUMOR_TORCH", default)
     wanted = hashlib.sha256(
         (ROOT / "pyproject.toml").read_bytes() + torch_requirement.encode() + extras.encode()
     ).hexdigest()
@@ -62,21 +78,22 @@ def ensure_env(extras: str = "test") -> Path:
         _run([sys.executable, "-m", "venv", VENV])
     pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     if torch_requirement:
-        _run([*pip, torch_requirement])
+        _run([*pip, *torch_requirement.split()])
     _run([*pip, "--editable", f".[{extras}]"])
     STAMP.write_text(wanted)
     return python
 
 
 def main(argv: list[str]) -> int:
-    """Dispatch ``demo``, ``test``, ``cli`` or ``docs``."""
+    """Dispatch ``reproduce``, ``test``, ``cli`` or ``docs``."""
     if not argv or argv[0] not in EXTRAS:
         print(__doc__)
         return 2
     task, rest = argv[0], argv[1:]
     python = ensure_env(EXTRAS[task])
-    if task == "demo":
-        return subprocess.run([python, "-m", "sklearn_braintumor", "demo"], cwd=ROOT).returncode
+    if task == "reproduce":
+        command = [python, "-m", "sklearn_braintumor", "reproduce", *(rest or ["recommended"])]
+        return subprocess.run(command, cwd=ROOT).returncode
     if task == "cli":
         return subprocess.run([python, "-m", "sklearn_braintumor", *rest], cwd=ROOT).returncode
     if task == "docs":
