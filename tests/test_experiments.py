@@ -246,13 +246,20 @@ def test_cli_list(capsys):
 def test_cli_reproduce(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(RECIPES, "recommended", tiny(RECIPES["recommended"]))
     out = tmp_path / "rec"
-    argv = ["reproduce", "recommended", "--out", str(out), "--device", "cpu", "--quiet"]
+    argv = ["reproduce", "recommended", "--out", str(out), "--device", "cpu", "--quiet",
+            "--save-model"]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "leakage-free protocol" in printed and "report: " in printed
     report = (out / "report.md").read_text()
     assert "embedded sample" in report and "93.14" in report  # the peer's number beside ours
     assert f"braintumor {' '.join(argv)}" in report
+    from sklearn_braintumor.datasets import load_sample
+    from sklearn_braintumor.utils import load
+
+    model = load(out / "models" / "gbmnet-recommended-schedule.joblib")
+    assert list(model.classes_) == NAMES  # class names, not indices, for `braintumor predict`
+    assert set(model.predict(load_sample("test").images[:5])) <= set(NAMES)
     assert main(argv) == 1  # an existing report is refused before anything runs
     assert "--overwrite" in capsys.readouterr().err
     assert main(["reproduce", "nope"]) == 1
