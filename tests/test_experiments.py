@@ -26,7 +26,7 @@ NAMES = ["glioma", "meningioma", "notumor", "pituitary"]
 TINY = {
     "liu": {"image_size": 104, "transfer_size": 64, "max_epochs": 2, "lr": 1e-3,
             "backbones": False},
-    "barone": {"baseline_epochs": 1, "max_epochs": 2, "n_iter": 2},
+    "barone": {"baseline_epochs": 1, "max_epochs": 2, "n_iter": 2, "cv": 2},
     "liaqat": {"image_size": 32, "transfer_size": 32, "max_epochs": 2, "backbones": False},
     "gbmnet": {"image_size": 32, "transfer_size": 32, "max_epochs": 2, "lr": 1e-3,
                "backbones": False},
