@@ -265,3 +265,29 @@ def test_cli_reproduce(tmp_path, capsys, monkeypatch):
     assert "--overwrite" in capsys.readouterr().err
     assert main(["reproduce", "nope"]) == 1
     assert "unknown recipe" in capsys.readouterr().err
+
+
+def test_backbone_rows_build_and_train_where_torchvision_loads():
+    from sklearn.base import clone
+
+    from sklearn_braintumor.experiments import RunConfig
+
+    settings = {**TINY["liaqat"], "backbones": True, "max_epochs": 1}
+    config = RunConfig("quick", settings, 0, "cpu", 0)
+    for name in ("liu", "liaqat", "gbmnet"):
+        recipe = RECIPES[name]
+        rows_config = RunConfig("quick", {**TINY[name], "backbones": True}, 0, "cpu", 0)
+        for model in recipe.models(rows_config):
+            if model.build is not None:  # every row that names a network builds a pipeline
+                assert hasattr(clone(model.build(rows_config)), "fit")
+    row = next(m for m in RECIPES["liaqat"].models(config) if m.name == "ResNet50 (random init)")
+    reason = row.unavailable(config)
+    if reason is not None:
+        pytest.skip(reason)  # torchvision missing or not loadable beside this torch
+    X, y = make_synthetic_mri(24, image_size=32, random_state=0)
+    labels = np.array(["no_tumor", "tumor"])[(y > 0).astype(int)]
+    fitted = clone(row.build(config)).fit(X, labels)
+    assert fitted.predict_proba(X[:3]).shape == (3, 2)
+    imagenet = next(m for m in RECIPES["liaqat"].models(config) if m.name == "VGG16 (ImageNet)")
+    if (reason := imagenet.unavailable(config)) is not None:
+        assert reason.startswith("ImageNet weights not available")

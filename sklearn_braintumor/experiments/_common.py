@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..classifiers import CNNClassifier
+from ..nn import TransferNet
 from ._base import Model, RunConfig
 
 
@@ -15,6 +16,11 @@ def cnn(config: RunConfig, module, **params) -> CNNClassifier:
         verbose=config.verbose,
         **params,
     )
+
+
+def transfer(config: RunConfig, backbone: str, weights, **params) -> CNNClassifier:
+    """Return a CNNClassifier around a torchvision backbone (:class:`TransferNet`)."""
+    return cnn(config, TransferNet, module__backbone=backbone, module__weights=weights, **params)
 
 
 def transfer_unavailable(backbone: str, weights):

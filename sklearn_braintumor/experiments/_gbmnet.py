@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sklearn.pipeline import make_pipeline
 
-from ..nn import GBMNet, TransferNet
+from ..nn import GBMNet
 from ..preprocessing import BrainCrop, Resize
 from ._base import Model, Recipe, RunConfig, Split
-from ._common import cnn, transfer_rows
+from ._common import cnn, transfer, transfer_rows
 
 AUGMENT = {"blur_sigma": 1.0, "horizontal_flip": 0.5, "rotation": 30.0, "shear": 10.0,
            "crop_scale": (0.9, 1.0)}  # fmt: skip
@@ -37,11 +37,10 @@ def _mobilenet(config: RunConfig, backbone: str, weights):
     return make_pipeline(
         BrainCrop(),
         Resize((size, size)),
-        cnn(
+        transfer(
             config,
-            TransferNet,
-            module__backbone=backbone,
-            module__weights=weights,
+            backbone,
+            weights,
             module__freeze="features",
             module__head=(64,),
             module__dropout=0.5,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from sklearn.pipeline import make_pipeline
 
-from ..nn import SimpleCNN, TransferNet
+from ..nn import SimpleCNN
 from ..preprocessing import Resize
 from ._base import Model, Recipe, RunConfig, Split
-from ._common import cnn, transfer_rows
+from ._common import cnn, transfer, transfer_rows
 
 _VALID = 0.15 / 0.85  # 70 / 15 / 15 of the whole: validation is 15/85 of the training part
 _BACKBONES = {"densenet121": "DenseNet121", "resnet50": "ResNet50", "resnet101": "ResNet101",
@@ -39,11 +39,10 @@ def _transfer(config: RunConfig, backbone: str, weights):
     size = config.settings["transfer_size"]
     return make_pipeline(
         Resize((size, size)),
-        cnn(
+        transfer(
             config,
-            TransferNet,
-            module__backbone=backbone,
-            module__weights=weights,
+            backbone,
+            weights,
             module__head=(),
             **_train_params(config),
         ),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sklearn.pipeline import make_pipeline
 
-from ..nn import LiuCNN, TransferNet
+from ..nn import LiuCNN
 from ..preprocessing import Resize
 from ._base import Model, Recipe, RunConfig, Split
-from ._common import cnn, not_in_torchvision, transfer_rows
+from ._common import cnn, not_in_torchvision, transfer, transfer_rows
 
 
 def _liu_cnn(config: RunConfig):
@@ -34,11 +34,10 @@ def _transfer(config: RunConfig, backbone: str, weights):
     size = s["transfer_size"]
     return make_pipeline(
         Resize((size, size)),
-        cnn(
+        transfer(
             config,
-            TransferNet,
-            module__backbone=backbone,
-            module__weights=weights,
+            backbone,
+            weights,
             module__head=(),
             lr=1e-4,
             batch_size=32,
