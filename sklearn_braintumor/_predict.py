@@ -13,15 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from .datasets._folder import _walk_files
-from .datasets._io import decode_image
+from .datasets._io import read_image
 from .exceptions import ImageReadError
 
 
 def _read(path: Path, color_mode: str) -> np.ndarray | ImageReadError:
     try:
-        return decode_image(path.read_bytes(), name=str(path), color_mode=color_mode)
-    except OSError as exc:
-        return ImageReadError(str(path), exc.strerror or str(exc))
+        return read_image(path, color_mode=color_mode)
     except ImageReadError as exc:
         return exc
 

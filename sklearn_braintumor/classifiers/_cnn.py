@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import inspect
 import numbers
+import os
 
 import numpy as np
 import torch
@@ -19,7 +20,7 @@ from torch import nn
 
 from ..nn import BatchAugment, GBMNet
 from ..utils._validation import check_images
-from ._data import TensorBatches
+from ._data import LazyImages, TensorBatches
 from ._net import AugmentingNet
 
 _PREFIXES = ("module__", "optimizer__", "criterion__")
@@ -36,6 +37,11 @@ def _accepts(callable_, name: str) -> bool:
     except (TypeError, ValueError):
         return False
     return name in parameters or any(p.kind == p.VAR_KEYWORD for p in parameters.values())
+
+
+def _take(X, index):
+    """``X[index]`` for a tensor; the unread files at ``index`` for :class:`LazyImages`."""
+    return X.take(index) if isinstance(X, LazyImages) else X[index]
 
 
 def _channels_last(input_shape) -> tuple[int, int, int]:
@@ -90,6 +96,14 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         validation split). Samplers that take 2D tables (SMOTE) get flattened
         images; samplers of this library that take images get images.
         Nested parameters work: ``sampler__k_neighbors``.
+    reader : transformer or pipeline or None, default=None
+        With a reader, ``X`` holds image file paths (a 1D sequence) and the
+        reader turns each batch of paths into images of one shape, e.g.
+        ``make_pipeline(ImageReader(), BrainCrop(), Resize((64, 64)))``:
+        training and prediction then hold one batch of decoded images at a
+        time, so folders larger than memory train with bounded RAM. The
+        reader is cloned and fitted on the first batch (``reader_``), so its
+        steps should be stateless. Cannot be combined with ``sampler``.
     augment : dict or BatchAugment or None, default=None
         On-the-fly augmentation of training batches (never of validation or
         prediction batches), on the device where the batch lives: a dict of
@@ -175,6 +189,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         batch_size: int = 32,
         max_epochs: int = 10,
         sampler=None,
+        reader=None,
         augment=None,
         class_weight=None,
         early_stopping: int | None = None,
@@ -196,6 +211,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.sampler = sampler
+        self.reader = reader
         self.augment = augment
         self.class_weight = class_weight
         self.early_stopping = early_stopping
@@ -262,7 +278,27 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     # -- data -------------------------------------------------------------------------------
 
-    def _to_tensor(self, X, *, reset: bool) -> torch.Tensor:
+    def _to_tensor(self, X, *, reset: bool):
+        """Return the network input: a tensor, or :class:`LazyImages` with a reader."""
+        if self.reader is None:
+            return self._images_to_tensor(X, reset=reset)
+        if isinstance(X, (str, os.PathLike)) or np.ndim(X) != 1:
+            raise ValueError(
+                "with a reader, X must be a 1D sequence of image file paths, got "
+                f"{type(X).__name__} of shape {np.shape(X)}"
+            )
+        paths = np.asarray(X, dtype=object)
+        if len(paths) == 0:
+            raise ValueError("X holds no file paths")
+        if reset:
+            self.reader_ = clone(self.reader).fit(paths[: self.batch_size])
+        lazy = LazyImages(paths, lambda batch: self._images_to_tensor(
+            self.reader_.transform(batch), reset=False))  # fmt: skip
+        if reset:
+            self._images_to_tensor(self.reader_.transform(paths[:1]), reset=True)
+        return lazy
+
+    def _images_to_tensor(self, X, *, reset: bool) -> torch.Tensor:
         images = check_images(X, estimator=self, allow_2d=True, same_shape=True)
         array = images if isinstance(images, np.ndarray) else np.stack(images)
         if array.ndim == 2:
@@ -422,6 +458,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         from skorch.helper import predefined_split
 
         self._check_params()
+        if self.reader is not None and self.sampler is not None:
+            raise ValueError(
+                "sampler= resamples images held in memory and cannot be combined with reader="
+            )
         X_tensor = self._to_tensor(X, reset=True)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X_tensor, y)
@@ -471,8 +511,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             )  # fmt: skip
             self.valid_indices_ = np.sort(self.valid_indices_)
             train_index = np.sort(train_index)
-            valid = Dataset(X_tensor[self.valid_indices_], y_tensor[self.valid_indices_])
-            train_X, train_y = X_tensor[train_index], y_tensor[train_index]
+            valid = Dataset(_take(X_tensor, self.valid_indices_), y_tensor[self.valid_indices_])
+            train_X, train_y = _take(X_tensor, train_index), y_tensor[train_index]
         if self.sampler is not None:
             train_X, train_y = self._resample(train_X, train_y, seed)
         net = AugmentingNet(
@@ -505,6 +545,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         if self.channels_last:
             net.module_.to(memory_format=torch.channels_last)
         net.partial_fit(train_X, train_y)
+        net.train_split = None  # it holds the validation images; a saved model needs none
         self.net_ = net
         self.module_ = net.module_
         self.history_ = net.history

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch.utils.data import Subset
 
@@ -49,3 +50,35 @@ class TensorBatches:
             batch = order[start : start + self.batch_size]
             y = self.y[batch] if self.y is not None else torch.zeros(len(batch))
             yield self.X[batch], y
+
+
+class LazyImages:
+    """Image files that are read only when a batch of them is indexed.
+
+    ``lazy[index]`` reads the files at ``index`` and returns them as one
+    float tensor ``(n, channels, height, width)``, through ``load``; it stands
+    in for the in-memory tensor that :class:`TensorBatches` slices, so
+    training and prediction hold one batch of decoded images at a time.
+
+    Parameters
+    ----------
+    paths : sequence of str or path-like
+    load : callable
+        ``load(paths) -> torch.Tensor`` for a 1D object array of paths.
+    """
+
+    def __init__(self, paths, load) -> None:
+        self.paths = np.asarray(paths, dtype=object)
+        self.load = load
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index) -> torch.Tensor:
+        if isinstance(index, torch.Tensor):
+            index = index.numpy()
+        return self.load(self.paths[np.atleast_1d(index)])
+
+    def take(self, index) -> LazyImages:
+        """Return the files at ``index``, still unread."""
+        return LazyImages(self.paths[np.asarray(index)], self.load)

@@ -20,6 +20,7 @@ Conversions (documented in ``docs/datasets.md``):
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -103,3 +104,18 @@ def decode_image(data: bytes, *, name: str, color_mode: str = "grayscale") -> np
             return _pil_to_array(image, color_mode)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageReadError(name, str(exc) or type(exc).__name__) from exc
+
+
+def read_image(path, *, color_mode: str = "grayscale") -> np.ndarray:
+    """Read and decode one image file, as :func:`decode_image` does its bytes.
+
+    Raises
+    ------
+    ImageReadError
+        Naming ``path``, when the file cannot be opened or decoded.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ImageReadError(str(path), exc.strerror or str(exc)) from exc
+    return decode_image(data, name=str(path), color_mode=color_mode)

@@ -98,6 +98,12 @@ def grad_cam(estimator, images, target=None, *, batch_size: int = 32) -> np.ndar
     from ..utils._images import stack_images
 
     transformers, classifier = _split(estimator)
+    if getattr(classifier, "reader", None) is not None:
+        raise ValueError(
+            "grad_cam maps heatmaps back through the pipeline's own Resize and BrainCrop "
+            "steps; a CNNClassifier with a reader= reads and transforms files inside fit. "
+            "Explain images with a classifier trained on images in memory"
+        )
     module = classifier.module_
     layer_name = getattr(module, "gradcam_layer", None)
     if not layer_name:

@@ -4,12 +4,14 @@ from ._color import Grayscale, ToRGB
 from ._crop import BrainCrop
 from ._flatten import ImageFlattener
 from ._intensity import IntensityScaler
+from ._reader import ImageReader
 from ._resize import Resize
 
 __all__ = [
     "BrainCrop",
     "Grayscale",
     "ImageFlattener",
+    "ImageReader",
     "IntensityScaler",
     "Resize",
     "ToRGB",
