@@ -235,3 +235,34 @@ def test_decode_image_names_the_source():
     with pytest.raises(ImageReadError, match=r"'member\.jpg'"):
         decode_image(b"\xff\xd8\xff\x00 broken", name="member.jpg")
     assert decode_image(_jpeg_bytes(_gradient()), name="x").shape == (30, 40)
+
+
+def test_transform_in_parallel_chunks_with_progress(tmp_path, capsys):
+    from PIL import Image
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_braintumor.preprocessing import BrainCrop, Resize
+
+    rng = np.random.default_rng(0)
+    for name in ("glioma", "notumor"):
+        (tmp_path / name).mkdir()
+        for i in range(5):
+            size = (40 + 3 * i, 36)
+            Image.fromarray(rng.integers(0, 255, size, dtype=np.uint8)).save(
+                tmp_path / name / f"{i}.png"
+            )
+    (tmp_path / "glioma" / "2.png").write_bytes(b"broken")  # in the middle of a chunk
+    pipe = make_pipeline(BrainCrop(), Resize((16, 16)))
+    with pytest.warns(UserWarning, match="skipped 1 unreadable"):
+        plain = load_image_folder(tmp_path, on_error="warn")
+    with pytest.warns(UserWarning, match="skipped 1 unreadable"):
+        chunked = load_image_folder(tmp_path, on_error="warn", transform=pipe, n_jobs=2,
+                                    chunk_size=3, verbose=True)  # fmt: skip
+    assert "loading" in capsys.readouterr().err  # the progress bar
+    np.testing.assert_array_equal(chunked.images, pipe.fit_transform(list(plain.images)))
+    np.testing.assert_array_equal(chunked.target, plain.target)
+    np.testing.assert_array_equal(chunked.filenames, plain.filenames)
+    np.testing.assert_array_equal(chunked.sha256, plain.sha256)
+    assert chunked.images.shape == (9, 16, 16) and "transformed on loading" in chunked.DESCR
+    with pytest.raises(ValueError, match="chunk_size"):
+        load_image_folder(tmp_path, chunk_size=0)

@@ -93,6 +93,49 @@ def read_images(
     return images, digests, kept, failures
 
 
+def _read_chunk(paths, color_mode, on_error, transform):
+    images, digests, kept, failures = read_images(paths, color_mode=color_mode, on_error=on_error)
+    if transform is not None and images:
+        from sklearn.base import clone
+
+        images = list(clone(transform).fit_transform(images))
+    return images, digests, kept, failures
+
+
+def _read_chunks(paths, *, color_mode, on_error, transform, n_jobs, chunk_size, verbose):
+    """:func:`read_images` over chunks of ``paths``, in parallel, transformed, with a bar."""
+    from joblib import Parallel, delayed
+
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    starts = range(0, len(paths), chunk_size)
+    jobs = (
+        delayed(_read_chunk)(paths[start : start + chunk_size], color_mode, on_error, transform)
+        for start in starts
+    )
+    bar = None
+    if verbose:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(paths), unit="img", desc="loading")
+    images, digests, kept, failures = [], [], [], []
+    try:
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+        for start, (chunk_images, chunk_digests, chunk_kept, chunk_failures) in zip(
+            starts, results, strict=True
+        ):
+            images += chunk_images
+            digests += chunk_digests
+            kept += [start + index for index in chunk_kept]
+            failures += chunk_failures
+            if bar is not None:
+                bar.update(min(chunk_size, len(paths) - start))
+    finally:
+        if bar is not None:
+            bar.close()
+    return images, digests, kept, failures
+
+
 def warn_skipped(failures: list[tuple[str, str]]) -> None:
     """Emit one warning listing every file that could not be read."""
     if failures:
@@ -111,6 +154,10 @@ def load_image_folder(
     color_mode: str = "grayscale",
     on_error: str = "raise",
     return_X_y: bool = False,
+    transform=None,
+    n_jobs: int | None = None,
+    chunk_size: int = 256,
+    verbose: bool = False,
 ) -> Bunch | tuple[np.ndarray, np.ndarray]:
     """Load images stored one folder per class, e.g. ``Training/glioma/*.jpg``.
 
@@ -142,6 +189,20 @@ def load_image_folder(
         in one ``UserWarning``.
     return_X_y : bool, default=False
         Return ``(images, target)`` instead of a Bunch.
+    transform : transformer or pipeline, default=None
+        Applied to each chunk of images right after decoding, e.g.
+        ``make_pipeline(BrainCrop(), Resize((64, 64)))``: only the transformed
+        images are kept, so a folder whose full-size images would not fit in
+        memory loads as small ones. Use per-image (stateless) transformers; a
+        clone is fitted on each chunk.
+    n_jobs : int or None, default=None
+        Processes that decode (and transform) chunks in parallel with joblib;
+        None or 1 works in this process.
+    chunk_size : int, default=256
+        Files per chunk: at most ``n_jobs`` chunks of full-size images are in
+        memory at once.
+    verbose : bool, default=False
+        Show a progress bar (files done) while loading.
 
     Returns
     -------
@@ -203,7 +264,10 @@ def load_image_folder(
         paths.extend(files)
         labels.extend([label] * len(files))
 
-    images, digests, kept, failures = read_images(paths, color_mode=color_mode, on_error=on_error)
+    images, digests, kept, failures = _read_chunks(
+        paths, color_mode=color_mode, on_error=on_error, transform=transform, n_jobs=n_jobs,
+        chunk_size=chunk_size, verbose=verbose,
+    )  # fmt: skip
     warn_skipped(failures)
     if not images:
         raise ValueError(f"no readable image files found under {str(root)!r}")
@@ -219,6 +283,8 @@ def load_image_folder(
         f"color_mode={color_mode!r}; {len(images)} images, {len(class_names)} classes:",
         *(f"  {name}: {count}" for name, count in zip(class_names, counts, strict=True)),
     ]
+    if transform is not None:
+        lines.append(f"Each image transformed on loading by {transform!r}.")
     if failures:
         lines.append(f"{len(failures)} unreadable file(s) skipped (on_error='warn').")
     if n_other:
