@@ -22,13 +22,11 @@ import argparse
 import hashlib
 import json
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+from _folders import class_folder, run_children
 
 
 def child(mode: str, folder: Path, size: int, n_jobs: int) -> dict:
@@ -70,26 +68,13 @@ def main() -> None:
         print(json.dumps(child(args.child, args.folder, args.size, args.n_jobs)))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        folder = args.folder
-        if folder is None and (SHARED / "brain-tumor-mri-4class").is_dir():
-            folder = SHARED / "brain-tumor-mri-4class" / "Training"
-        if folder is None:
-            from PIL import Image
-
-            from sklearn_braintumor.datasets import load_sample
-
-            sample = load_sample("all")
-            folder = Path(tmp) / "sample"
-            for i, (image, label) in enumerate(zip(sample.images, sample.target, strict=True)):
-                target = folder / sample.target_names[label]
-                target.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(image).save(target / f"{i:04d}.jpg", quality=90)
-        results = {}
-        for mode in ("whole", "chunked"):
-            command = [sys.executable, __file__, str(folder), "--child", mode,
-                       "--size", str(args.size), "--n-jobs", str(args.n_jobs)]  # fmt: skip
-            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-            results[mode] = json.loads(out.strip().splitlines()[-1])
+        folder = class_folder(args.folder, tmp)
+        results = run_children(
+            __file__,
+            folder,
+            ("whole", "chunked"),
+            ["--size", str(args.size), "--n-jobs", str(args.n_jobs)],
+        )
         whole, chunked = results["whole"], results["chunked"]
         print(f"{whole['n']} images in {folder} -> BrainCrop -> Resize({args.size})")
         print(f"  whole:   {whole['seconds']:6.1f} s, peak RSS {whole['rss_mb']:7.1f} MB")

@@ -22,13 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+from _folders import class_folder, run_children
 
 
 def child(mode: str, folder: Path, size: int, epochs: int) -> dict:
@@ -85,26 +83,13 @@ def main() -> None:
         return
 
     with tempfile.TemporaryDirectory() as tmp:
-        folder = args.folder
-        if folder is None and (SHARED / "brain-tumor-mri-4class").is_dir():
-            folder = SHARED / "brain-tumor-mri-4class" / "Training"
-        if folder is None:
-            from PIL import Image
-
-            from sklearn_braintumor.datasets import load_sample
-
-            sample = load_sample("all")
-            folder = Path(tmp) / "sample"
-            for i, (image, label) in enumerate(zip(sample.images, sample.target, strict=True)):
-                target = folder / sample.target_names[label]
-                target.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(image).save(target / f"{i:04d}.jpg", quality=90)
-        results = {}
-        for mode in ("memory", "paths"):
-            command = [sys.executable, __file__, str(folder), "--child", mode,
-                       "--size", str(args.size), "--epochs", str(args.epochs)]  # fmt: skip
-            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-            results[mode] = json.loads(out.strip().splitlines()[-1])
+        folder = class_folder(args.folder, tmp)
+        results = run_children(
+            __file__,
+            folder,
+            ("memory", "paths"),
+            ["--size", str(args.size), "--epochs", str(args.epochs)],
+        )
         print(f"{results['memory']['n']} images in {folder}, {args.size} px, GBMNet, "
               f"{args.epochs} epoch(s), batch 64")  # fmt: skip
         for mode, r in results.items():
