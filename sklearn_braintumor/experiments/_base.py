@@ -12,7 +12,13 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train
 
 from ..inspection._history import find_classifier
 from ..metrics import EvaluationReport, evaluation_report
-from ..model_selection._duplicates import audit_split, group_ids
+from ..model_selection._duplicates import (
+    audit_split,
+    group_ids,
+    hash_groups,
+    image_hashes,
+    near_pairs,
+)
 from ..utils._validation import check_images
 from ._data import ExperimentData, take
 
@@ -256,10 +262,12 @@ def _pool(data: ExperimentData, split: Split, images) -> tuple[np.ndarray, list[
     return index[first], notes
 
 
-def make_arms(recipe: Recipe, data: ExperimentData) -> tuple[list[Arm], list[str]]:
-    """Return the paper's split and its leakage-free counterpart, with notes for the report."""
+def make_arms(recipe: Recipe, data: ExperimentData, images) -> tuple[list[Arm], list[str]]:
+    """Return the paper's split and its leakage-free counterpart, with notes for the report.
+
+    ``images`` are ``data.images`` already validated by ``check_images``.
+    """
     split = recipe.split
-    images = check_images(data.images)
     if split.kind == "official":
         if data.subset is None:
             raise ValueError(
@@ -285,19 +293,22 @@ def make_arms(recipe: Recipe, data: ExperimentData) -> tuple[list[Arm], list[str
         raise ValueError(f"unknown split kind {split.kind!r}")
     pool, notes = _pool(data, split, images)
     y = data.target[pool]
-    train, test = train_test_split(
-        pool, test_size=split.test_size, stratify=y, random_state=split.random_state
-    )
+    train, test = train_test_split(  # positions in the pool
+        np.arange(len(pool)), test_size=split.test_size, stratify=y,
+        random_state=split.random_state,
+    )  # fmt: skip
+    # one pHash per image serves both the paper split's audit and the duplicate groups
+    hashes = image_hashes(take(images, pool), "phash")
+    n_near = len(np.unique(near_pairs(hashes[test], hashes[train], 4)[0]))
     n_splits = max(2, round(1 / split.test_size))
-    groups = group_ids(take(images, pool), "phash", 4)
+    groups = hash_groups(hashes, "phash", 4)
     folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=split.random_state)
     g_train, g_test = next(folds.split(np.zeros(len(pool)), y, groups))
-    audit = audit_split(take(images, train), take(images, test))
     arms = [
         Arm(
-            "paper", np.sort(train), np.sort(test),
+            "paper", np.sort(pool[train]), np.sort(pool[test]),
             f"all images pooled, stratified random split, {1 - split.test_size:.0%} / "
-            f"{split.test_size:.0%}, seed {split.random_state}; {audit.n_near} of its "
+            f"{split.test_size:.0%}, seed {split.random_state}; {n_near} of its "
             f"{len(test)} test images have an exact or near duplicate in its training part",
         ),
         Arm(
@@ -415,10 +426,10 @@ def run_recipe(
         )
     start = time.perf_counter()
     settings = dict(recipe.profiles[profile])
-    arms, split_notes = make_arms(recipe, data)
+    images = check_images(data.images)
+    arms, split_notes = make_arms(recipe, data, images)
     for arm in arms:
         log(f"{ARM_TITLES[arm.name]}: {len(arm.train)} training, {len(arm.test)} test images")
-    images = check_images(data.images)
     # class names as labels: fitted models then predict "glioma", not 0
     labels = np.asarray(data.target_names, dtype=object)[data.target]
     records, unavailable, reports, estimators = [], {}, {}, {}

@@ -113,51 +113,33 @@ def load_experiment_data(
         Without ``data`` and ``dataset``: the embedded sample.
     """
     from ..datasets import fetch_dataset, load_image_folder, load_sample
+    from ..datasets._fetch import _load_split_folders
 
     if data is not None and dataset is not None:
         raise ValueError("give either a data folder or a dataset name, not both")
     if dataset is not None:
         bunch = fetch_dataset(dataset, data_home=data_home, download_if_missing=False)
-        root = Path(bunch.path)
-        return ExperimentData(
-            bunch.images, np.asarray(bunch.target), list(bunch.target_names),
-            np.asarray(bunch.subset) if "subset" in bunch else None,
-            _relative(bunch.filenames, root), np.asarray(bunch.sha256),
-            f"fetched dataset {dataset!r} ({root})",
-        )  # fmt: skip
+        return _from_bunch(bunch, f"fetched dataset {dataset!r} ({bunch.path})", Path(bunch.path))
     if data is None:
-        bunch = load_sample("all")
-        return ExperimentData(
-            bunch.images, bunch.target, list(bunch.target_names), np.asarray(bunch.subset),
-            np.asarray(bunch.filenames), np.asarray(bunch.sha256),
-            "embedded sample (load_sample('all'): 600 train + 200 test images)",
-        )  # fmt: skip
+        return _from_bunch(
+            load_sample("all"), "embedded sample (load_sample('all'): 600 train + 200 test images)"
+        )
     root = Path(data)
     if not root.is_dir():
         raise FileNotFoundError(f"data folder {str(root)!r} does not exist")
-    parts = {"train": root / "Training", "test": root / "Testing"}
-    if all(path.is_dir() for path in parts.values()):
-        loaded = {key: load_image_folder(path) for key, path in parts.items()}
-        if loaded["train"].target_names != loaded["test"].target_names:
-            raise ValueError(
-                f"Training and Testing in {root} have different classes: "
-                f"{loaded['train'].target_names} vs {loaded['test'].target_names}"
-            )
-        images = [*loaded["train"].images, *loaded["test"].images]
-        shapes = {image.shape for image in images}
-        return ExperimentData(
-            np.stack(images) if len(shapes) == 1 else images,
-            np.concatenate([loaded[k].target for k in parts]),
-            list(loaded["train"].target_names),
-            np.repeat(["train", "test"], [len(loaded[k].target) for k in parts]),
-            _relative(np.concatenate([loaded[k].filenames for k in parts]), root),
-            np.concatenate([loaded[k].sha256 for k in parts]),
-            f"folder {root} (Training + Testing)",
-        )
-    bunch = load_image_folder(root)
+    if (root / "Training").is_dir() and (root / "Testing").is_dir():
+        bunch = _load_split_folders(root, "all", "grayscale")
+        return _from_bunch(bunch, f"folder {root} (Training + Testing)", root)
+    return _from_bunch(load_image_folder(root), f"folder {root}", root)
+
+
+def _from_bunch(bunch, source: str, root: Path | None = None) -> ExperimentData:
+    """Return the ExperimentData of a loader's Bunch (file names relative to ``root``)."""
+    names = np.asarray(bunch.filenames) if root is None else _relative(bunch.filenames, root)
     return ExperimentData(
-        bunch.images, bunch.target, list(bunch.target_names), None,
-        _relative(bunch.filenames, root), bunch.sha256, f"folder {root}",
+        bunch.images, np.asarray(bunch.target), list(bunch.target_names),
+        np.asarray(bunch.subset) if "subset" in bunch else None, names,
+        np.asarray(bunch.sha256), source,
     )  # fmt: skip
 
 

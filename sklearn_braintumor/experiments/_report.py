@@ -83,7 +83,8 @@ def _model_names(result: RunResult) -> list:
 def results_table(result: RunResult) -> str:
     """Return the paper's numbers beside ours, both protocols, in percent (markdown)."""
     recipe, stats = result.recipe, aggregate(result)
-    names = _model_names(result) + [n for n in recipe.reported if n not in _model_names(result)]
+    names = _model_names(result)
+    names += [name for name in recipe.reported if name not in names]
     lines = [
         "| model | metric | paper | " + " | ".join(ARM_TITLES[a] for a in ARMS) + " |",
         "| --- | --- | --- | " + " | ".join("---" for _ in ARMS) + " |",

@@ -101,7 +101,11 @@ def duplicate_groups(images, *, method: str = "phash", max_distance: int = 4) ->
 
 def group_ids(images, method: str, max_distance: int) -> np.ndarray:
     """:func:`duplicate_groups` on images that are already validated."""
-    hashes = image_hashes(images, method)
+    return hash_groups(image_hashes(images, method), method, max_distance)
+
+
+def hash_groups(hashes: np.ndarray, method: str, max_distance: int) -> np.ndarray:
+    """:func:`duplicate_groups` from hashes computed by :func:`image_hashes`."""
     n = len(hashes)
     if method == "exact":
         _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
