@@ -290,13 +290,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         paths = np.asarray(X, dtype=object)
         if len(paths) == 0:
             raise ValueError("X holds no file paths")
-        if reset:
-            self.reader_ = clone(self.reader).fit(paths[: self.batch_size])
-        lazy = LazyImages(paths, lambda batch: self._images_to_tensor(
+        if reset:  # the first batch fits the reader and fixes the input shape
+            self.reader_ = clone(self.reader)
+            self._images_to_tensor(self.reader_.fit_transform(paths[: self.batch_size]), reset=True)
+        return LazyImages(paths, lambda batch: self._images_to_tensor(
             self.reader_.transform(batch), reset=False))  # fmt: skip
-        if reset:
-            self._images_to_tensor(self.reader_.transform(paths[:1]), reset=True)
-        return lazy
 
     def _images_to_tensor(self, X, *, reset: bool) -> torch.Tensor:
         images = check_images(X, estimator=self, allow_2d=True, same_shape=True)
