@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 from imblearn.pipeline import make_pipeline
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
 from sklearn_braintumor.datasets import make_synthetic_mri
 from sklearn_braintumor.sampling import DuplicateRemover, GaussianNoise, ImageAugmenter
@@ -55,16 +55,7 @@ def test_augmenter_flip_is_exact_and_copies_are_deterministic(data):
     np.testing.assert_array_equal(augmenter.sample_indices_, np.tile(np.arange(8), 4))
     np.testing.assert_array_equal(y_out, y[augmenter.sample_indices_])
     assert not np.array_equal(out[8:16], X)
-    same, _ = ImageAugmenter(
-        3,
-        rotation=30,
-        shear=10,
-        translation=0.1,
-        zoom=0.1,
-        crop_scale=(0.9, 1.0),
-        blur_sigma=1.0,
-        random_state=0,
-    ).fit_resample(X, y)
+    same, _ = clone(augmenter).fit_resample(X, y)
     np.testing.assert_array_equal(out, same)
 
 
