@@ -28,6 +28,7 @@ from sklearn_braintumor.preprocessing import (
     BrainCrop,
     Grayscale,
     ImageFlattener,
+    ImageReader,
     IntensityScaler,
     Resize,
     ToRGB,
@@ -169,3 +170,49 @@ def test_image_estimator_contract(estimator):
     bad[5, 3, 3] = np.nan
     with pytest.raises(ValueError, match="sample 5 contains NaN"):
         _apply(clone(estimator), bad, y)
+
+
+# Estimators whose input is file paths. scikit-learn's common checks feed numeric arrays, so for
+# an estimator tagged input_tags.string it yields only the checks that need no data (and warns
+# "Can't test estimator ..."); test_path_estimator_contract checks the rest on real files.
+PATH_ESTIMATORS = [ImageReader(), ImageReader(color_mode="rgb", n_jobs=1)]
+
+
+@sklearn_checks(PATH_ESTIMATORS)
+def test_path_estimator_sklearn_contract(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def image_files(tmp_path_factory):
+    from PIL import Image
+
+    X, _ = make_synthetic_mri(12, image_size=32, random_state=0)
+    folder = tmp_path_factory.mktemp("files")
+    for i, image in enumerate(X):
+        Image.fromarray(image).save(folder / f"{i}.png")
+    return np.array([str(folder / f"{i}.png") for i in range(len(X))], dtype=object)
+
+
+@pytest.mark.parametrize("estimator", PATH_ESTIMATORS, ids=lambda e: repr(e))
+def test_path_estimator_contract(estimator, image_files):
+    """The image-estimator contract above, on file paths."""
+    params = _params(estimator)
+    assert not any(k.endswith("_") for k in vars(estimator))
+    fresh = clone(estimator)
+    assert _params(fresh) == params and repr(fresh).startswith(type(estimator).__name__)
+    assert fresh.set_params(**estimator.get_params(deep=False)) is fresh
+    assert not get_tags(estimator).requires_fit and get_tags(estimator).input_tags.string
+    first = clone(estimator).transform(image_files)  # stateless: no fit needed
+    fitted = clone(estimator)
+    assert fitted.fit(image_files) is fitted and _params(fitted) == params
+    _assert_same(fitted.transform(image_files), first)
+    _assert_same(clone(estimator).fit_transform(image_files), first)
+    _assert_same(fitted.transform(image_files[3:7]), first[3:7])  # per file
+    _assert_same(fitted.transform(list(image_files)), first)  # lists too
+    restored = pickle.loads(pickle.dumps(fitted))
+    _assert_same(restored.transform(image_files), first)
+    with pytest.raises(ValueError, match="no file paths"):
+        clone(estimator).fit_transform([])
+    with pytest.raises(TypeError, match="sample 1 is ndarray"):
+        clone(estimator).fit([image_files[0], np.zeros((4, 4))])

@@ -81,20 +81,3 @@ def test_reader_errors(files):
     small.reader_.set_params(resize__shape=(20, 20))  # files now come out another size
     with pytest.raises(ValueError, match="fitted on images of shape"):
         small.predict(paths[:2])
-
-
-def test_image_reader_contract_pieces(files):
-    # scikit-learn's common checks feed numeric arrays, which are not paths; the parts of the
-    # contract that apply are checked here: clone, params, pickling, stateless transform
-    import pickle
-
-    from sklearn.utils import get_tags
-
-    paths = files[0]
-    reader = ImageReader(n_jobs=1)
-    assert repr(reader) == "ImageReader(n_jobs=1)"
-    assert reader.set_params(color_mode="rgb") is reader
-    restored = pickle.loads(pickle.dumps(reader))
-    np.testing.assert_array_equal(restored.transform(paths[:2]), reader.transform(paths[:2]))
-    tags = get_tags(reader)
-    assert not tags.requires_fit and tags.input_tags.string and not tags.input_tags.two_d_array

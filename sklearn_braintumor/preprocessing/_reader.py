@@ -46,6 +46,8 @@ class ImageReader(TransformerMixin, BaseEstimator):
         if isinstance(X, (str, os.PathLike)):
             raise TypeError("ImageReader takes a sequence of paths, not a single path")
         paths = list(np.asarray(X, dtype=object).ravel()) if not isinstance(X, list) else X
+        if not len(paths):
+            raise ValueError("ImageReader got no file paths")
         for index, path in enumerate(paths):
             if not isinstance(path, (str, os.PathLike)):
                 raise TypeError(
