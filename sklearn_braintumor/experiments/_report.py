@@ -237,37 +237,33 @@ def results_dict(result: RunResult, argv=None) -> dict:
     }  # fmt: skip
 
 
-def _figures(result: RunResult, folder: Path) -> list:
-    """Confusion matrix / ROC / reliability and learning curves of the first seed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+def _save_figure(figure, title: str, path: Path, *, dpi: int) -> None:
     import matplotlib.pyplot as plt
 
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=dpi)
+    plt.close(figure)
+
+
+def _figures(result: RunResult, folder: Path) -> list:
+    """Confusion matrix / ROC / reliability and learning curves of the first seed."""
     from ..inspection import plot_history
     from ..inspection._history import find_classifier
 
+    def save(figure, title: str, path: str) -> None:
+        _save_figure(figure, title, folder / path, dpi=80)
+
+    retrained = {arm.name: arm.retrain for arm in result.arms}
     written = []
     for (arm, name), report in result.reports.items():
         path = f"figures/{slug(name)}-{arm.replace('_', '-')}.png"
-        figure = report.plot()
-        figure.suptitle(f"{name}, {ARM_TITLES[arm]} (seed {result.seeds[0]})")
-        figure.tight_layout()
-        figure.savefig(folder / path, dpi=80)
-        plt.close(figure)
+        save(report.plot(), f"{name}, {ARM_TITLES[arm]} (seed {result.seeds[0]})", path)
         written.append((path, f"{name}: confusion matrix, ROC curves, reliability ({arm})"))
         clf = find_classifier(result.estimators[arm, name])
-        fitted_here = any(
-            r["arm"] == arm and r["model"] == name and r["fit_seconds"] is not None
-            for r in result.records
-        )
-        if clf is not None and fitted_here:
+        if clf is not None and retrained[arm]:  # else the curves are the paper arm's
             path = f"figures/{slug(name)}-{arm.replace('_', '-')}-history.png"
-            figure = plot_history(clf)
-            figure.suptitle(f"{name}, {ARM_TITLES[arm]}: learning curves")
-            figure.tight_layout()
-            figure.savefig(folder / path, dpi=80)
-            plt.close(figure)
+            save(plot_history(clf), f"{name}, {ARM_TITLES[arm]}: learning curves", path)
             written.append((path, f"{name}: learning curves per epoch ({arm})"))
     for name in dict.fromkeys(name for _, name in result.reports):
         caption = _grad_cam_figure(result, name, folder / f"figures/{slug(name)}-grad-cam.png")
@@ -278,8 +274,6 @@ def _figures(result: RunResult, folder: Path) -> list:
 
 def _grad_cam_figure(result: RunResult, name: str, path: Path) -> str | None:
     """Grad-CAM of two test images per class (paper's protocol), if the model is a CNN."""
-    import matplotlib.pyplot as plt
-
     from ..inspection import plot_grad_cam
     from ..inspection._history import unwrap
     from ._data import take
@@ -300,10 +294,8 @@ def _grad_cam_figure(result: RunResult, name: str, path: Path) -> str | None:
         for t, p in zip(target[chosen], proba, strict=True)
     ]
     figure = plot_grad_cam(estimator, images, titles=titles, ncols=len(names))
-    figure.suptitle(f"{name}: Grad-CAM of the predicted class (seed {result.seeds[0]})")
-    figure.tight_layout()
-    figure.savefig(path, dpi=70)
-    plt.close(figure)
+    title = f"{name}: Grad-CAM of the predicted class (seed {result.seeds[0]})"
+    _save_figure(figure, title, path, dpi=70)
     return f"{name}: Grad-CAM on two test images per class"
 
 
