@@ -21,10 +21,11 @@ from torch import nn
 from ..nn import BatchAugment, GBMNet
 from ..utils._validation import check_images
 from ._data import LazyImages, TensorBatches
-from ._net import AugmentingNet
+from ._net import AcceleratedNet, AugmentingNet
 
 _PREFIXES = ("module__", "optimizer__", "criterion__")
 _CHANNELS = (1, 3, 4)
+_ACCELERATOR_OPTIONS = ("mixed_precision", "kwargs_handlers")
 
 
 def _init_names(cls) -> list[str]:
@@ -135,7 +136,20 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         ``random_state``, for validation scores (``valid_indices_``); None
         trains on everything.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
-        ``"auto"`` uses CUDA when available.
+        ``"auto"`` uses CUDA when available. With ``accelerate``, the
+        launcher chooses the device: ``"auto"``, or ``"cpu"`` for CPU
+        processes.
+    accelerate : bool or dict or None, default=None
+        Train through Hugging Face accelerate (skorch's ``AccelerateMixin``):
+        True, or a dict of ``accelerate.Accelerator`` options among
+        ``mixed_precision`` (``"no"``, ``"bf16"``, ``"fp16"``) and
+        ``kwargs_handlers``. In a script started by ``accelerate launch`` or
+        ``torchrun`` with several processes (one per GPU), each process
+        trains on its share of every epoch's batches (DistributedDataParallel)
+        and ``batch_size`` is per process; validation and prediction run on
+        all images in every process. Needs ``pip install accelerate``;
+        accelerate keeps one mixed precision per Python process. The fitted
+        classifier pickles and predicts like one trained without it.
     channels_last : bool, default=True
         Store the network's weights channels-last (NHWC), which PyTorch's CPU
         and GPU convolutions run faster on; inputs stay NCHW tensors.
@@ -198,6 +212,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         lr_schedule: str | None = None,
         train_split: float | None = 0.2,
         device: str = "auto",
+        accelerate: bool | dict | None = None,
         channels_last: bool = True,
         random_state=None,
         verbose: int = 0,
@@ -220,6 +235,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.lr_schedule = lr_schedule
         self.train_split = train_split
         self.device = device
+        self.accelerate = accelerate
         self.channels_last = channels_last
         self.random_state = random_state
         self.verbose = verbose
@@ -343,6 +359,50 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             return "cuda" if torch.cuda.is_available() else "cpu"
         return self.device
 
+    def _accelerator(self):
+        """Return the ``accelerate.Accelerator`` that ``accelerate`` asks for, or None."""
+        if self.accelerate is None or self.accelerate is False:
+            return None
+        if self.accelerate is True:
+            options = {}
+        elif isinstance(self.accelerate, dict):
+            options = dict(self.accelerate)
+        else:
+            raise TypeError(
+                "accelerate must be True, a dict of accelerate.Accelerator options or None, "
+                f"got {self.accelerate!r}"
+            )
+        unknown = sorted(set(options) - set(_ACCELERATOR_OPTIONS))
+        if unknown:
+            raise ValueError(
+                f"accelerate takes the Accelerator options {list(_ACCELERATOR_OPTIONS)}, got "
+                f"{unknown}"
+            )
+        if self.device == "cpu":
+            options["cpu"] = True
+        elif self.device != "auto":
+            raise ValueError(
+                "with accelerate, the launcher chooses the device: device must be 'auto' or "
+                f"'cpu', got {self.device!r}"
+            )
+        try:
+            from accelerate import Accelerator
+        except ImportError as exc:
+            raise ImportError(
+                "CNNClassifier(accelerate=...) needs Hugging Face accelerate: "
+                "pip install accelerate"
+            ) from exc
+        try:
+            return Accelerator(**options)
+        except ValueError as exc:
+            if "already been initialized" not in str(exc):
+                raise
+            raise ValueError(
+                "accelerate keeps one mixed precision and device per Python process, and this "
+                "process already set up another; fit in a new process, or leave the precision "
+                f"to `accelerate launch --mixed_precision ...` ({exc})"
+            ) from exc
+
     def _module_kwargs(self, n_classes: int) -> dict:
         kwargs = {k[len("module__") :]: v for k, v in self._prefixed("module__").items()}
         target = self.module if isinstance(self.module, type) else None
@@ -460,6 +520,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 "sampler= resamples images held in memory and cannot be combined with reader="
             )
+        accelerator = self._accelerator()
         X_tensor = self._to_tensor(X, reset=True)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X_tensor, y)
@@ -477,6 +538,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             if self.random_state is None
             else int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         )
+        if accelerator is not None:  # every process needs the same split, weights and shuffles
+            if seed is None:
+                seed = int(np.random.default_rng().integers(np.iinfo(np.int32).max))
+            if accelerator.num_processes > 1:
+                from accelerate.utils import broadcast_object_list
+
+                seed = broadcast_object_list([seed])[0]
         if seed is not None:
             torch.manual_seed(seed)
 
@@ -513,7 +581,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             train_X, train_y = _take(X_tensor, train_index), y_tensor[train_index]
         if self.sampler is not None:
             train_X, train_y = self._resample(train_X, train_y, seed)
-        net = AugmentingNet(
+        if accelerator is None:
+            net_class, placement = AugmentingNet, {"device": self._device()}
+        else:  # accelerate places the module and the batches
+            net_class, placement = AcceleratedNet, {"accelerator": accelerator, "device": None}
+        net = net_class(
             module=module,
             criterion=self.criterion,
             optimizer=self.optimizer,
@@ -524,7 +596,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             classes=list(range(len(self.classes_))),
             callbacks=self._callbacks(len(train_X)),
             predict_nonlinearity=None,
-            device=self._device(),
             verbose=self.verbose,
             iterator_train=TensorBatches,
             iterator_valid=TensorBatches,
@@ -532,6 +603,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             **{f"module__{k}": v for k, v in self._module_kwargs(len(self.classes_)).items()},
             **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
             **others,
+            **placement,
         )
         if self.augment is not None:
             net.augment_options = (
@@ -539,10 +611,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 if isinstance(self.augment, dict)
                 else {name: getattr(self.augment, name) for name in _init_names(BatchAugment)}
             )
-        net.initialize()  # what net.fit does first; then the memory format, then training
-        if self.channels_last:
-            net.module_.to(memory_format=torch.channels_last)
-        net.partial_fit(train_X, train_y)
+        net.channels_last = self.channels_last
+        if accelerator is None:
+            net.fit(train_X, train_y)
+        else:
+            net.shuffle_seed = seed
+            net.fit(train_X, train_y).release()
         net.train_split = None  # it holds the validation images; a saved model needs none
         self.net_ = net
         self.module_ = net.module_

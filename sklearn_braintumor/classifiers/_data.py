@@ -15,8 +15,9 @@ class TensorBatches:
     skorch's default ``DataLoader`` fetches every sample on its own and
     collates them, which costs about 15 % of a small network's training time
     on two CPU cores. With the whole training set already one tensor, a batch
-    is one indexing operation. Shuffling draws from torch's global generator,
-    which ``CNNClassifier`` seeds from ``random_state``.
+    is one indexing operation. Shuffling draws from ``generator``, or from
+    torch's global generator, which ``CNNClassifier`` seeds from
+    ``random_state``.
 
     Parameters
     ----------
@@ -24,9 +25,31 @@ class TensorBatches:
         Holds tensors ``X`` and ``y`` (``y`` may be None at prediction time).
     batch_size : int
     shuffle : bool, default=False
+    device : torch.device or str or None, default=None
+        Where the batches are moved; None leaves them where ``X`` is.
+    num_shards, shard_index : int, default=1, 0
+        Data-parallel training: every process iterates over the same global
+        batches (so all processes must shuffle with equally seeded
+        generators) and takes its own contiguous part of each, as
+        ``torch.utils.data.DistributedSampler`` does; the order is padded by
+        wrapping around so that every process gets the same number of
+        samples per step. ``batch_size`` is each process's, as in accelerate:
+        a global batch holds ``batch_size * num_shards`` samples.
+    generator : torch.Generator or None, default=None
     """
 
-    def __init__(self, dataset, batch_size: int, shuffle: bool = False, **kwargs) -> None:
+    def __init__(
+        self,
+        dataset,
+        batch_size: int,
+        shuffle: bool = False,
+        *,
+        device=None,
+        num_shards: int = 1,
+        shard_index: int = 0,
+        generator: torch.Generator | None = None,
+        **kwargs,
+    ) -> None:
         if kwargs:
             raise TypeError(
                 f"CNNClassifier's in-memory batch iterator takes no {sorted(kwargs)}; "
@@ -40,16 +63,35 @@ class TensorBatches:
         self.index = torch.arange(len(self.X)) if index is None else index
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.device = device
+        self.num_shards = num_shards
+        self.shard_index = shard_index
+        self.step = batch_size * num_shards
+        self.generator = generator
+
+    def _n_ordered(self) -> int:
+        """Return the samples per epoch over all shards, padded to a multiple of ``num_shards``."""
+        return math.ceil(len(self.index) / self.num_shards) * self.num_shards
 
     def __len__(self) -> int:
-        return math.ceil(len(self.index) / self.batch_size)
+        return math.ceil(self._n_ordered() / self.step)
 
     def __iter__(self):
-        order = self.index[torch.randperm(len(self.index))] if self.shuffle else self.index
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
+        order = self.index
+        if self.shuffle:
+            order = order[torch.randperm(len(order), generator=self.generator)]
+        if len(order) < self._n_ordered():  # wrap around, as DistributedSampler pads
+            order = order.repeat(math.ceil(self._n_ordered() / len(order)))[: self._n_ordered()]
+        for start in range(0, len(order), self.step):
+            batch = order[start : start + self.step]
+            if self.num_shards > 1:
+                per_shard = len(batch) // self.num_shards
+                batch = batch[self.shard_index * per_shard : (self.shard_index + 1) * per_shard]
+            X = self.X[batch]
             y = self.y[batch] if self.y is not None else torch.zeros(len(batch))
-            yield self.X[batch], y
+            if self.device is not None:
+                X, y = X.to(self.device), y.to(self.device)
+            yield X, y
 
 
 class LazyImages:

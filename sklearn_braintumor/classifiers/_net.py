@@ -1,9 +1,11 @@
-"""The skorch net that CNNClassifier builds: skorch's, plus batch augmentation."""
+"""The skorch nets that CNNClassifier builds: skorch's, plus batch augmentation."""
 
 from __future__ import annotations
 
+import torch
 from skorch import NeuralNetClassifier
 from skorch.dataset import unpack_data
+from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 
 from ..nn import BatchAugment
@@ -13,28 +15,173 @@ class AugmentingNet(NeuralNetClassifier):
     """skorch's ``NeuralNetClassifier`` that augments each training batch on its device.
 
     ``augment_options`` (a dict of :class:`~sklearn_braintumor.nn.BatchAugment`
-    options, or None) is set before ``initialize``; the module is built in
-    ``initialize_module``, where skorch tracks torch components for device
-    moves and pickling. Only training steps are augmented.
+    options, or None) and ``channels_last`` are set before ``initialize``; the
+    module is built in ``initialize_module``, where skorch tracks torch
+    components for device moves and pickling. Only training steps are
+    augmented.
     """
 
     augment_options = None
     augment_ = None
+    channels_last = False
 
     def initialize_module(self):
-        """Initialise the network, then the augmentation module."""
+        """Initialise the network (channels-last if asked), then the augmentation module."""
         super().initialize_module()
+        if self.channels_last:
+            self.module_.to(memory_format=torch.channels_last)
         if self.augment_options is not None:
             self.augment_ = BatchAugment(**self.augment_options).to(self.device)
         return self
+
+    def augmented(self, Xi):
+        """Return the training batch ``Xi``, augmented when the net augments."""
+        if self.augment_ is None:
+            return Xi
+        return self.augment_.train()(to_tensor(Xi, device=self.device))
 
     def train_step_single(self, batch, **fit_params):
         """Run skorch's training step on an augmented copy of the batch."""
         self._set_training(True)
         Xi, yi = unpack_data(batch)
-        if self.augment_ is not None:
-            Xi = self.augment_.train()(to_tensor(Xi, device=self.device))
+        Xi = self.augmented(Xi)
         y_pred = self.infer(Xi, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
+
+
+class _MainProcessPrint:
+    """``print`` on accelerate's main process only; picklable, unlike ``Accelerator.print``."""
+
+    def __call__(self, *args, **kwargs) -> None:
+        from accelerate import PartialState
+
+        if PartialState().is_main_process:
+            print(*args, **kwargs)
+
+
+class AcceleratedNet(AccelerateMixin, AugmentingNet):
+    """:class:`AugmentingNet` trained through Hugging Face accelerate (skorch's mixin).
+
+    skorch's ``AccelerateMixin`` prepares the module, criterion and optimizer
+    (DDP on several processes, mixed precision) and runs the backward pass and
+    optimizer step through the accelerator. What this class changes, because
+    ``CNNClassifier`` slices batches from tensors instead of using a
+    ``DataLoader`` that accelerate would shard:
+
+    - training batches are sharded here (:class:`TensorBatches` with
+      ``num_shards``), shuffled by ``generator_``, seeded alike in every
+      process from ``shuffle_seed``; batches go to the accelerator's device;
+    - validation and prediction run on the whole set in every process and are
+      not gathered, so every process computes the same validation scores and
+      callbacks (early stopping) decide alike in all of them;
+    - the module stays wrapped until :meth:`release`, so that early stopping
+      restores a best state dict of the same (wrapped) form it saved;
+    - :meth:`release` unwraps the module and drops the accelerator, so the
+      fitted net pickles and predicts like a plain skorch net.
+    """
+
+    shuffle_seed = None
+    generator_ = None
+
+    def __init__(self, *args, verbose=1, **kwargs) -> None:
+        # PrintLog prints to any sink but ``print`` whatever ``verbose`` says
+        sink = _MainProcessPrint() if verbose else print
+        super().__init__(
+            *args, verbose=verbose, unwrap_after_train=False, callbacks__print_log__sink=sink,
+            **kwargs,
+        )  # fmt: skip
+
+    def _batch_device(self):
+        return self.device if self.accelerator is None else self.accelerator.device
+
+    def _initialize_accelerator(self):
+        """Prepare the trainable modules and the optimizers; move the other modules.
+
+        skorch's mixin prepares every module, the loss included; on CPU
+        processes accelerate then wraps each in DistributedDataParallel, which
+        refuses modules without trainable parameters (the loss, the
+        augmentation). On GPUs accelerate skips those itself.
+        """
+        if self._wrapped_with_accelerator:
+            return self
+        for kind, names in (("criterion", self._criteria), ("module", self._modules)):
+            with self._current_init_context(kind):
+                for name in names:
+                    component = getattr(self, name + "_")
+                    if not isinstance(component, torch.nn.Module):
+                        continue
+                    if any(p.requires_grad for p in component.parameters()):
+                        component = self.accelerator.prepare(component)
+                    else:
+                        component = component.to(self.accelerator.device)
+                    setattr(self, name + "_", component)
+        with self._current_init_context("optimizer"):
+            for name in self._optimizers:
+                optimizer = getattr(self, name + "_")
+                if isinstance(optimizer, torch.optim.Optimizer):
+                    setattr(self, name + "_", self.accelerator.prepare(optimizer))
+        self._wrapped_with_accelerator = True
+        return self
+
+    def initialize(self):
+        """Initialise as skorch's mixin does, with the shuffling generator."""
+        super().initialize()
+        self.generator_ = torch.Generator()
+        if self.shuffle_seed is not None:
+            self.generator_.manual_seed(self.shuffle_seed)
+        return self
+
+    def get_iterator(self, dataset, training=False):
+        """Return the batch iterator: sharded for training, on the accelerator's device."""
+        kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
+        kwargs.setdefault("batch_size", self.batch_size)
+        kwargs["device"] = self._batch_device()
+        if training and self.accelerator is not None:
+            kwargs.update(
+                num_shards=self.accelerator.num_processes,
+                shard_index=self.accelerator.process_index,
+                generator=self.generator_,
+            )
+        iterator = self.iterator_train if training else self.iterator_valid
+        return iterator(dataset, **kwargs)
+
+    def train_step_single(self, batch, **fit_params):
+        """Augment in float32, then forward and loss under autocast, backward via accelerate."""
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        Xi = self.augmented(Xi)
+        with self.accelerator.autocast():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        self.accelerator.backward(loss)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def evaluation_step(self, batch, training=False):
+        """Evaluate this process's batch without gathering (every process sees all of them)."""
+        return NeuralNetClassifier.evaluation_step(self, batch, training=training)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        """Wait for every process; unwrapping waits for :meth:`release`."""
+        self.accelerator.wait_for_everyone()
+        return NeuralNetClassifier.on_train_end(self, net, X=X, y=y, **kwargs)
+
+    def release(self):
+        """Unwrap the trained module and optimizer and drop the accelerator; return self."""
+        from accelerate.optimizer import AcceleratedOptimizer
+
+        self._unwrap_accelerator()
+        for name in self._optimizers:
+            optimizer = getattr(self, name + "_")
+            if isinstance(optimizer, AcceleratedOptimizer):
+                setattr(self, name + "_", optimizer.optimizer)
+        for _, callback in self.callbacks_:  # LRScheduler's scheduler holds the optimizer too
+            scheduler = getattr(callback, "lr_scheduler_", None)
+            if isinstance(getattr(scheduler, "optimizer", None), AcceleratedOptimizer):
+                scheduler.optimizer = scheduler.optimizer.optimizer
+        device = self.accelerator.device  # "cpu:0" on CPU processes, which torch.load refuses
+        self.device = "cpu" if device.type == "cpu" else str(device)
+        self.accelerator = None
+        self.generator_ = None
+        return self

@@ -1,0 +1,137 @@
+"""CNNClassifier trained through accelerate (one process, bf16, two DDP processes) against plain.
+
+Usage: python benchmarks/bench_accelerate.py [FOLDER] [--size 64] [--epochs 3] [--batch-size 64]
+
+FOLDER (class folders of image files) defaults to
+../shared/datasets/brain-tumor-mri-4class/Training (5708 JPEGs) when it exists,
+else to the embedded sample written to a temporary folder. The images are
+loaded once, cropped to the brain and resized, and saved for the runs, each in
+its own process(es) with the same global batch and seed, GBMNet, no
+validation split:
+
+- plain: ``CNNClassifier(...)``, one process, torch's default threads;
+- accelerate: ``CNNClassifier(accelerate=True)``, one process: the cost of
+  skorch's ``AccelerateMixin`` path itself;
+- bf16: ``accelerate={"mixed_precision": "bf16"}``, one process (autocast);
+- ddp: ``accelerate=True`` in two processes started by ``torchrun`` (gloo on
+  127.0.0.1, one thread each, half the batch each): data-parallel training.
+  On a machine with GPUs the same script shows what several GPUs give
+  (``--devices cuda``, one process per GPU, NCCL).
+
+It prints, for each, the training images/s of the fastest epoch and of the
+whole fit, the last epoch's training loss, and the ratio to plain measured in
+the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _folders import class_folder
+
+MODES = ("plain", "accelerate", "bf16", "ddp")
+
+
+def child(mode: str, data: Path, epochs: int, batch_size: int, device: str, out: Path) -> None:
+    import numpy as np
+
+    from sklearn_braintumor.classifiers import CNNClassifier
+
+    arrays = np.load(data)
+    X, y = arrays["X"], arrays["y"]
+    processes = int(os.environ.get("WORLD_SIZE", "1"))
+    accelerate = {"plain": None, "bf16": {"mixed_precision": "bf16"}}.get(mode, True)
+    clf = CNNClassifier(
+        max_epochs=epochs, batch_size=batch_size // processes, train_split=None, random_state=0,
+        accelerate=accelerate, device=device,
+    )  # fmt: skip
+    tic = time.perf_counter()
+    clf.fit(X, y)
+    fit_s = time.perf_counter() - tic
+    if int(os.environ.get("RANK", "0")) == 0:
+        out.write_text(json.dumps({
+            "n": len(y), "processes": processes, "fit_s": fit_s,
+            "best_epoch_s": min(clf.history_[:, "dur"]),
+            "train_loss": clf.history_[-1, "train_loss"],
+        }))  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run(mode: str, data: Path, args, tmp: str) -> dict:
+    out = Path(tmp) / f"{mode}.json"
+    options = [str(data), "--child", mode, "--epochs", str(args.epochs), "--batch-size",
+               str(args.batch_size), "--devices", args.devices, "--out", str(out)]  # fmt: skip
+    env = dict(os.environ)
+    if mode == "ddp":
+        launcher = [sys.executable, "-m", "torch.distributed.run",
+                    f"--nproc_per_node={args.processes}", "--master_addr=127.0.0.1",
+                    f"--master_port={free_port()}"]  # fmt: skip
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 2) // args.processes))
+    else:
+        launcher = [sys.executable]
+    subprocess.run([*launcher, __file__, *options], check=True, env=env, capture_output=True)
+    return json.loads(out.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?", type=Path)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=64, help="global batch")
+    parser.add_argument("--processes", type=int, default=2, help="DDP processes")
+    parser.add_argument("--devices", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    device = "cpu" if args.devices == "cpu" else "auto"
+    if args.child:
+        child(args.child, args.folder, args.epochs, args.batch_size, device, args.out)
+        return
+
+    import numpy as np
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_braintumor.datasets import load_image_folder
+    from sklearn_braintumor.preprocessing import BrainCrop, Resize
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = class_folder(args.folder, tmp)
+        loaded = load_image_folder(
+            folder, transform=make_pipeline(BrainCrop(), Resize((args.size, args.size)))
+        )
+        data = Path(tmp) / "images.npz"
+        np.savez(data, X=np.stack(loaded.images), y=loaded.target)
+        results = {mode: run(mode, data, args, tmp) for mode in MODES}
+    print(f"{results['plain']['n']} images from {folder}, {args.size} px, GBMNet, "
+          f"{args.epochs} epochs, global batch {args.batch_size}, on {args.devices}, "
+          f"{os.cpu_count()} cores")  # fmt: skip
+    reference = results["plain"]
+    for mode, r in results.items():
+        best = r["n"] / r["best_epoch_s"]
+        whole = r["n"] * args.epochs / r["fit_s"]
+        ratio = reference["best_epoch_s"] / r["best_epoch_s"]
+        print(f"{mode:>10} ({r['processes']} process{'es' if r['processes'] > 1 else ''}): "
+              f"{best:7.1f} images/s best epoch, {whole:7.1f} over the fit "
+              f"(set-up included), last train loss {r['train_loss']:.4f}, "
+              f"{ratio:.2f}x plain")  # fmt: skip
+
+
+if __name__ == "__main__":
+    start = time.perf_counter()
+    main()
+    if "--child" not in sys.argv:
+        print(f"benchmark wall time {time.perf_counter() - start:.0f} s")
