@@ -23,6 +23,7 @@ _REPORTED_PACKAGES = (
     "torch",
     "skorch",
     "torchvision",
+    "accelerate",
     "joblib",
     "Pillow",
     "matplotlib",
