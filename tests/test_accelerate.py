@@ -45,6 +45,7 @@ def launch(out, processes, batch_size, precision="no"):
         capture_output=True, text=True, timeout=300, env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+    (out / "stdout.txt").write_text(result.stdout)
     return [dict(np.load(out / f"rank{rank}.npz")) for rank in range(processes)]
 
 
@@ -78,6 +79,9 @@ def test_two_processes_train_like_one_on_the_same_global_batches(runs):
     np.testing.assert_array_equal(rank0["valid_loss"], rank1["valid_loss"])
     np.testing.assert_allclose(rank0["valid_loss"], single["valid_loss"], atol=1e-6)
     assert np.argmin(rank0["valid_loss"]) < len(rank0["valid_loss"]) - 1
+    # verbose=1: the epoch table and early stopping's message come from the main process only
+    printed = (runs["ddp_dir"] / "stdout.txt").read_text()
+    assert printed.count("valid_loss") == 1 and printed.count("Restoring best model") == 1
 
 
 def test_each_process_trains_on_its_own_half_of_every_epoch(runs):

@@ -417,11 +417,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                     kwargs[name] = value
         return kwargs
 
-    def _callbacks(self, n_samples: int) -> list:
+    def _callbacks(self, n_samples: int, *, main_process: bool = True) -> list:
         from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressBar
+        from skorch.utils import noop
 
         callbacks = []
-        if self.verbose and n_samples / self.batch_size >= 100:  # long epochs: show a bar
+        if self.verbose and main_process and n_samples / self.batch_size >= 100:  # long epochs
             callbacks.append(("progress_bar", ProgressBar()))
         if self.monitor == "valid_f1":
             callbacks.append(
@@ -452,6 +453,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                         threshold_mode="abs",
                         lower_is_better=self.monitor == "valid_loss",
                         load_best=True,
+                        sink=print if main_process else noop,
                     ),
                 )
             )
@@ -594,7 +596,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             max_epochs=self.max_epochs,
             train_split=None if valid is None else predefined_split(valid),
             classes=list(range(len(self.classes_))),
-            callbacks=self._callbacks(len(train_X)),
+            callbacks=self._callbacks(
+                len(train_X), main_process=accelerator is None or accelerator.is_main_process
+            ),
             predict_nonlinearity=None,
             verbose=self.verbose,
             iterator_train=TensorBatches,
