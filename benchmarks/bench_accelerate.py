@@ -1,6 +1,7 @@
 """CNNClassifier trained through accelerate (one process, bf16, two DDP processes) against plain.
 
 Usage: python benchmarks/bench_accelerate.py [FOLDER] [--size 64] [--epochs 3] [--batch-size 64]
+       [--rounds 2] [--processes 2] [--devices cpu|cuda]
 
 FOLDER (class folders of image files) defaults to
 ../shared/datasets/brain-tumor-mri-4class/Training (5708 JPEGs) when it exists,
@@ -18,9 +19,10 @@ validation split:
   On a machine with GPUs the same script shows what several GPUs give
   (``--devices cuda``, one process per GPU, NCCL).
 
-It prints, for each, the training images/s of the fastest epoch and of the
-whole fit, the last epoch's training loss, and the ratio to plain measured in
-the same run.
+The ways alternate within each round. It prints, for each, the training
+images/s of the fastest epoch and of the whole fit, the last epoch's training
+loss, and the ratio of its fastest epoch to plain's in the same round (median
+and range over the rounds).
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64, help="global batch")
     parser.add_argument("--processes", type=int, default=2, help="DDP processes")
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--devices", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -115,19 +118,26 @@ def main() -> None:
         )
         data = Path(tmp) / "images.npz"
         np.savez(data, X=np.stack(loaded.images), y=loaded.target)
-        results = {mode: run(mode, data, args, tmp) for mode in MODES}
-    print(f"{results['plain']['n']} images from {folder}, {args.size} px, GBMNet, "
-          f"{args.epochs} epochs, global batch {args.batch_size}, on {args.devices}, "
-          f"{os.cpu_count()} cores")  # fmt: skip
-    reference = results["plain"]
-    for mode, r in results.items():
-        best = r["n"] / r["best_epoch_s"]
-        whole = r["n"] * args.epochs / r["fit_s"]
-        ratio = reference["best_epoch_s"] / r["best_epoch_s"]
-        print(f"{mode:>10} ({r['processes']} process{'es' if r['processes'] > 1 else ''}): "
-              f"{best:7.1f} images/s best epoch, {whole:7.1f} over the fit "
-              f"(set-up included), last train loss {r['train_loss']:.4f}, "
-              f"{ratio:.2f}x plain")  # fmt: skip
+        rounds = [{mode: run(mode, data, args, tmp) for mode in MODES} for _ in range(args.rounds)]
+    first = rounds[0]["plain"]
+    print(f"{first['n']} images from {folder}, {args.size} px, GBMNet, {args.epochs} epochs, "
+          f"global batch {args.batch_size}, on {args.devices}, {os.cpu_count()} cores, "
+          f"{args.rounds} rounds")  # fmt: skip
+    for mode in MODES:
+        runs = [r[mode] for r in rounds]
+        best = [r["n"] / r["best_epoch_s"] for r in runs]
+        whole = [r["n"] * args.epochs / r["fit_s"] for r in runs]
+        ratios = [r["plain"]["best_epoch_s"] / r[mode]["best_epoch_s"] for r in rounds]
+        processes = runs[0]["processes"]
+        print(f"{mode:>10} ({processes} process{'es' if processes > 1 else ''}): "
+              f"{_span(best, '.0f')} images/s best epoch, {_span(whole, '.0f')} over the fit "
+              f"(set-up included), last train loss {runs[0]['train_loss']:.4f}, "
+              f"{np.median(ratios):.2f}x plain ({_span(ratios, '.2f')})")  # fmt: skip
+
+
+def _span(values, spec: str) -> str:
+    low, high = f"{min(values):{spec}}", f"{max(values):{spec}}"
+    return low if low == high else f"{low}-{high}"
 
 
 if __name__ == "__main__":
