@@ -1,3 +1,5 @@
+import io
+import os
 import pickle
 import subprocess
 import sys
@@ -167,7 +169,7 @@ def test_errors(phantoms):
     with pytest.raises(ValueError, match="class_weight"):
         small(class_weight="inverse").fit(X, y)
     weighted = small(max_epochs=1, class_weight={0: 3.0}).fit(X, y)
-    np.testing.assert_allclose(weighted.net_.criterion_.weight.numpy(), [3.0, 1.0, 1.0, 1.0])
+    np.testing.assert_allclose(weighted.net_.criterion_.weight.cpu().numpy(), [3.0, 1.0, 1.0, 1.0])
 
 
 SCRIPT = """
@@ -175,7 +177,7 @@ import numpy as np
 from sklearn_braintumor.classifiers import CNNClassifier
 from sklearn_braintumor.datasets import make_synthetic_mri
 X, y = make_synthetic_mri(96, image_size=32, random_state=0)
-clf = CNNClassifier(max_epochs=2, random_state=7, module__hidden=16).fit(X, y)
+clf = CNNClassifier(max_epochs=2, random_state=7, module__hidden=16, device="cpu").fit(X, y)
 print(repr(clf.predict_proba(X[:8]).round(12).tolist()))
 """
 
@@ -196,15 +198,57 @@ def test_augmentation_trains_reproducibly_and_spares_prediction(phantoms):
     # the phantoms' class is the lesion's angle, so only angle-preserving options here
     augment = {"horizontal_flip": 0.0, "zoom": 0.1, "translation": 0.05, "blur_sigma": 0.8,
                "noise_std": 0.02}  # fmt: skip
-    first = small(augment=augment).fit(X, y)
+    first = small(augment=augment, device="cpu").fit(X, y)  # CPU fits are reproducible
     assert (first.predict(X_test) == y_test).mean() > 0.7
-    second = small(augment=augment).fit(X, y)
+    second = small(augment=augment, device="cpu").fit(X, y)
     np.testing.assert_array_equal(first.predict_proba(X_test), second.predict_proba(X_test))
     np.testing.assert_array_equal(first.predict_proba(X_test), first.predict_proba(X_test))
     plain = small().fit(X, y)
     assert not np.array_equal(plain.predict_proba(X_test), first.predict_proba(X_test))
     with pytest.raises(TypeError, match="augment"):
         small(augment="flip").fit(X, y)
+
+
+def test_a_fitted_model_keeps_no_training_tensors(phantoms):
+    X, y, _, _ = phantoms
+    clf = small(max_epochs=2, keep_best=True, lr_schedule="cosine").fit(X, y)
+    # skorch pickles the module, criterion and optimizer separately and maps them to the CPU when
+    # loaded without a GPU; any tensor or optimizer the pickler meets elsewhere (in a callback,
+    # or the module as an attribute of the classifier) keeps its training device and would not
+    # load there (test_a_model_trained_on_a_gpu_loads_without_one)
+    held = []
+
+    class Finder(pickle.Pickler):
+        def persistent_id(self, obj):
+            if torch.is_tensor(obj) or isinstance(obj, torch.optim.Optimizer):
+                held.append(type(obj).__name__)
+            return None
+
+    Finder(io.BytesIO()).dump(clf)
+    assert held == []
+    assert clf.net_.train_split is None
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_model_trained_on_a_gpu_loads_without_one(phantoms, tmp_path):
+    from sklearn_braintumor.utils import save
+
+    X, y, X_test, _ = phantoms
+    clf = small(max_epochs=3, keep_best=True, lr_schedule="cosine", device="cuda").fit(X, y)
+    save(clf, tmp_path / "model.joblib")
+    np.save(tmp_path / "X.npy", X_test)
+    script = (
+        "import sys, numpy as np, torch; from sklearn_braintumor.utils import load; "
+        "assert not torch.cuda.is_available(); clf = load(sys.argv[1]); "
+        "np.save(sys.argv[3], clf.predict_proba(np.load(sys.argv[2])))"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "model.joblib"), str(tmp_path / "X.npy"),
+         str(tmp_path / "proba.npy")],
+        check=True, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, timeout=120,
+    )  # fmt: skip
+    np.testing.assert_allclose(np.load(tmp_path / "proba.npy"), clf.predict_proba(X_test),
+                               atol=1e-5)  # fmt: skip
 
 
 def test_verbosity(phantoms, capsys):

@@ -621,11 +621,20 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         else:
             net.shuffle_seed = seed
             net.fit(train_X, train_y).release()
-        net.train_split = None  # it holds the validation images; a saved model needs none
+        net.drop_training_state()
         self.net_ = net
-        self.module_ = net.module_
         self.history_ = net.history
         return self
+
+    @property
+    def module_(self) -> nn.Module:
+        """The trained network, ``net_.module_``.
+
+        A property rather than a copy of the reference: pickled as an attribute
+        of the classifier, a network trained on a GPU would bypass skorch's
+        mapping of its weights to the CPU and not load on a machine without one.
+        """
+        return self.net_.module_
 
     # -- prediction -------------------------------------------------------------------------
 

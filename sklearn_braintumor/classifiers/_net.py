@@ -34,6 +34,25 @@ class AugmentingNet(NeuralNetClassifier):
             self.augment_ = BatchAugment(**self.augment_options).to(self.device)
         return self
 
+    def drop_training_state(self):
+        """Forget what only training needed; return self.
+
+        The validation images (``train_split``), early stopping's copy of the
+        best weights and the learning-rate scheduler (which holds the
+        optimizer) stay on the training device and are pickled outside
+        skorch's device mapping: a model trained on a GPU would then not load
+        on a machine without one.
+        """
+        from skorch.callbacks import EarlyStopping, LRScheduler
+
+        self.train_split = None
+        for _, callback in self.callbacks_:
+            if isinstance(callback, EarlyStopping):
+                callback.best_model_weights_ = None
+            elif isinstance(callback, LRScheduler):
+                callback.lr_scheduler_ = None
+        return self
+
     def augmented(self, Xi):
         """Return the training batch ``Xi``, augmented when the net augments."""
         if self.augment_ is None:
@@ -176,10 +195,6 @@ class AcceleratedNet(AccelerateMixin, AugmentingNet):
             optimizer = getattr(self, name + "_")
             if isinstance(optimizer, AcceleratedOptimizer):
                 setattr(self, name + "_", optimizer.optimizer)
-        for _, callback in self.callbacks_:  # LRScheduler's scheduler holds the optimizer too
-            scheduler = getattr(callback, "lr_scheduler_", None)
-            if isinstance(getattr(scheduler, "optimizer", None), AcceleratedOptimizer):
-                scheduler.optimizer = scheduler.optimizer.optimizer
         device = self.accelerator.device  # "cpu:0" on CPU processes, which torch.load refuses
         self.device = "cpu" if device.type == "cpu" else str(device)
         self.accelerator = None
