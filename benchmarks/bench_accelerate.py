@@ -6,9 +6,10 @@ Usage: python benchmarks/bench_accelerate.py [FOLDER] [--size 64] [--epochs 3] [
 FOLDER (class folders of image files) defaults to
 ../shared/datasets/brain-tumor-mri-4class/Training (5708 JPEGs) when it exists,
 else to the embedded sample written to a temporary folder. The images are
-loaded once, cropped to the brain and resized, and saved for the runs, each in
-its own process(es) with the same global batch and seed, GBMNet, no
-validation split:
+loaded once, cropped to the brain and resized, and saved for the runs (or
+FOLDER is such a saved ``.npz`` with arrays ``X`` and ``y``, to carry the
+images to a machine without the dataset), each way in its own process(es)
+with the same global batch and seed, GBMNet, no validation split:
 
 - plain: ``CNNClassifier(...)``, one process, torch's default threads;
 - accelerate: ``CNNClassifier(accelerate=True)``, one process: the cost of
@@ -17,7 +18,8 @@ validation split:
 - ddp: ``accelerate=True`` in two processes started by ``torchrun`` (gloo on
   127.0.0.1, one thread each, half the batch each): data-parallel training.
   On a machine with GPUs the same script shows what several GPUs give
-  (``--devices cuda``, one process per GPU, NCCL).
+  (``--devices cuda``, one process per GPU, NCCL); with ``--processes 1``
+  this way is left out.
 
 The ways alternate within each round. It prints, for each, the training
 images/s of the fastest epoch and of the whole fit, the last epoch's training
@@ -111,19 +113,23 @@ def main() -> None:
     from sklearn_braintumor.datasets import load_image_folder
     from sklearn_braintumor.preprocessing import BrainCrop, Resize
 
+    modes = MODES if args.processes > 1 else MODES[:-1]
     with tempfile.TemporaryDirectory() as tmp:
-        folder = class_folder(args.folder, tmp)
-        loaded = load_image_folder(
-            folder, transform=make_pipeline(BrainCrop(), Resize((args.size, args.size)))
-        )
-        data = Path(tmp) / "images.npz"
-        np.savez(data, X=np.stack(loaded.images), y=loaded.target)
-        rounds = [{mode: run(mode, data, args, tmp) for mode in MODES} for _ in range(args.rounds)]
+        if args.folder is not None and args.folder.suffix == ".npz":
+            folder = data = args.folder
+        else:
+            folder = class_folder(args.folder, tmp)
+            loaded = load_image_folder(
+                folder, transform=make_pipeline(BrainCrop(), Resize((args.size, args.size)))
+            )
+            data = Path(tmp) / "images.npz"
+            np.savez(data, X=np.stack(loaded.images), y=loaded.target)
+        rounds = [{mode: run(mode, data, args, tmp) for mode in modes} for _ in range(args.rounds)]
     first = rounds[0]["plain"]
     print(f"{first['n']} images from {folder}, {args.size} px, GBMNet, {args.epochs} epochs, "
           f"global batch {args.batch_size}, on {args.devices}, {os.cpu_count()} cores, "
           f"{args.rounds} rounds")  # fmt: skip
-    for mode in MODES:
+    for mode in modes:
         runs = [r[mode] for r in rounds]
         best = [r["n"] / r["best_epoch_s"] for r in runs]
         whole = [r["n"] * args.epochs / r["fit_s"] for r in runs]

@@ -1,10 +1,11 @@
 """Train one CNNClassifier with accelerate; run by tests/test_accelerate.py through torchrun.
 
-Usage: python -m torch.distributed.run --nproc_per_node N ddp_worker.py OUT BATCH_SIZE [PRECISION]
+Usage: python -m torch.distributed.run --nproc_per_node N ddp_worker.py OUT BATCH_SIZE
+       [PRECISION [DEVICE]]
 
 Every process writes OUT/rank{R}.npz (the ids of the training images its network saw, the
-compute dtypes of training, validation and prediction, the trained weights, probabilities,
-validation losses) and rank 0 the pickled classifier.
+compute dtypes of training, validation and prediction, the device it trained on, the trained
+weights, probabilities, validation losses) and rank 0 the pickled classifier.
 """
 
 import pickle
@@ -31,12 +32,15 @@ class IdNet(nn.Module):
             nn.Conv2d(in_channels, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2),
         )  # fmt: skip
         self.head = nn.Linear(16, n_classes)
-        self.seen = []
-        self.dtypes = {True: set(), False: set()}
+        self.forget()
+
+    def forget(self):
+        self.seen, self.dtypes, self.devices = [], {True: set(), False: set()}, set()
 
     def forward(self, x):
         if self.training:
             self.seen.append(torch.round(x[:, 0, 0, 0] * 1000).long().tolist())
+            self.devices.add(x.device.type)
         features = self.features(x)
         self.dtypes[self.training].add(str(features.dtype))
         return self.head(features.flatten(1))
@@ -51,18 +55,18 @@ def data():
     return X, y
 
 
-def main(out, batch_size, precision):
+def main(out, batch_size, precision, device):
     X, y = data()
     clf = CNNClassifier(
         IdNet, batch_size=batch_size, max_epochs=4, lr=0.1, train_split=0.2, keep_best=True,
-        lr_schedule="cosine", device="cpu", accelerate={"mixed_precision": precision},
+        lr_schedule="cosine", device=device, accelerate={"mixed_precision": precision},
         random_state=0, verbose=1,
     ).fit(X, y)  # fmt: skip
     state = PartialState()
     seen, dtypes = clf.module_.seen, clf.module_.dtypes
     clf.module_.dtypes = {True: set(), False: set()}
     proba = clf.predict_proba(X)
-    weights = {f"w_{k}": v.detach().numpy() for k, v in clf.module_.state_dict().items()}
+    weights = {f"w_{k}": v.detach().cpu().numpy() for k, v in clf.module_.state_dict().items()}
     np.savez(
         out / f"rank{state.process_index}.npz",
         seen=np.array([i for batch in seen for i in batch]),
@@ -71,13 +75,14 @@ def main(out, batch_size, precision):
         train_dtypes=sorted(dtypes[True]),
         valid_dtypes=sorted(dtypes[False]),
         predict_dtypes=sorted(clf.module_.dtypes[False]),
+        train_devices=sorted(clf.module_.devices),
         valid_loss=np.array(clf.history_[:, "valid_loss"]),
         valid_indices=clf.valid_indices_,
         processes=state.num_processes,
         **weights,
     )
     if state.is_main_process:
-        clf.module_.seen, clf.module_.dtypes = [], {True: set(), False: set()}
+        clf.module_.forget()
         (out / "model.pkl").write_bytes(pickle.dumps(clf))
 
 
@@ -85,4 +90,6 @@ if __name__ == "__main__":
     import ddp_worker  # so that the pickled model refers to ddp_worker.IdNet, not __main__
 
     torch.set_num_threads(1)
-    ddp_worker.main(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "no")
+    precision = sys.argv[3] if len(sys.argv) > 3 else "no"
+    device = sys.argv[4] if len(sys.argv) > 4 else "cpu"
+    ddp_worker.main(Path(sys.argv[1]), int(sys.argv[2]), precision, device)

@@ -29,8 +29,8 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def launch(out, processes, batch_size, precision="no"):
-    """Run tests/ddp_worker.py in ``processes`` CPU processes through torchrun (gloo)."""
+def launch(out, processes, batch_size, precision="no", device="cpu"):
+    """Run tests/ddp_worker.py in ``processes`` processes through torchrun (gloo on CPUs)."""
     out.mkdir()
     if processes == 1:  # no launcher: accelerate runs in the plain process
         command = [sys.executable, str(WORKER)]
@@ -39,9 +39,11 @@ def launch(out, processes, batch_size, precision="no"):
             sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes}",
             "--master_addr=127.0.0.1", f"--master_port={free_port()}", str(WORKER),
         ]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""
     result = subprocess.run(
-        [*command, str(out), str(batch_size), precision],
+        [*command, str(out), str(batch_size), precision, device],
         capture_output=True, text=True, timeout=300, env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -112,6 +114,26 @@ def test_bf16_trains_under_autocast_and_predicts_in_float32(tmp_path):
     assert run["valid_dtypes"].tolist() == ["torch.bfloat16"]
     assert run["predict_dtypes"].tolist() == ["torch.float32"]  # the unwrapped network
     assert np.isfinite(run["valid_loss"]).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_on_a_gpu_bf16_trains_there_and_the_model_loads_without_one(tmp_path):
+    (run,) = launch(tmp_path / "gpu", 1, batch_size=8, precision="bf16", device="auto")
+    assert run["train_devices"].tolist() == ["cuda"]
+    assert run["train_dtypes"].tolist() == ["torch.bfloat16"]
+    assert run["predict_dtypes"].tolist() == ["torch.float32"]
+    script = (
+        "import pickle, sys, numpy as np, torch; sys.path.insert(0, sys.argv[2]); "
+        "import ddp_worker; assert not torch.cuda.is_available(); "
+        "clf = pickle.load(open(sys.argv[1], 'rb')); "
+        "np.save(sys.argv[3], clf.predict_proba(ddp_worker.data()[0]))"
+    )
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "gpu" / "model.pkl"), str(WORKER.parent),
+         str(tmp_path / "proba.npy")], check=True, env=env, timeout=120,
+    )  # fmt: skip
+    np.testing.assert_allclose(np.load(tmp_path / "proba.npy"), run["proba"], atol=1e-5)
 
 
 @pytest.fixture
