@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 _real_connect = socket.socket.connect
@@ -54,3 +59,33 @@ def data_home(tmp_path, monkeypatch):
     home = tmp_path / "data_home"
     monkeypatch.setenv("SKLEARN_BRAINTUMOR_DATA", str(home))
     return home
+
+
+_PREDICT = """
+import sys, numpy as np, torch
+from sklearn_braintumor.utils import load
+assert not torch.cuda.is_available()
+np.save(sys.argv[3], load(sys.argv[1]).predict_proba(np.load(sys.argv[2])))
+"""
+
+
+@pytest.fixture
+def predict_without_gpu(tmp_path):
+    """``predict(model_file, X)``: probabilities from a process that sees no GPU.
+
+    The model is loaded with ``utils.load``; ``tests/`` is on the path, so
+    networks defined in test helpers (``ddp_worker.IdNet``) unpickle.
+    """
+
+    def predict(model_file, X):
+        np.save(tmp_path / "X.npy", X)
+        path = os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])
+        env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": path}
+        subprocess.run(
+            [sys.executable, "-c", _PREDICT, str(model_file), str(tmp_path / "X.npy"),
+             str(tmp_path / "proba.npy")],
+            check=True, env=env, timeout=120,
+        )  # fmt: skip
+        return np.load(tmp_path / "proba.npy")
+
+    return predict

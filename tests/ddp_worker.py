@@ -5,10 +5,9 @@ Usage: python -m torch.distributed.run --nproc_per_node N ddp_worker.py OUT BATC
 
 Every process writes OUT/rank{R}.npz (the ids of the training images its network saw, the
 compute dtypes of training, validation and prediction, the device it trained on, the trained
-weights, probabilities, validation losses) and rank 0 the pickled classifier.
+weights, probabilities, validation losses) and rank 0 the classifier (``utils.save``).
 """
 
-import pickle
 import sys
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from accelerate import PartialState
 from torch import nn
 
 from sklearn_braintumor.classifiers import CNNClassifier
+from sklearn_braintumor.utils import save
 
 
 class IdNet(nn.Module):
@@ -83,7 +83,7 @@ def main(out, batch_size, precision, device):
     )
     if state.is_main_process:
         clf.module_.forget()
-        (out / "model.pkl").write_bytes(pickle.dumps(clf))
+        save(clf, out / "model.joblib")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from torch.utils.data import Subset
 from sklearn_braintumor.classifiers import CNNClassifier
 from sklearn_braintumor.classifiers._data import TensorBatches
 from sklearn_braintumor.datasets import make_synthetic_mri
+from sklearn_braintumor.utils import load
 
 pytest.importorskip("accelerate")
 import ddp_worker  # tests/ is on sys.path, as pytest puts it there
@@ -99,13 +100,15 @@ def test_each_process_trains_on_its_own_half_of_every_epoch(runs):
     assert rank0["seen"][:20].tolist() != rank0["seen"][20:40].tolist()  # reshuffled
 
 
-def test_the_saved_model_predicts_without_accelerate(runs):
-    with open(runs["ddp_dir"] / "model.pkl", "rb") as f:
-        clf = pickle.load(f)
+def test_the_saved_model_predicts_without_accelerate(runs, predict_without_gpu):
+    clf = load(runs["ddp_dir"] / "model.joblib")
     assert clf.net_.accelerator is None
     assert not isinstance(clf.module_, torch.nn.parallel.DistributedDataParallel)
     X, _ = ddp_worker.data()
     np.testing.assert_allclose(clf.predict_proba(X), runs["ddp"][0]["proba"], atol=1e-7)
+    # and in a fresh process, as a user loads it
+    proba = predict_without_gpu(runs["ddp_dir"] / "model.joblib", X)
+    np.testing.assert_allclose(proba, runs["ddp"][0]["proba"], atol=1e-7)
 
 
 def test_bf16_trains_under_autocast_and_predicts_in_float32(tmp_path):
@@ -117,23 +120,13 @@ def test_bf16_trains_under_autocast_and_predicts_in_float32(tmp_path):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_on_a_gpu_bf16_trains_there_and_the_model_loads_without_one(tmp_path):
+def test_on_a_gpu_bf16_trains_there_and_the_model_loads_without_one(tmp_path, predict_without_gpu):
     (run,) = launch(tmp_path / "gpu", 1, batch_size=8, precision="bf16", device="auto")
     assert run["train_devices"].tolist() == ["cuda"]
     assert run["train_dtypes"].tolist() == ["torch.bfloat16"]
     assert run["predict_dtypes"].tolist() == ["torch.float32"]
-    script = (
-        "import pickle, sys, numpy as np, torch; sys.path.insert(0, sys.argv[2]); "
-        "import ddp_worker; assert not torch.cuda.is_available(); "
-        "clf = pickle.load(open(sys.argv[1], 'rb')); "
-        "np.save(sys.argv[3], clf.predict_proba(ddp_worker.data()[0]))"
-    )
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
-    subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "gpu" / "model.pkl"), str(WORKER.parent),
-         str(tmp_path / "proba.npy")], check=True, env=env, timeout=120,
-    )  # fmt: skip
-    np.testing.assert_allclose(np.load(tmp_path / "proba.npy"), run["proba"], atol=1e-5)
+    proba = predict_without_gpu(tmp_path / "gpu" / "model.joblib", ddp_worker.data()[0])
+    np.testing.assert_allclose(proba, run["proba"], atol=1e-5)
 
 
 @pytest.fixture

@@ -67,21 +67,19 @@ class TensorBatches:
         self.num_shards = num_shards
         self.shard_index = shard_index
         self.step = batch_size * num_shards
+        # samples per epoch over all shards, padded to a multiple of num_shards
+        self.n_ordered = math.ceil(len(self.index) / num_shards) * num_shards
         self.generator = generator
 
-    def _n_ordered(self) -> int:
-        """Return the samples per epoch over all shards, padded to a multiple of ``num_shards``."""
-        return math.ceil(len(self.index) / self.num_shards) * self.num_shards
-
     def __len__(self) -> int:
-        return math.ceil(self._n_ordered() / self.step)
+        return math.ceil(self.n_ordered / self.step)
 
     def __iter__(self):
         order = self.index
         if self.shuffle:
             order = order[torch.randperm(len(order), generator=self.generator)]
-        if len(order) < self._n_ordered():  # wrap around, as DistributedSampler pads
-            order = order.repeat(math.ceil(self._n_ordered() / len(order)))[: self._n_ordered()]
+        if len(order) < self.n_ordered:  # wrap around, as DistributedSampler pads
+            order = order.repeat(math.ceil(self.n_ordered / len(order)))[: self.n_ordered]
         for start in range(0, len(order), self.step):
             batch = order[start : start + self.step]
             if self.num_shards > 1:
