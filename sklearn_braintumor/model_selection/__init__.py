@@ -1,5 +1,14 @@
-"""Leakage-aware model selection: duplicate groups, split audits, clean test sets."""
+"""Leakage-aware model selection: duplicate groups, split audits, clean test sets, sources."""
 
 from ._duplicates import SplitAudit, audit_split, clean_test_mask, duplicate_groups
+from ._sources import LeaveOneSourceOut, SourceAudit, source_audit
 
-__all__ = ["SplitAudit", "audit_split", "clean_test_mask", "duplicate_groups"]
+__all__ = [
+    "LeaveOneSourceOut",
+    "SourceAudit",
+    "SplitAudit",
+    "audit_split",
+    "clean_test_mask",
+    "duplicate_groups",
+    "source_audit",
+]
