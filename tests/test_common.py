@@ -21,7 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks as sklearn_checks
 
-from sklearn_braintumor.classifiers import TTAClassifier
+from sklearn_braintumor.classifiers import TTAClassifier, TumorFirstClassifier
 from sklearn_braintumor.datasets import make_synthetic_mri
 from sklearn_braintumor.features import GLCMFeatures
 from sklearn_braintumor.preprocessing import (
@@ -50,6 +50,7 @@ ESTIMATORS = [
     DuplicateRemover(),
     ImageAugmenter(rotation=10, random_state=0),
     TTAClassifier(make_pipeline(ImageFlattener(), LogisticRegression(max_iter=500))),
+    TumorFirstClassifier(LogisticRegression(max_iter=500), negative_class=0),
 ]
 SAMPLERS = [e for e in ESTIMATORS if hasattr(e, "fit_resample")]
 TABLES = [e for e in ESTIMATORS if get_tags(e).input_tags.two_d_array]
@@ -83,6 +84,20 @@ EXPECTED_FAILED_CHECKS = {
         },
     },
 }
+
+_NO_NEGATIVE = (
+    "the check's labels do not include the 'no tumour' class (negative_class=0), which "
+    "TumorFirstClassifier refuses with a message (test_cross_source.py)"
+)
+EXPECTED_FAILED_CHECKS["TumorFirstClassifier"] = {
+    "check_classifiers_train": "predict is on purpose not the argmax of predict_proba: the "
+    "negative class needs a probability >= threshold (test_cross_source.py)",
+    "check_classifiers_train(readonly_memmap=True)": "as check_classifiers_train",
+    "check_classifiers_train(readonly_memmap=True,X_dtype=float32)": "as check_classifiers_train",
+    **{name: _NO_NEGATIVE for name in ("check_estimators_dtypes", "check_fit2d_1feature",
+                                       "check_classifier_data_not_an_array",
+                                       "check_classifiers_classes")},
+}  # fmt: skip
 
 
 def expected_failed_checks(estimator):

@@ -1,6 +1,7 @@
-"""scikit-learn classifiers for image arrays: CNNs through skorch, test-time augmentation."""
+"""scikit-learn classifiers for images: CNNs through skorch, TTA, tumour-first decisions."""
 
 from ._cnn import CNNClassifier
 from ._tta import TTAClassifier
+from ._tumor_first import TumorFirstClassifier
 
-__all__ = ["CNNClassifier", "TTAClassifier"]
+__all__ = ["CNNClassifier", "TTAClassifier", "TumorFirstClassifier"]

@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, c
 from torch import nn
 
 from ..nn import BatchAugment, GBMNet
+from ..nn._losses import CoarseLabelLoss
 from ..utils._validation import check_images
 from ._data import LazyImages, TensorBatches
 from ._net import AcceleratedNet, AugmentingNet
@@ -114,6 +115,16 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     class_weight : {"balanced"} or dict or None, default=None
         Class weights computed from the training data of each ``fit`` and
         passed to the criterion as ``weight``.
+    coarse_labels : dict or None, default=None
+        Labels that stand for any one of several classes, for images whose
+        class is only partly known: ``{"tumor": ["glioma", "meningioma",
+        "pituitary"]}`` lets ``y`` hold ``"tumor"`` for scans known to show a
+        tumour of unknown type (a yes/no collection) beside the 4-class
+        labels. Such an image trains the network to put its probability on
+        the group (loss ``-log`` of the group's total probability,
+        :class:`~sklearn_braintumor.nn.CoarseLabelLoss`); it never enters the
+        validation split, ``classes_`` or ``class_weight``'s counts. The
+        grouped classes must occur in ``y``.
     early_stopping : int or None, default=None
         Patience in epochs; stops when ``monitor`` has not improved by
         ``1e-3`` for that many epochs and restores the best epoch's weights.
@@ -206,6 +217,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         reader=None,
         augment=None,
         class_weight=None,
+        coarse_labels: dict | None = None,
         early_stopping: int | None = None,
         keep_best: bool = False,
         monitor: str = "valid_loss",
@@ -229,6 +241,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.reader = reader
         self.augment = augment
         self.class_weight = class_weight
+        self.coarse_labels = coarse_labels
         self.early_stopping = early_stopping
         self.keep_best = keep_best
         self.monitor = monitor
@@ -483,6 +496,26 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         if self.train_split is not None and not 0 < self.train_split < 1:
             raise ValueError(f"train_split must be a fraction in (0, 1), got {self.train_split!r}")
 
+    def _coarse(self, y: np.ndarray) -> tuple[np.ndarray, dict]:
+        """Mask of the samples with a coarse label, and the groups that occur in ``y``."""
+        if self.coarse_labels is None:
+            return np.zeros(len(y), dtype=bool), {}
+        if not isinstance(self.coarse_labels, dict) or not all(
+            isinstance(m, (list, tuple)) and len(m) >= 2 for m in self.coarse_labels.values()
+        ):
+            raise ValueError(
+                "coarse_labels must be a dict of label -> list of at least 2 classes, e.g. "
+                f"{{'tumor': ['glioma', 'meningioma', 'pituitary']}}, got {self.coarse_labels!r}"
+            )
+        present = set(np.unique(y).tolist())
+        groups = {k: tuple(v) for k, v in self.coarse_labels.items() if k in present}
+        coarse = np.isin(y, list(groups))
+        if coarse.any() and self.sampler is not None:
+            raise ValueError(
+                "sampler= cannot resample images with coarse labels; use one or the other"
+            )
+        return coarse, groups
+
     def _resample(self, X: torch.Tensor, y: torch.Tensor, seed) -> tuple:
         """Apply ``sampler`` to the training part, as images or as flattened rows."""
         sampler = clone(self.sampler)
@@ -513,7 +546,18 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : CNNClassifier
+
+        Notes
+        -----
+        With an int ``random_state`` the network is seeded from it and torch's
+        global random state (CPU and CUDA) is restored afterwards: the
+        caller's own random stream is not changed by fitting.
         """
+        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=devices, enabled=self.random_state is not None):
+            return self._fit(X, y)
+
+    def _fit(self, X, y):
         from skorch.dataset import Dataset
         from skorch.helper import predefined_split
 
@@ -527,14 +571,26 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         y = column_or_1d(y, warn=True)
         check_consistent_length(X_tensor, y)
         check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
+        coarse, groups = self._coarse(y)
+        encoder = LabelEncoder().fit(y[~coarse])
         self.classes_ = encoder.classes_
         if len(self.classes_) < 2:
             raise ValueError(
-                f"CNNClassifier needs samples of at least 2 classes; got 1 class: "
-                f"{self.classes_[0]!r}"
+                f"CNNClassifier needs samples of at least 2 classes; got "
+                f"{len(self.classes_)}: {self.classes_.tolist()}"
             )
-        y_encoded = encoder.transform(y).astype(np.int64)
+        y_encoded = np.empty(len(y), dtype=np.int64)
+        y_encoded[~coarse] = encoder.transform(y[~coarse])
+        group_rows = []
+        for index, (label, members) in enumerate(groups.items()):
+            unknown = [m for m in members if m not in set(self.classes_.tolist())]
+            if unknown:
+                raise ValueError(
+                    f"coarse label {label!r} groups {unknown}, which no image of y has; "
+                    f"the classes are {self.classes_.tolist()}"
+                )
+            group_rows.append(np.isin(self.classes_, list(members)))
+            y_encoded[y == label] = len(self.classes_) + index
         seed = (
             None
             if self.random_state is None
@@ -555,7 +611,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         }
         if self.class_weight == "balanced":
             weights = compute_class_weight(
-                "balanced", classes=np.arange(len(self.classes_)), y=y_encoded
+                "balanced", classes=np.arange(len(self.classes_)), y=y_encoded[~coarse]
             )
         elif isinstance(self.class_weight, dict):
             weights = np.array([self.class_weight.get(c, 1.0) for c in self.classes_])
@@ -572,13 +628,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         y_tensor = torch.from_numpy(y_encoded)
         train_X, train_y, valid = X_tensor, y_tensor, None
         self.valid_indices_ = None
-        if self.train_split is not None:
+        if self.train_split is not None:  # validation on fully labelled images only
+            fine = np.flatnonzero(~coarse)
             train_index, self.valid_indices_ = train_test_split(
-                np.arange(len(y_encoded)), test_size=self.train_split, stratify=y_encoded,
-                random_state=seed,
+                fine, test_size=self.train_split, stratify=y_encoded[fine], random_state=seed,
             )  # fmt: skip
             self.valid_indices_ = np.sort(self.valid_indices_)
-            train_index = np.sort(train_index)
+            train_index = np.sort(np.concatenate([train_index, np.flatnonzero(coarse)]))
             valid = Dataset(_take(X_tensor, self.valid_indices_), y_tensor[self.valid_indices_])
             train_X, train_y = _take(X_tensor, train_index), y_tensor[train_index]
         if self.sampler is not None:
@@ -587,9 +643,14 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             net_class, placement = AugmentingNet, {"device": self._device()}
         else:  # accelerate places the module and the batches
             net_class, placement = AcceleratedNet, {"accelerator": accelerator, "device": None}
+        criterion = self.criterion
+        if groups:
+            criterion_kwargs = {"criterion": self.criterion, "groups": np.stack(group_rows),
+                                **criterion_kwargs}  # fmt: skip
+            criterion = CoarseLabelLoss
         net = net_class(
             module=module,
-            criterion=self.criterion,
+            criterion=criterion,
             optimizer=self.optimizer,
             lr=self.lr,
             batch_size=self.batch_size,

@@ -1,7 +1,7 @@
 """Plain ``torch.nn.Module``s: one per paper architecture, layers, losses, batch augmentation."""
 
 from ._augment import BatchAugment
-from ._losses import FocalLoss
+from ._losses import CoarseLabelLoss, FocalLoss
 from ._models import (
     BaroneBaselineCNN,
     BaroneImprovedCNN,
@@ -18,6 +18,7 @@ __all__ = [
     "BaroneBaselineCNN",
     "BaroneImprovedCNN",
     "BatchAugment",
+    "CoarseLabelLoss",
     "FocalLoss",
     "GBMNet",
     "GaussianNoise",

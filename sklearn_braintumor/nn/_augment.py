@@ -16,12 +16,16 @@ def _uniform(n: int, low: float, high: float, device) -> torch.Tensor:
 
 
 class BatchAugment(nn.Module):
-    """Flip, rotate, shear, translate, zoom, crop, blur and add noise to a batch.
+    """Flip, rotate, shear, translate, zoom, crop, blur, re-contrast and add noise to a batch.
 
     Every image of a batch ``(N, C, H, W)`` draws its own parameters; the
     geometric ones are combined into one affine sampling grid (bilinear,
-    pixels outside the image become 0, the MRI background), then a Gaussian
-    blur and additive noise follow. Random numbers come from torch's generator
+    pixels outside the image become 0, the MRI background), then the
+    intensity changes (histogram swap, gamma, contrast, brightness,
+    inversion; all on inputs in [0, 1], background kept at 0), a Gaussian
+    blur and additive noise follow. The intensity changes make a network
+    rely less on how one collection's scanner and export render tissue
+    (see "Scans from other sources" in the user guide). Random numbers come from torch's generator
     on the batch's device, which ``CNNClassifier`` seeds from ``random_state``,
     so training with augmentation is reproducible. The module is the identity
     in evaluation mode and when every strength is 0.
@@ -45,11 +49,27 @@ class BatchAugment(nn.Module):
         Largest Gaussian blur sigma in pixels.
     noise_std : float, default=0.0
         Standard deviation of additive Gaussian noise (inputs are in [0, 1]).
+    gamma : float, default=0.0
+        Random gamma correction ``x ** g`` with ``log g`` drawn in
+        ``[-gamma, gamma]``.
+    contrast : float, default=0.0
+        Intensities scaled by a factor in ``[1 - contrast, 1 + contrast]``
+        around the image's mean tissue intensity.
+    brightness : float, default=0.0
+        A shift in ``[-brightness, brightness]`` added to the tissue.
+    invert : float, default=0.0
+        Probability of inverting the tissue intensities (``1 - x`` inside the
+        head, background kept black): T1-like images look T2-like.
+    histogram_swap : float, default=0.0
+        Probability that an image takes the intensity histogram of another
+        image of the batch (rank-preserving quantile mapping): its anatomy
+        stays, its grey levels become another collection's.
     """
 
     def __init__(self, horizontal_flip=0.5, vertical_flip=0.0, rotation=0.0, shear=0.0,
                  translation=0.0, zoom=0.0, crop_scale=None, blur_sigma=0.0,
-                 noise_std=0.0) -> None:  # fmt: skip
+                 noise_std=0.0, gamma=0.0, contrast=0.0, brightness=0.0, invert=0.0,
+                 histogram_swap=0.0) -> None:  # fmt: skip
         super().__init__()
         self.horizontal_flip = horizontal_flip
         self.vertical_flip = vertical_flip
@@ -60,17 +80,33 @@ class BatchAugment(nn.Module):
         self.crop_scale = crop_scale
         self.blur_sigma = blur_sigma
         self.noise_std = noise_std
+        self.gamma = gamma
+        self.contrast = contrast
+        self.brightness = brightness
+        self.invert = invert
+        self.histogram_swap = histogram_swap
         check_augmentation(
             self, horizontal_flip=horizontal_flip, vertical_flip=vertical_flip, rotation=rotation,
             shear=shear, translation=translation, zoom=zoom, crop_scale=crop_scale,
             blur_sigma=blur_sigma,
         )  # fmt: skip
-        if noise_std < 0:
-            raise ValueError(f"BatchAugment: noise_std must be >= 0, got {noise_std!r}")
+        for option in ("noise_std", "gamma", "contrast", "brightness"):
+            if getattr(self, option) < 0:
+                raise ValueError(
+                    f"BatchAugment: {option} must be >= 0, got {getattr(self, option)!r}"
+                )
+        if not 0 <= contrast < 1:
+            raise ValueError(f"BatchAugment: contrast must be in [0, 1), got {contrast!r}")
+        for option in ("invert", "histogram_swap"):
+            if not 0 <= getattr(self, option) <= 1:
+                raise ValueError(
+                    f"BatchAugment: {option} is a probability, got {getattr(self, option)!r}"
+                )
 
     def extra_repr(self) -> str:
         names = ("horizontal_flip", "vertical_flip", "rotation", "shear", "translation", "zoom",
-                 "crop_scale", "blur_sigma", "noise_std")  # fmt: skip
+                 "crop_scale", "blur_sigma", "noise_std", "gamma", "contrast", "brightness",
+                 "invert", "histogram_swap")  # fmt: skip
         return ", ".join(f"{name}={getattr(self, name)}" for name in names)
 
     def _theta(self, n: int, device) -> torch.Tensor:
@@ -114,6 +150,38 @@ class BatchAugment(nn.Module):
                         kernel[:, None, :, None], groups=n * c)  # fmt: skip
         return flat.reshape(n, c, h, w)
 
+    def _histogram_swap(self, x: torch.Tensor) -> torch.Tensor:
+        """Give a random share of the images the grey levels of another batch image."""
+        n = len(x)
+        flat = x.reshape(n, -1)
+        chosen = torch.rand(n, device=x.device) < self.histogram_swap
+        donor = torch.randperm(n, device=x.device)
+        order = flat.argsort(dim=1)
+        levels = torch.gather(flat, 1, order)[donor]  # the donors' grey levels, ascending
+        swapped = torch.empty_like(flat).scatter_(1, order, levels)  # k-th darkest gets k-th
+        return torch.where(chosen[:, None], swapped, flat).reshape(x.shape)
+
+    def _intensity(self, x: torch.Tensor) -> torch.Tensor:
+        """Gamma, contrast, brightness and inversion inside the head (background stays 0)."""
+        n = len(x)
+        shape = (n, 1, 1, 1)
+        head = (x > 1e-3).to(x.dtype)
+        if self.histogram_swap > 0:
+            x = self._histogram_swap(x)
+        if self.gamma > 0:
+            g = torch.exp(_uniform(n, -self.gamma, self.gamma, x.device)).view(shape)
+            x = x.clamp(min=0) ** g
+        if self.contrast > 0 or self.brightness > 0:
+            area = head.sum(dim=(1, 2, 3), keepdim=True).clamp(min=1)
+            mean = (x * head).sum(dim=(1, 2, 3), keepdim=True) / area
+            factor = _uniform(n, 1 - self.contrast, 1 + self.contrast, x.device).view(shape)
+            shift = _uniform(n, -self.brightness, self.brightness, x.device).view(shape)
+            x = ((x - mean) * factor + mean + shift).clamp(0, 1)
+        if self.invert > 0:
+            flip = (torch.rand(n, device=x.device) < self.invert).view(shape)
+            x = torch.where(flip, 1 - x, x)
+        return x * head
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return a randomly augmented copy of the batch ``x`` (identity in eval mode)."""
         if not self.training:
@@ -123,6 +191,8 @@ class BatchAugment(nn.Module):
         if geometric:
             grid = F.affine_grid(self._theta(len(x), x.device), list(x.shape), align_corners=False)
             x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        if self.histogram_swap or self.gamma or self.contrast or self.brightness or self.invert:
+            x = self._intensity(x)
         if self.blur_sigma > 0:
             x = self._blur(x)
         if self.noise_std > 0:

@@ -42,3 +42,45 @@ class FocalLoss(nn.Module):
         if self.weight is not None:
             factor = factor * self.weight.to(logits.device, logits.dtype)[target]
         return -(factor * log_p).mean()
+
+
+class CoarseLabelLoss(nn.Module):
+    """A loss that also learns from labels naming a group of classes ("some tumour").
+
+    Targets ``0 .. n_classes - 1`` are ordinary classes and go to
+    ``criterion``; a target ``n_classes + g`` means "one of the classes of
+    group ``g``" (an image known to show a tumour of unknown type), and its
+    loss is ``-log`` of the total softmax probability of the group's classes.
+    The batch loss is the mean over all samples. ``CNNClassifier(coarse_labels=...)``
+    builds it; it is not needed directly.
+
+    Parameters
+    ----------
+    criterion : torch.nn.Module class
+        The loss of ordinarily labelled samples (mean reduction), e.g.
+        ``torch.nn.CrossEntropyLoss``.
+    groups : torch.Tensor of bool, shape (n_groups, n_classes)
+        Row ``g`` marks the classes of group ``g``.
+    **kwargs
+        Passed to ``criterion`` (``label_smoothing=0.1``, ``weight=...``).
+    """
+
+    def __init__(self, criterion, groups: torch.Tensor, **kwargs) -> None:
+        super().__init__()
+        self.criterion = criterion(**kwargs)
+        self.register_buffer("groups", torch.as_tensor(groups, dtype=torch.bool))
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Return the mean loss of ``logits`` (N, C) against targets (N,)."""
+        n_classes = logits.shape[1]
+        coarse = target >= n_classes
+        if not coarse.any():
+            return self.criterion(logits, target)
+        total = logits.new_zeros(())
+        fine = ~coarse
+        if fine.any():
+            total = total + self.criterion(logits[fine], target[fine]) * fine.sum()
+        log_p = F.log_softmax(logits[coarse].float(), dim=1)
+        members = self.groups.to(logits.device)[target[coarse] - n_classes]
+        group_log_p = torch.logsumexp(log_p.masked_fill(~members, float("-inf")), dim=1)
+        return (total - group_log_p.sum()) / len(target)

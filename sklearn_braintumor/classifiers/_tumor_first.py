@@ -1,0 +1,135 @@
+"""Decide tumour / no tumour first, then the tumour type."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+
+class TumorFirstClassifier(ClassifierMixin, BaseEstimator):
+    """Call a scan "no tumour" only when that class holds most of the probability.
+
+    A multi-class model's ``argmax`` can answer "no tumour" with, say, 0.45
+    against 0.55 spread over three tumour types: it is more sure there *is* a
+    tumour than not. This meta-estimator answers the question a screening
+    user asks first: the negative class is predicted only when its
+    probability reaches ``threshold`` (0.5: more likely healthy than not);
+    otherwise the most probable tumour class. ``predict_proba`` is the
+    wrapped estimator's, unchanged.
+
+    Parameters
+    ----------
+    estimator : classifier with ``predict_proba``
+        Fitted as a clone in ``fit``.
+    negative_class : label, default="notumor"
+        The "no tumour" class of ``estimator.classes_``.
+    threshold : float, default=0.5
+        Probability of ``negative_class`` from which it is predicted; in
+        (0, 1). Higher values call more scans "tumour".
+
+    Attributes
+    ----------
+    estimator_ : fitted clone of ``estimator``
+    classes_ : ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from sklearn_braintumor.classifiers import TumorFirstClassifier
+    >>> X, y = np.zeros((10, 1)), ["glioma"] * 3 + ["meningioma"] * 3 + ["notumor"] * 4
+    >>> clf = TumorFirstClassifier(DummyClassifier(strategy="prior")).fit(X, y)
+    >>> clf.predict_proba(X[:1]).round(2), clf.predict(X[:1])
+    (array([[0.3, 0.3, 0.4]]), array(['glioma'], dtype='<U10'))
+    """
+
+    def __init__(self, estimator, *, negative_class="notumor", threshold: float = 0.5) -> None:
+        self.estimator = estimator
+        self.negative_class = negative_class
+        self.threshold = threshold
+
+    def fit(self, X, y, **fit_params):
+        """Fit a clone of ``estimator``.
+
+        Parameters
+        ----------
+        X : array-like
+        y : array-like of shape (n_samples,)
+        **fit_params : dict
+            Passed to the estimator's ``fit``.
+
+        Returns
+        -------
+        self : TumorFirstClassifier
+        """
+        if not isinstance(self.threshold, numbers.Real) or not 0 < self.threshold < 1:
+            raise ValueError(f"threshold must be in (0, 1), got {self.threshold!r}")
+        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        self.classes_ = np.asarray(self.estimator_.classes_)
+        if self.negative_class not in self.classes_.tolist():
+            raise ValueError(
+                f"negative_class {self.negative_class!r} is not one of the classes "
+                f"{self.classes_.tolist()}"
+            )
+        return self
+
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features seen in ``fit`` (the wrapped estimator's)."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.n_features_in_
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Return the wrapped estimator's class probabilities.
+
+        Parameters
+        ----------
+        X : array-like
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict_proba(X)
+
+    def predict_from_proba(self, proba) -> np.ndarray:
+        """Return the decisions for probabilities already computed (``braintumor predict``).
+
+        Parameters
+        ----------
+        proba : array-like of shape (n_samples, n_classes)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "estimator_")
+        proba = np.asarray(proba, dtype=float)
+        negative = self.classes_.tolist().index(self.negative_class)
+        others = proba.copy()
+        others[:, negative] = -np.inf
+        choice = np.where(proba[:, negative] >= self.threshold, negative, others.argmax(axis=1))
+        return self.classes_[choice]
+
+    def predict(self, X) -> np.ndarray:
+        """Return the negative class where it reaches ``threshold``, else the likeliest other.
+
+        Parameters
+        ----------
+        X : array-like
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        return self.predict_from_proba(self.predict_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = self.estimator.__sklearn_tags__()
+        tags.input_tags = inner.input_tags
+        return tags
