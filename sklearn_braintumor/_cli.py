@@ -160,6 +160,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .experiments import get_recipe, load_experiment_data, run_recipe, write_report
+    from .experiments._data import load_source_data
     from .experiments._report import check_output_folder, results_table
 
     recipe = get_recipe(args.name)
@@ -167,12 +168,20 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("braintumor-reports") / f"{recipe.name}-{args.profile}-{stamp}")
     check_output_folder(out, overwrite=args.overwrite)  # fail now, not after the run
     data = load_experiment_data(args.data, args.dataset, args.data_home)
+    external = [load_source_data(spec) for spec in args.external]
+    train_extra = [load_source_data(spec) for spec in args.train_extra]
     print(f"{recipe.name}: {recipe.title}")
-    print(f"data: {data.source}; profile {args.profile}; {args.seeds} seed(s); report -> {out}")
+    print(
+        f"data: {data.description}; profile {args.profile}; {args.seeds} seed(s); report -> {out}"
+    )
+    for label, group in (("also trained on", train_extra), ("scored on", external)):
+        for source in group:
+            print(f"{label}: {source.name}, {source.description}, {len(source.target)} images")
     try:
         result = run_recipe(
             recipe, data, profile=args.profile, seeds=args.seeds, device=args.device,
             verbose=0 if args.quiet else 1, log=lambda line: print(line, flush=True),
+            external=external, train_extra=train_extra,
         )  # fmt: skip
         write_report(
             result, out, argv=args.argv, overwrite=args.overwrite, save_models=args.save_model
@@ -188,7 +197,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 def _cmd_predict(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ._predict import predict_folder
+    from ._predict import check_output_file, predict_folder
     from .utils import load
 
     model, out = Path(args.model), Path(args.out)
@@ -198,6 +207,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             "sklearn_braintumor.utils.save(pipeline, PATH), or run `braintumor reproduce NAME "
             "--save-model` and use REPORT/models/NAME.joblib"
         )
+    check_output_file(out)
     if out.exists() and not args.overwrite:
         raise FileExistsError(f"{out} already exists; pass --overwrite or another --out")
     estimator = load(model)
@@ -224,6 +234,38 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         f"{summary['n_images']} images ({summary['n_failed']} unreadable) in "
         f"{summary['seconds']:.1f} s, {summary['images_per_second']:.0f} images/s -> {out}"
     )
+    if summary["n_failed"] == summary["n_images"]:
+        print(f"braintumor predict: error: none of the {summary['n_images']} files could be "
+              f"read; their errors are in {out}", file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+    import os
+    from pathlib import Path
+
+    from .datasets import ImageSource
+    from .experiments._cross_source import evaluate_collection
+    from .utils import load
+
+    model = Path(args.model)
+    if not model.is_file():
+        raise FileNotFoundError(f"model file {str(model)!r} does not exist")
+    source = ImageSource(args.folder, ImageSource.parse("x:" + args.map).mapping
+                         if args.map else None)  # fmt: skip
+    if args.json and Path(args.json).exists() and not args.overwrite:
+        raise FileExistsError(f"{args.json} already exists; pass --overwrite or another --json")
+    result = evaluate_collection(load(model), source)
+    print(f"{source.name}: {result['n_images']} images ({args.folder})")
+    print(result["text"])
+    if args.json:
+        from .utils._persistence import atomic_write_text
+
+        payload = {k: v for k, v in result.items() if k != "text"}
+        atomic_write_text(Path(args.json), json.dumps(payload, indent=2) + "\n")
+        print(f"-> {os.fspath(args.json)}")
     return 0
 
 
@@ -278,6 +320,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reproduce.add_argument("--data-home", default=None, help="cache of fetched datasets")
     reproduce.add_argument(
+        "--external",
+        action="append",
+        default=[],
+        metavar="DIR[:MAPPING]",
+        help="also score every model on scans from another collection, as tumour / no "
+        "tumour: a folder of class folders and how they map, e.g. "
+        "DIR:yes=tumor,no=notumor (repeatable; copies of training images are left out)",
+    )
+    reproduce.add_argument(
+        "--train-extra",
+        action="append",
+        default=[],
+        metavar="DIR[:MAPPING]",
+        help="also train on another collection (same form as --external; 'tumor' = a tumour "
+        "of unknown type); given to --external as well, a third of it is held out and scored",
+    )
+    reproduce.add_argument(
         "--profile",
         choices=("quick", "paper"),
         default="quick",
@@ -304,6 +363,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="also save each model of the first seed (paper's protocol) into REPORT/models/, "
         "for `braintumor predict`",
     )
+    evaluate = add(
+        "evaluate",
+        _cmd_evaluate,
+        "score a saved model on a folder of labelled scans from any collection: tumour "
+        "sensitivity, specificity and the confusion matrix",
+    )
+    evaluate.add_argument(
+        "model", help="a fitted pipeline saved with sklearn_braintumor.utils.save"
+    )
+    evaluate.add_argument("folder", help="a folder of class folders (e.g. yes/ and no/)")
+    evaluate.add_argument(
+        "--map",
+        default=None,
+        metavar="CLASS=LABEL,...",
+        help="how the class folders map to the model's classes or to tumor / notumor, "
+        "e.g. yes=tumor,no=notumor (default: folder names as they are)",
+    )
+    evaluate.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    evaluate.add_argument("--overwrite", action="store_true", help="replace an existing --json")
     predict = add(
         "predict",
         _cmd_predict,

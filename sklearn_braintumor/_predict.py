@@ -15,6 +15,7 @@ import numpy as np
 from .datasets._folder import _walk_files
 from .datasets._io import read_image
 from .exceptions import ImageReadError
+from .utils._persistence import chmod_like_new
 
 
 def _read(path: Path, color_mode: str) -> np.ndarray | ImageReadError:
@@ -22,6 +23,26 @@ def _read(path: Path, color_mode: str) -> np.ndarray | ImageReadError:
         return read_image(path, color_mode=color_mode)
     except ImageReadError as exc:
         return exc
+
+
+def check_output_file(out: str | os.PathLike) -> Path:
+    """Refuse an output path that cannot become a file, before any work.
+
+    A folder, a path below a file, or a folder that cannot be written to is
+    refused with a message naming it.
+    """
+    out = Path(out)
+    if out.is_dir():
+        raise IsADirectoryError(f"--out {str(out)!r} is a folder; give a file name such as "
+                                f"{str(out / 'predictions.csv')!r}")  # fmt: skip
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(f"--out {str(out)!r} lies below {str(parent)!r}, which is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write {str(out)!r}: {str(parent)!r} is not writable")
+    return out
 
 
 def predict_folder(
@@ -51,8 +72,11 @@ def predict_folder(
     folder : path
         Searched recursively for image files (hidden files skipped).
     out : path
-        The CSV: ``path`` (relative to ``folder``), ``predicted``, one
-        ``proba_<class>`` column per class, ``error``.
+        The CSV: ``path`` (relative to ``folder``), ``predicted`` (the
+        estimator's ``predict_from_proba`` where it has one, as
+        :class:`~sklearn_braintumor.classifiers.TumorFirstClassifier`, else
+        the most probable class), one ``proba_<class>`` column per class,
+        ``error``.
     batch_size : int, default=256
     color_mode : {"grayscale", "rgb", "unchanged"}, default="grayscale"
         How files are decoded; as the model was trained.
@@ -77,10 +101,15 @@ def predict_folder(
     folder, out = Path(folder), Path(out)
     if not folder.is_dir():
         raise FileNotFoundError(f"folder {str(folder)!r} does not exist")
+    check_output_file(out)
     paths, _ = _walk_files(folder)
     if not paths:
         raise ValueError(f"no image files below {str(folder)!r}")
     classes = [str(c) for c in estimator.classes_]
+    # the estimator's own decision rule (TumorFirstClassifier), else the most probable class
+    decide = getattr(estimator, "predict_from_proba", None) or (
+        lambda proba: np.asarray(estimator.classes_)[np.argmax(proba, axis=1)]
+    )
     start = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
@@ -100,19 +129,19 @@ def predict_folder(
                 if failed and on_error == "raise":
                     raise decoded[failed[0]]
                 proba = estimator.predict_proba([decoded[i] for i in good]) if good else []
-                rows = dict(zip(good, proba, strict=True))
+                labels = decide(proba) if good else []
+                rows = dict(zip(good, zip(labels, proba, strict=True), strict=True))
                 for i, path in enumerate(batch):
                     name = path.relative_to(folder).as_posix()
                     if i in rows:
-                        p = rows[i]
-                        writer.writerow(
-                            [name, classes[int(np.argmax(p))], *(f"{v:.6f}" for v in p), ""]
-                        )
+                        label, p = rows[i]
+                        writer.writerow([name, str(label), *(f"{v:.6f}" for v in p), ""])
                     else:
                         n_failed += 1
                         writer.writerow([name, "", *([""] * len(classes)), decoded[i].reason])
                 if progress is not None:
                     progress(min(first + batch_size, len(paths)), len(paths))
+        chmod_like_new(tmp)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -37,7 +37,9 @@ TINY = {
 
 
 def tiny(recipe):
-    settings = {**TINY[recipe.name], "deviations": ["tiny test profile"]}
+    # the quick profile with what makes it slow overridden: settings added later stay tested
+    settings = {**recipe.profiles["quick"], **TINY[recipe.name],
+                "deviations": ["tiny test profile"]}  # fmt: skip
     return dataclasses.replace(recipe, profiles={"quick": settings})
 
 
@@ -227,7 +229,7 @@ def test_load_experiment_data_layouts(tmp_path):
     data = load_experiment_data(yes_no)
     assert data.subset is None and data.binarized().counts() == {"no_tumor": 3, "tumor": 4}
     sample = load_experiment_data()
-    assert len(sample.target) == 800 and "embedded sample" in sample.source
+    assert len(sample.target) == 800 and "embedded sample" in sample.description
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_experiment_data(tmp_path / "missing")
     with pytest.raises(ValueError, match="not both"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +20,7 @@ from ..model_selection._duplicates import (
     near_pairs,
 )
 from ..utils._validation import check_images
+from . import _cross_source as xs
 from ._data import ExperimentData, take
 
 PROFILES = ("quick", "paper")
@@ -135,6 +136,10 @@ class Recipe:
         Table columns (names understood by :func:`summarize`).
     protocol : str
         The paper's protocol as this recipe runs it, in words.
+    coarse_training : bool
+        Its classifiers take the coarse label ``"tumor"`` (a tumour of unknown
+        type, ``CNNClassifier(coarse_labels=...)``), so a 4-class recipe can
+        also train on a yes/no collection (``train_extra``).
     """
 
     name: str
@@ -150,6 +155,7 @@ class Recipe:
     reported_source: str
     metrics: tuple
     protocol: str
+    coarse_training: bool = False
 
 
 # -- metrics -------------------------------------------------------------------------------------
@@ -342,6 +348,10 @@ class RunResult:
     reports: dict  # (arm, model) -> EvaluationReport of the first seed, for figures
     estimators: dict  # (arm, model) -> fitted estimator of the first seed, for figures
     seconds: float = 0.0
+    external: list = field(default_factory=list)  # SourceSet scored as other sources
+    source_notes: list = field(default_factory=list)  # what was dropped / held out, per source
+    audit: dict | None = None  # the confound audit (source_audit), when other sources were given
+    misses: dict = field(default_factory=dict)  # source name -> missed tumours (seed 0, paper)
 
 
 def _check_device(device: str) -> str:
@@ -390,8 +400,19 @@ def run_recipe(
     device: str = "auto",
     verbose: int = 0,
     log: Callable[[str], None] = print,
+    external: Sequence[ExperimentData] = (),
+    train_extra: Sequence[ExperimentData] = (),
 ) -> RunResult:
     """Run every model of a recipe under both protocols, for each seed.
+
+    With ``external`` collections, every model trained is also scored on each
+    of them as tumour / no tumour (4-class predictions collapsed): tumour
+    sensitivity, specificity where the collection has healthy scans, after
+    dropping every external image with an exact or near copy (pHash distance
+    <= 4) in that model's training images. ``train_extra`` collections join
+    the training side of every protocol (their copies of test images
+    dropped); one that is also in ``external`` has a third of it (whole
+    duplicate groups, drawn per seed) held out of training and scored.
 
     Parameters
     ----------
@@ -407,6 +428,11 @@ def run_recipe(
         1 prints each network's per-epoch table.
     log : callable, default=print
         Receives one progress line per step.
+    external : sequence of ExperimentData, default=()
+        Other collections to score on (:func:`load_source_data`), labels
+        mapped to the recipe's classes or to ``tumor`` / ``notumor``.
+    train_extra : sequence of ExperimentData, default=()
+        Other collections to train on as well.
 
     Returns
     -------
@@ -426,15 +452,48 @@ def run_recipe(
         )
     start = time.perf_counter()
     settings = dict(recipe.profiles[profile])
+    # every other collection is checked against the recipe's classes before any work
+    classes = list(data.target_names)
+    extras = [xs.prepare(d, recipe.task, classes, coarse=recipe.coarse_training)
+              for d in train_extra]  # fmt: skip
+    externals = [xs.prepare(d, recipe.task, classes, coarse=True) for d in external]
+    for group in (extras, externals):
+        names = [source.name for source in group]
+        if len(set(names)) != len(names):
+            raise ValueError(f"other collections need distinct names, got {names}")
+    trained_on = {s.data.file_list_hash: s for s in extras}
     images = check_images(data.images)
+    main_hashes = xs.image_hashes(images, "phash") if extras or externals else None
     arms, split_notes = make_arms(recipe, data, images)
     for arm in arms:
         log(f"{ARM_TITLES[arm.name]}: {len(arm.train)} training, {len(arm.test)} test images")
+    audit = None
+    if externals or extras:
+        log("confound audit: telling the collections apart within tumour / no tumour")
+        audit = xs.audit(
+            data,
+            images,
+            [*extras, *[e for e in externals if e.data.file_list_hash not in trained_on]],
+        )
+    source_notes: list = []
+    if recipe.coarse_training and not extras:
+        note = (
+            "trained on one collection only (no --train-extra yes/no collection): expect many "
+            "tumours in other collections' scans to be called 'notumor' (user guide: Scans "
+            "from other sources)"
+        )
+        log(note)
+        source_notes.append(note)
     # class names as labels: fitted models then predict "glioma", not 0
     labels = np.asarray(data.target_names, dtype=object)[data.target]
-    records, unavailable, reports, estimators = [], {}, {}, {}
+    records, unavailable, reports, estimators, misses = [], {}, {}, {}, {}
     for seed in range(seeds):
         config = RunConfig(profile, settings, seed, device, verbose)
+        held = {h: xs.holdout(s, seed) for h, s in trained_on.items()
+                if any(e.data.file_list_hash == h for e in externals)}  # fmt: skip
+        plans = {arm.name: _training_side(arm, data, images, labels, main_hashes, extras, held,
+                                          seed, settings.get("extra_repeat", 1), source_notes)
+                 for index, arm in enumerate(arms) if arm.retrain or index == 0}  # fmt: skip
         models = recipe.models(config)
         for model in models:
             reason = model.unavailable(config) if model.unavailable else None
@@ -448,11 +507,10 @@ def run_recipe(
                 label = f"[seed {seed + 1}/{seeds}] {model.name} ({ARM_TITLES[arm.name]})"
                 fit_seconds = None
                 if arm.retrain or fitted is None:
-                    log(f"{label}: training on {len(arm.train)} images")
+                    X_train, y_train, train_hashes, extra_text = plans[arm.name]
+                    log(f"{label}: training on {len(y_train)} images{extra_text}")
                     tic = time.perf_counter()
-                    fitted = clone(model.build(config)).fit(
-                        take(images, arm.train), labels[arm.train]
-                    )
+                    fitted = clone(model.build(config)).fit(X_train, y_train)
                     fit_seconds = time.perf_counter() - tic
                 report = evaluation_report(
                     fitted, take(images, arm.test), labels[arm.test],
@@ -472,13 +530,87 @@ def run_recipe(
                         recipe.split.cv,
                     )  # fmt: skip
                     metrics.update({f"cv_{k}": v for k, v in record["cv"].items()})
+                if fit_seconds is not None and externals:
+                    record["external"] = {}
+                    for source in externals:
+                        h = source.data.file_list_hash
+                        keep = ~xs.copies(source.hashes, train_hashes)
+                        if h in held:
+                            keep &= held[h]
+                        scores, missed = xs.score(fitted, source, keep)
+                        scores.update(n_copies=int((~keep).sum()) if h not in held else None,
+                                      held_out=h in held)  # fmt: skip
+                        record["external"][source.name] = scores
+                        if seed == 0 and arm.name == "paper":
+                            misses[source.name] = missed
+                        sens = scores["sensitivity"]
+                        log(
+                            f"{label}: {source.name}: tumour sensitivity "
+                            f"{'–' if sens is None else f'{sens:.4f}'} on {scores['n_tumor']}"
+                        )
                 records.append(record)
                 took = "" if fit_seconds is None else f" (trained in {fit_seconds:.1f} s)"
                 log(f"{label}: test accuracy {metrics['accuracy']:.4f}{took}")
                 if seed == 0:
                     reports[arm.name, model.name] = report
                     estimators[arm.name, model.name] = fitted
+    for source in externals:
+        h = source.data.file_list_hash
+        if h in held:
+            source_notes.append(
+                f"{source.name} (also trained on): a third of its duplicate groups held out of "
+                "training per seed and scored; the rest trained on"
+            )
+        else:
+            source_notes.append(
+                f"{source.name}: scored as another collection ({len(source.labels)} images; "
+                "images with an exact or near copy in a model's training data are left out)"
+            )
     return RunResult(
         recipe, profile, settings, list(range(seeds)), device, data, arms, split_notes,
         records, unavailable, reports, estimators, time.perf_counter() - start,
+        externals, list(dict.fromkeys(source_notes)), audit, misses,
     )  # fmt: skip
+
+
+def _training_side(arm, data, images, labels, main_hashes, extras, held, seed, repeat,
+                   notes) -> tuple:  # fmt: skip
+    """Training images, labels and hashes of one protocol, other collections included.
+
+    Images of another collection labelled with the coarse ``tumor`` are
+    repeated ``repeat`` times (the profile's ``extra_repeat``): a hundred such
+    scans beside thousands would otherwise barely move the network. They never
+    enter a classifier's validation split, so the repeats cannot leak there.
+    """
+    X, y = take(images, arm.train), labels[arm.train]
+    if not extras:
+        return X, y, None if main_hashes is None else main_hashes[arm.train], ""
+    X = list(X)
+    y = list(y)
+    hashes = [main_hashes[arm.train]]
+    added = []
+    for source in extras:
+        keep = ~xs.copies(source.hashes, main_hashes[arm.test])
+        n_copies = int((~keep).sum())
+        h = source.data.file_list_hash
+        if h in held:
+            keep &= ~held[h]
+        index = np.flatnonzero(keep)
+        coarse = index[source.labels[index] == xs.COARSE_TUMOR]
+        rows = np.concatenate([index, np.tile(coarse, repeat - 1)])
+        X += list(take(source.images, rows))
+        y += list(source.labels[rows])
+        hashes.append(source.hashes[index])
+        added.append(f"{len(index)} from {source.name}")
+        notes.append(
+            f"{source.name} trained on ({ARM_TITLES[arm.name]}, seed {seed}): {len(index)} of "
+            f"{len(source.labels)} images"
+            + (
+                f" ({len(coarse)} of unknown tumour type, each {repeat} times)"
+                if repeat > 1 and len(coarse)
+                else ""
+            )
+            + f"; {n_copies} left out as copies of test images"
+            + (f", {int(held[h].sum())} held out for scoring" if h in held else "")
+        )
+    return X, np.asarray(y, dtype=object), np.concatenate(hashes), f" ({', '.join(added)} added)"

@@ -11,7 +11,15 @@ import numpy as np
 
 # class folders that mean "no tumour" in the public sets (4-class: notumor, yes/no: no)
 _NEGATIVE = ("notumor", "no", "no_tumor", "healthy")
+# labels that mean "some tumour, type unknown" (a yes/no set's yes)
+_POSITIVE = ("tumor", "tumour", "yes")
 BINARY_NAMES = ["no_tumor", "tumor"]
+COARSE_TUMOR = "tumor"
+
+
+def is_negative(label) -> bool:
+    """Whether a class name means "no tumour" (``notumor``, ``no``, ``no_tumor``, ``healthy``)."""
+    return str(label).lower() in _NEGATIVE
 
 
 @dataclass
@@ -30,10 +38,12 @@ class ExperimentData:
         Paths relative to the dataset root (stable across machines).
     sha256 : ndarray of str
         SHA-256 of each file's bytes.
-    source : str
+    description : str
         Where the data came from, in words.
     notes : list of str
         What was done to it on the way (binarization).
+    name : str
+        A short name for reports (the folder's name).
     """
 
     images: object
@@ -42,8 +52,9 @@ class ExperimentData:
     subset: np.ndarray | None
     filenames: np.ndarray
     sha256: np.ndarray
-    source: str
+    description: str
     notes: list = field(default_factory=list)
+    name: str = "data"
 
     @property
     def file_list_hash(self) -> str:
@@ -77,8 +88,48 @@ class ExperimentData:
             f"{[n for i, n in enumerate(self.target_names) if i != negative[0]]} -> tumor"
         )
         return ExperimentData(self.images, target, list(BINARY_NAMES), self.subset,
-                              self.filenames, self.sha256, self.source,
-                              [*self.notes, note])  # fmt: skip
+                              self.filenames, self.sha256, self.description,
+                              [*self.notes, note], self.name)  # fmt: skip
+
+    def labels_for(self, task: str, classes) -> np.ndarray:
+        """Each image's label in a recipe's label space, for training on or scoring it.
+
+        ``task="binary"``: ``no_tumor`` / ``tumor``. ``"multiclass"``: a class
+        of ``classes`` where the label names one, ``notumor`` for any "no
+        tumour" label, and the coarse label ``tumor`` for "some tumour".
+        A label the recipe does not know raises a ValueError naming it.
+        """
+        classes = list(classes)
+        negative = next((c for c in classes if is_negative(c)), None)
+        out = []
+        for name in self.target_names:
+            if task == "binary":
+                mapped = (
+                    BINARY_NAMES[0]
+                    if is_negative(name)
+                    else (BINARY_NAMES[1] if name.lower() in _POSITIVE or name in classes else None)
+                )
+            elif name in classes:
+                mapped = name
+            elif is_negative(name) and negative is not None:
+                mapped = negative
+            elif name.lower() in _POSITIVE:
+                mapped = COARSE_TUMOR
+            else:
+                mapped = None
+            if mapped is None:
+                raise ValueError(
+                    f"{self.name}: label {name!r} is not a class the model knows ({classes}) "
+                    "nor 'tumor' / 'notumor'; map the class folders to those, e.g. "
+                    "DIR:yes=tumor,no=notumor"
+                )
+            out.append(mapped)
+        return np.asarray(out, dtype=object)[self.target]
+
+    def tumor_mask(self) -> np.ndarray:
+        """Mark the images whose label means a tumour (any label but "no tumour")."""
+        negative = np.array([is_negative(name) for name in self.target_names])
+        return ~negative[self.target]
 
 
 def _relative(filenames, root: Path) -> np.ndarray:
@@ -133,14 +184,41 @@ def load_experiment_data(
     return _from_bunch(load_image_folder(root), f"folder {root}", root)
 
 
-def _from_bunch(bunch, source: str, root: Path | None = None) -> ExperimentData:
+def _from_bunch(bunch, description: str, root: Path | None = None) -> ExperimentData:
     """Return the ExperimentData of a loader's Bunch (file names relative to ``root``)."""
     names = np.asarray(bunch.filenames) if root is None else _relative(bunch.filenames, root)
     return ExperimentData(
         bunch.images, np.asarray(bunch.target), list(bunch.target_names),
         np.asarray(bunch.subset) if "subset" in bunch else None, names,
-        np.asarray(bunch.sha256), source,
+        np.asarray(bunch.sha256), description,
+        name="sample" if root is None else root.resolve().name,
     )  # fmt: skip
+
+
+def load_source_data(source) -> ExperimentData:
+    """Load another collection for cross-source training or evaluation.
+
+    Parameters
+    ----------
+    source : ImageSource or str
+        A folder of class folders with its label mapping, or its command-line
+        form ``"DIR:yes=tumor,no=notumor"``.
+
+    Returns
+    -------
+    ExperimentData
+        Labels after mapping; ``name`` is the source's name.
+    """
+    from ..datasets import ImageSource, load_image_sources
+
+    source = source if isinstance(source, ImageSource) else ImageSource.parse(source)
+    bunch = load_image_sources([source])
+    root = Path(source.path)
+    mapping = "" if source.mapping is None else " (" + ", ".join(
+        f"{k} -> {v}" for k, v in source.mapping.items()) + ")"  # fmt: skip
+    data = _from_bunch(bunch, f"folder {root}{mapping}", root)
+    data.name = source.name
+    return data
 
 
 def take(images, index):

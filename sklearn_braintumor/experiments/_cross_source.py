@@ -1,0 +1,182 @@
+"""Scans from other collections: extra training sources, external scoring, the confound audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model_selection._duplicates import hash_groups, image_hashes, near_pairs
+from ..utils._validation import check_images
+from ._data import COARSE_TUMOR, ExperimentData, is_negative, take
+
+NEAR = 4  # pHash distance up to which two images are copies (as the leakage-free protocol)
+HOLDOUT = 1 / 3  # share of a source held out from training when it is also scored
+
+
+@dataclass
+class SourceSet:
+    """Another collection, checked against the recipe and hashed once.
+
+    Attributes
+    ----------
+    data : ExperimentData
+    images : list or ndarray
+        ``data.images`` validated.
+    labels : ndarray of str
+        Labels in the recipe's label space (see ``ExperimentData.labels_for``).
+    tumor : ndarray of bool
+        Whether each image shows a tumour.
+    hashes : ndarray
+        pHash of each image.
+    """
+
+    data: ExperimentData
+    images: object
+    labels: np.ndarray
+    tumor: np.ndarray
+    hashes: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return self.data.name
+
+
+def prepare(data: ExperimentData, task: str, classes, *, coarse: bool) -> SourceSet:
+    """Check a collection's labels against the recipe (before any training) and hash it.
+
+    ``coarse`` allows the label "tumor" (type unknown) in a 4-class recipe.
+    """
+    labels = data.labels_for(task, classes)
+    if task != "binary" and not coarse and np.any(labels == COARSE_TUMOR):
+        raise ValueError(
+            f"{data.name}: images labelled {COARSE_TUMOR!r} (tumour of unknown type) cannot "
+            "train this recipe's 4-class models; score the set with --external instead"
+        )
+    images = check_images(data.images)
+    return SourceSet(data, images, labels, data.tumor_mask(), image_hashes(images, "phash"))
+
+
+def copies(hashes: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Mask of the images that have an exact or near copy among ``reference``."""
+    mask = np.zeros(len(hashes), dtype=bool)
+    if len(hashes) and len(reference):
+        mask[np.unique(near_pairs(hashes, reference, NEAR)[0])] = True
+    return mask
+
+
+def holdout(source: SourceSet, seed: int, fraction: float = HOLDOUT) -> np.ndarray:
+    """Mask of the images held out of training, whole duplicate groups at a time.
+
+    Drawn per seed (so seeds average over hold-outs), stratified by tumour /
+    no tumour as far as the groups allow.
+    """
+    groups = hash_groups(source.hashes, "phash", NEAR)
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(groups), dtype=bool)
+    for tumor in (True, False):
+        ids = np.unique(groups[source.tumor == tumor])
+        ids = ids[rng.permutation(len(ids))][: round(fraction * len(ids))]
+        held |= np.isin(groups, ids)
+    return held
+
+
+def collapse(predicted) -> np.ndarray:
+    """Mark the predicted labels that mean a tumour (any class but a "no tumour" one)."""
+    return np.array([not is_negative(label) for label in np.asarray(predicted)], dtype=bool)
+
+
+def score(estimator, source: SourceSet, keep: np.ndarray) -> tuple[dict, np.ndarray]:
+    """Tumour sensitivity and healthy specificity of a fitted model on ``source[keep]``.
+
+    Returns the metrics and the indices (into the source) of the missed tumours.
+    """
+    index = np.flatnonzero(keep)
+    predicted_tumor = collapse(estimator.predict(take(source.images, index))) if len(index) else (
+        np.zeros(0, dtype=bool))  # fmt: skip
+    tumor = source.tumor[index]
+    n_tumor, n_healthy = int(tumor.sum()), int((~tumor).sum())
+    metrics = {
+        "sensitivity": float(predicted_tumor[tumor].mean()) if n_tumor else None,
+        "specificity": float((~predicted_tumor[~tumor]).mean()) if n_healthy else None,
+        "n_tumor": n_tumor,
+        "n_healthy": n_healthy,
+    }
+    return metrics, index[tumor & ~predicted_tumor]
+
+
+def audit(data: ExperimentData, images, sources: list[SourceSet]) -> dict | None:
+    """Run the confound audit: how well collections are told apart within tumour / no tumour.
+
+    External images with a copy in the recipe's data are left out first (a
+    copy cannot be told apart, and would hide the difference).
+    """
+    from ..model_selection import source_audit
+
+    if not sources:
+        return None
+    main_hashes = image_hashes(images, "phash")
+    parts = [(data.name, images, data.tumor_mask())]
+    for source in sources:
+        keep = np.flatnonzero(~copies(source.hashes, main_hashes))
+        parts.append((source.name, take(source.images, keep), source.tumor[keep]))
+    names = np.concatenate([[name] * len(tumor) for name, _, tumor in parts])
+    labels = np.concatenate([np.where(tumor, "tumor", "notumor") for _, _, tumor in parts])
+    pooled = [image for _, imgs, _ in parts for image in imgs]
+    return source_audit(pooled, names, labels).to_dict()
+
+
+def evaluate_collection(estimator, source) -> dict:
+    """Score a fitted model on a labelled folder from any collection (``braintumor evaluate``).
+
+    Parameters
+    ----------
+    estimator : fitted classifier or pipeline
+        Takes the folder's grayscale images.
+    source : ImageSource or str
+        The folder and how its class folders map to the model's classes or to
+        ``tumor`` / ``notumor``.
+
+    Returns
+    -------
+    result : dict
+        ``sensitivity`` (tumour images called any tumour class),
+        ``specificity`` (healthy images called no tumour; None without any),
+        ``n_images``, ``n_tumor``, ``n_healthy``, ``confusion_matrix``
+        (rows: the mapped true labels, ``row_labels``; columns: the predicted
+        classes, ``classes``), and ``text``, the same for a terminal.
+    """
+    from ._data import load_source_data
+
+    data = load_source_data(source)
+    classes = [str(c) for c in np.asarray(estimator.classes_)]
+    labels = data.labels_for("multiclass", classes)
+    prepared = SourceSet(data, check_images(data.images), labels, data.tumor_mask(),
+                         np.zeros(len(labels)))  # fmt: skip
+    predicted = np.asarray(estimator.predict(prepared.images)).astype(str)
+    predicted_tumor = collapse(predicted)
+    tumor = prepared.tumor
+    rows = list(dict.fromkeys(labels.tolist()))
+    matrix = [[int(np.sum((labels == r) & (predicted == c))) for c in classes] for r in rows]
+    result = {
+        "source": data.description,
+        "n_images": len(labels),
+        "n_tumor": int(tumor.sum()),
+        "n_healthy": int((~tumor).sum()),
+        "sensitivity": float(predicted_tumor[tumor].mean()) if tumor.any() else None,
+        "specificity": float((~predicted_tumor[~tumor]).mean()) if (~tumor).any() else None,
+        "row_labels": rows,
+        "classes": classes,
+        "confusion_matrix": matrix,
+    }
+    width = max(len(c) for c in [*rows, *classes, "true \\ predicted"]) + 2
+    lines = []
+    for metric, n in (("sensitivity", "n_tumor"), ("specificity", "n_healthy")):
+        value = result[metric]
+        shown = "– (no such images)" if value is None else f"{100 * value:.2f} %"
+        lines.append(f"tumour {metric}: {shown} of {result[n]}")
+    lines += ["", "true \\ predicted".ljust(width) + "".join(c.rjust(width) for c in classes)]
+    lines += [r.ljust(width) + "".join(str(v).rjust(width) for v in row)
+              for r, row in zip(rows, matrix, strict=True)]  # fmt: skip
+    result["text"] = "\n".join(lines)
+    return result

@@ -1,0 +1,313 @@
+"""Scans from other collections: multi-source loading, the source splitter, the confound
+audit, coarse labels, cross-source scoring in recipes, and `braintumor evaluate`."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+
+from sklearn_braintumor._cli import main
+from sklearn_braintumor.classifiers import CNNClassifier
+from sklearn_braintumor.datasets import ImageSource, load_image_sources, make_synthetic_mri
+from sklearn_braintumor.experiments import RECIPES, ExperimentData, run_recipe, write_report
+from sklearn_braintumor.experiments._cross_source import collapse
+from sklearn_braintumor.model_selection import LeaveOneSourceOut, source_audit
+from sklearn_braintumor.nn import BatchAugment, CoarseLabelLoss
+
+NAMES = ["glioma", "meningioma", "notumor", "pituitary"]
+TUMOR_TYPES = {"tumor": ["glioma", "meningioma", "pituitary"]}
+
+
+def _write(folder, images):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(images):
+        Image.fromarray(image).save(folder / f"img {i}.png")
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    """A 4-class folder (Training/Testing) and a yes/no folder of phantoms."""
+    root = tmp_path_factory.mktemp("sources")
+    X, y = make_synthetic_mri(64, image_size=48, random_state=1)
+    for part, rows in (("Training", slice(0, 48)), ("Testing", slice(48, 64))):
+        for k, name in enumerate(NAMES):
+            _write(root / "four" / part / name, X[rows][y[rows] == (k + 1) % 4])
+    Xb, yb = make_synthetic_mri(20, n_classes=2, image_size=40, random_state=2)
+    _write(root / "yesno" / "yes", Xb[yb == 1])
+    _write(root / "yesno" / "no", Xb[yb == 0])
+    return root
+
+
+# -- loading -------------------------------------------------------------------------------------
+
+
+def test_load_image_sources_maps_labels_and_keeps_the_source(folders):
+    data = load_image_sources([folders / "four", f"{folders / 'yesno'}:yes=tumor,no=notumor"])
+    assert data.source_names == ["four", "yesno"]
+    assert sorted(set(data.source)) == ["four", "yesno"]
+    assert (data.source == "yesno").sum() == 20 and (data.source == "four").sum() == 64
+    assert data.target_names == [*NAMES, "tumor"]  # first appearance: 4-class, then "tumor"
+    labels = np.asarray(data.target_names)[data.target]
+    yes = (data.source == "yesno") & (data.folder_label == "yes")
+    assert set(labels[yes]) == {"tumor"}
+    assert set(labels[(data.source == "yesno") & (data.folder_label == "no")]) == {"notumor"}
+    assert set(data.subset[data.source == "four"]) == {"train", "test"}
+    assert set(data.subset[data.source == "yesno"]) == {""}
+    assert data.images.dtype == object  # 48 px and 40 px images stay a list
+    assert len(data.sha256) == len(data.filenames) == len(data.target) == 84
+    assert "yes -> tumor" in data.DESCR
+
+
+def test_image_source_parse_and_bad_mappings(folders):
+    source = ImageSource.parse("/data/yes-no:yes=tumour,no=notumor")
+    assert source.name == "yes-no" and source.mapping == {"yes": "tumour", "no": "notumor"}
+    assert ImageSource.parse("/data/yes-no").mapping is None
+    with pytest.raises(ValueError, match="is empty"):
+        ImageSource(folders / "yesno", {})
+    with pytest.raises(ValueError, match=r"'maybe' is not CLASS=LABEL"):
+        ImageSource.parse("dir:yes=tumor,maybe")
+    # a class folder the mapping does not cover: named, before any image is decoded
+    with pytest.raises(ValueError, match=r"class folder\(s\) \['no'\] match no mapping entry"):
+        load_image_sources([f"{folders / 'yesno'}:yes=tumor"])
+    with pytest.raises(ValueError, match=r"mapped class\(es\) \['maybe'\] have no folder"):
+        load_image_sources([f"{folders / 'yesno'}:yes=tumor,no=notumor,maybe=tumor"])
+    with pytest.raises(ValueError, match="share a name"):
+        load_image_sources([folders / "yesno", folders / "yesno"])
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_image_sources([folders / "missing"])
+
+
+# -- leave one source out ------------------------------------------------------------------------
+
+
+def test_leave_one_source_out_never_mixes_sources():
+    rng = np.random.default_rng(0)
+    sources = rng.choice(["a", "b", "c", "d"], size=60)
+    X = np.zeros((60, 3))
+    cv = LeaveOneSourceOut()
+    splits = list(cv.split(X, groups=sources))
+    assert cv.get_n_splits(groups=sources) == len(splits) == 4
+    for (train, test), name in zip(splits, ["a", "b", "c", "d"], strict=True):
+        assert set(sources[test]) == {name}
+        assert name not in set(sources[train])
+        assert len(train) + len(test) == 60
+    chosen = list(LeaveOneSourceOut(test_sources=["c"]).split(X, groups=sources))
+    assert len(chosen) == 1 and set(sources[chosen[0][1]]) == {"c"}
+    with pytest.raises(ValueError, match="needs groups"):
+        list(cv.split(X))
+    with pytest.raises(ValueError, match="at least 2 sources"):
+        list(cv.split(X, groups=["a"] * 60))
+    with pytest.raises(ValueError, match=r"not present: \['e'\]"):
+        list(LeaveOneSourceOut(test_sources=["e"]).split(X, groups=sources))
+    # as a scikit-learn cv: the held-out source is scored by a model that never saw it
+    y = rng.integers(0, 2, 60)
+    scores = cross_val_score(LogisticRegression(), rng.normal(size=(60, 3)), y, groups=sources,
+                             cv=LeaveOneSourceOut())  # fmt: skip
+    assert len(scores) == 4
+
+
+# -- confound audit ------------------------------------------------------------------------------
+
+
+def _styled(X, rng):
+    """A collection's "style": darker, more contrast, a scanner's grain."""
+    out = X.astype(float) ** 1.3 / 255**0.3
+    out += rng.normal(0, 12, X.shape) * (X > 0)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def test_audit_finds_a_planted_collection_style_and_not_a_missing_one():
+    rng = np.random.default_rng(0)
+    X, y = make_synthetic_mri(160, n_classes=2, image_size=48, random_state=3)
+    labels = np.where(y == 1, "tumor", "notumor")
+    sources = np.repeat(["first", "second"], 80)
+    styled = X.copy()
+    styled[80:] = _styled(X[80:], rng)
+    confounded = source_audit(styled, sources, labels)
+    assert {row["label"] for row in confounded.rows} == {"notumor", "tumor"}
+    assert confounded.max_within_class > 0.9  # told apart within each label
+    assert confounded.overall["balanced_accuracy"] > 0.9
+    clean = source_audit(X, sources, labels)
+    assert clean.max_within_class < 0.75  # same generator: near chance (0.5)
+    assert "source told apart" in clean.to_markdown()
+    with pytest.raises(ValueError, match="at least 2 sources"):
+        source_audit(X, np.repeat("one", 160))
+
+
+# -- coarse labels -------------------------------------------------------------------------------
+
+
+def test_coarse_label_loss_is_minus_log_of_the_group_probability():
+    logits = torch.tensor([[1.0, 2.0, 0.5, -1.0], [0.0, 0.0, 3.0, 0.0]])
+    groups = torch.tensor([[True, True, False, True]])
+    loss = CoarseLabelLoss(torch.nn.CrossEntropyLoss, groups)
+    p = torch.softmax(logits, 1)
+    expected_coarse = -torch.log(p[1, [0, 1, 3]].sum())
+    expected_fine = torch.nn.functional.cross_entropy(logits[:1], torch.tensor([1]))
+    got = loss(logits, torch.tensor([1, 4]))
+    assert torch.allclose(got, (expected_fine + expected_coarse) / 2)
+    assert torch.allclose(
+        loss(logits, torch.tensor([1, 2])),
+        torch.nn.functional.cross_entropy(logits, torch.tensor([1, 2])),
+    )
+
+
+def test_cnn_learns_from_coarse_labels_without_making_them_classes():
+    X, y = make_synthetic_mri(96, image_size=32, random_state=0)
+    labels = np.array(["notumor", "glioma", "meningioma", "pituitary"], dtype=object)[y]
+    labels[:24] = np.where(y[:24] > 0, "tumor", "notumor")
+    clf = CNNClassifier(max_epochs=2, random_state=0, module__hidden=16, batch_size=16,
+                        coarse_labels=TUMOR_TYPES).fit(X, labels)  # fmt: skip
+    assert list(clf.classes_) == NAMES and clf.predict_proba(X[:3]).shape == (3, 4)
+    coarse = np.flatnonzero(labels == "tumor")
+    assert not np.isin(clf.valid_indices_, coarse).any()  # validation: fully labelled only
+    with pytest.raises(ValueError, match=r"groups \['astrocytoma'\], which no image of y has"):
+        CNNClassifier(max_epochs=1, coarse_labels={"tumor": ["glioma", "astrocytoma"]}).fit(
+            X, labels
+        )
+    with pytest.raises(ValueError, match="coarse_labels must be a dict"):
+        CNNClassifier(max_epochs=1, coarse_labels={"tumor": "glioma"}).fit(X, labels)
+
+
+def test_intensity_augmentation_keeps_the_background_and_the_anatomy():
+    x = torch.rand(8, 1, 16, 16) * 0.9 + 0.05
+    x[..., :3, :] = 0  # background rows
+    augment = BatchAugment(horizontal_flip=0, gamma=0.5, contrast=0.4, brightness=0.1,
+                           invert=0.5, histogram_swap=0.5).train()  # fmt: skip
+    torch.manual_seed(0)
+    out = augment(x)
+    assert torch.all(out[..., :3, :] == 0) and out.min() >= 0 and out.max() <= 1
+    assert not torch.allclose(out, x)
+    swap = BatchAugment(horizontal_flip=0, histogram_swap=1.0).train()
+    swapped = swap(x)
+    for a, b in zip(x.flatten(1), swapped.flatten(1), strict=True):  # same order of grey levels
+        inside = a > 0
+        assert torch.equal(a[inside].argsort(), b[inside].argsort())
+    assert torch.equal(augment.eval()(x), x)
+    with pytest.raises(ValueError, match="invert is a probability"):
+        BatchAugment(invert=2.0)
+    with pytest.raises(ValueError, match="contrast must be in"):
+        BatchAugment(contrast=1.5)
+
+
+# -- recipes scored on other collections ---------------------------------------------------------
+
+
+def _phantoms(n, seed, size=64, names=NAMES):
+    X, y = make_synthetic_mri(n, image_size=size, random_state=seed)
+    return X, np.array([2, 0, 1, 3])[y] if names is NAMES else y
+
+
+def _four_class(n_train=72, n_test=36):
+    X, y = _phantoms(n_train + n_test, 0)
+    subset = np.array(["train"] * n_train + ["test"] * n_test)
+    files = np.array([f"{s}/{i}.png" for i, s in enumerate(subset)])
+    return ExperimentData(X, y, list(NAMES), subset, files,
+                          np.array([f"{i:064x}" for i in range(len(y))]), "phantoms",
+                          name="four")  # fmt: skip
+
+
+def _yes_no(four, n=30, copies=2):
+    X, y = make_synthetic_mri(n, n_classes=2, image_size=56, random_state=7)
+    X, y = list(X), y.copy()
+    train = np.flatnonzero(four.subset == "train")
+    for k in range(copies):  # copies of 4-class training tumours, labelled yes
+        index = train[np.flatnonzero(four.target[train] != 2)[k]]
+        X[k], y[k] = four.images[index], 1
+    return ExperimentData(X, y, ["no", "yes"], None, np.array([f"{i}.png" for i in range(n)]),
+                          np.array([f"{i + 500:064x}" for i in range(n)]), "yes/no phantoms",
+                          name="yesno")  # fmt: skip
+
+
+def _tiny(name):
+    recipe = RECIPES[name]
+    settings = {**recipe.profiles["quick"], "image_size": 32, "max_epochs": 2,
+                "deviations": ["tiny"]}  # fmt: skip
+    if name == "gbmnet":
+        settings.update(transfer_size=32, lr=1e-3, backbones=False)
+    return dataclasses.replace(recipe, profiles={"quick": settings})
+
+
+def test_recipe_scored_on_another_collection_drops_copies_first(tmp_path):
+    four = _four_class()
+    yes_no = _yes_no(four)
+    lines = []
+    result = run_recipe(_tiny("recommended"), four, device="cpu", external=[yes_no],
+                        log=lines.append)  # fmt: skip
+    record = next(r for r in result.records if r["arm"] == "paper")
+    scores = record["external"]["yesno"]
+    assert scores["n_copies"] >= 2  # the planted copies of training images are not scored
+    assert scores["n_tumor"] + scores["n_healthy"] + scores["n_copies"] == 30
+    assert 0 <= scores["sensitivity"] <= 1 and 0 <= scores["specificity"] <= 1
+    assert result.audit["overall"]["counts"]["four"] == 108
+    assert any("yesno: tumour sensitivity" in line for line in lines)
+    out = write_report(result, tmp_path / "report")
+    text = (out / "report.md").read_text()
+    assert "| other source: yesno |" in text and "## Other sources" in text
+    assert "source told apart" in text
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["other_sources"]["summary"]["GBMNet, recommended schedule"]["yesno"]
+    # 4-class predictions collapse to tumour / no tumour
+    assert collapse(["glioma", "notumor", "pituitary", "no_tumor"]).tolist() == [
+        True, False, True, False,
+    ]  # fmt: skip
+
+
+def test_a_collection_trained_on_and_scored_is_held_out_in_part():
+    four = _four_class()
+    yes_no = _yes_no(four, copies=0)
+    result = run_recipe(_tiny("recommended"), four, device="cpu", external=[yes_no],
+                        train_extra=[yes_no], seeds=2)  # fmt: skip
+    for record in result.records:
+        if record["arm"] == "paper":
+            scores = record["external"]["yesno"]
+            assert scores["held_out"] and 5 <= scores["n_tumor"] + scores["n_healthy"] <= 15
+    assert any("held out" in note for note in result.source_notes)
+    added = [n for n in result.source_notes if "trained on (paper's protocol" in n]
+    assert len(added) == 2  # a hold-out per seed
+
+
+def test_binary_recipe_and_bad_mappings_fail_before_training():
+    four = _four_class()
+    yes_no = _yes_no(four)
+    result = run_recipe(_tiny("gbmnet"), four, device="cpu", external=[yes_no])
+    assert "sensitivity" in result.records[0]["external"]["yesno"]
+    lines = []
+    unknown = dataclasses.replace(yes_no, target_names=["no", "cancer"])
+    with pytest.raises(ValueError, match=r"yesno: label 'cancer' is not a class the model knows"):
+        run_recipe(_tiny("recommended"), four, device="cpu", external=[unknown], log=lines.append)
+    assert lines == []  # refused before anything ran
+    with pytest.raises(ValueError, match="cannot train this recipe's 4-class models"):
+        run_recipe(_tiny("gbmnet"), four, device="cpu", train_extra=[yes_no], log=lines.append)
+    assert lines == []
+
+
+def test_cli_reproduce_external_and_evaluate(folders, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(RECIPES, "recommended", _tiny("recommended"))
+    out = tmp_path / "rec"
+    yes_no = f"{folders / 'yesno'}:yes=tumour,no=notumor"
+    argv = ["reproduce", "recommended", "--data", str(folders / "four"), "--external", yes_no,
+            "--out", str(out), "--device", "cpu", "--quiet", "--save-model"]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "scored on: yesno" in printed and "other source: yesno" in printed
+    model = out / "models" / "gbmnet-recommended-schedule.joblib"
+    report = tmp_path / "eval.json"
+    assert main(["evaluate", str(model), str(folders / "yesno"), "--map", "yes=tumor,no=notumor",
+                 "--json", str(report)]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "tumour sensitivity" in printed and "true \\ predicted" in printed
+    saved = json.loads(report.read_text())
+    assert saved["n_images"] == 20 and saved["classes"] == NAMES
+    assert sum(map(sum, saved["confusion_matrix"])) == 20
+    # bad mappings are refused before any training or prediction, naming the problem
+    assert main([*argv[:5], f"{folders / 'yesno'}:yes=tumor", "--out", str(tmp_path / "x")]) == 1
+    assert "match no mapping entry" in capsys.readouterr().err
+    assert main(["evaluate", str(model), str(folders / "yesno"), "--map", "yes=cancer,no=no"]) == 1
+    assert "label 'cancer' is not a class the model knows" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
