@@ -21,6 +21,10 @@ class ImageReadError(ValueError):
         self.reason = reason
         super().__init__(f"cannot read image {self.path!r}: {reason}")
 
+    def __reduce__(self):
+        # rebuilt from (path, reason), so it crosses process boundaries (joblib workers)
+        return type(self), (self.path, self.reason)
+
 
 class DownloadError(OSError):
     """A dataset download or extraction failed; nothing was cached."""

@@ -1,0 +1,98 @@
+"""Faults and misuse found by probing the library: each has its behaviour pinned here."""
+
+import os
+import pickle
+import stat
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from sklearn_braintumor._cli import main
+from sklearn_braintumor.classifiers import CNNClassifier
+from sklearn_braintumor.datasets import load_image_folder, make_synthetic_mri
+from sklearn_braintumor.exceptions import ChecksumError, DownloadError, ImageReadError
+from sklearn_braintumor.utils import save
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ImageReadError("scans/a.png", "not an image"), DownloadError("x"), ChecksumError("y")],
+    ids=lambda e: type(e).__name__,
+)
+def test_every_library_exception_survives_pickling(error):
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is type(error) and str(again) == str(error)
+    if isinstance(error, ImageReadError):
+        assert (again.path, again.reason) == (error.path, error.reason)
+
+
+def _folder(root, n_bad=1):
+    X, _ = make_synthetic_mri(6, image_size=24, random_state=0)
+    for name in ("a", "b"):
+        (root / name).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(X[i]).save(root / name / f"{i}.png")
+    for i in range(n_bad):
+        (root / "a" / f"broken{i}.png").write_bytes(b"not a png")
+    return root
+
+
+def test_parallel_loading_reports_the_unreadable_file(tmp_path):
+    root = _folder(tmp_path / "data")
+    with pytest.raises(ImageReadError, match="broken0.png"):  # not BrokenProcessPool
+        load_image_folder(root, n_jobs=2, chunk_size=2)
+    with pytest.warns(UserWarning, match="broken0.png"):
+        data = load_image_folder(root, n_jobs=2, chunk_size=2, on_error="warn")
+    assert len(data.target) == 6
+
+
+def test_fit_leaves_the_global_torch_random_stream_alone():
+    X, y = make_synthetic_mri(24, image_size=24, random_state=0)
+    torch.manual_seed(5)
+    expected = torch.rand(4)
+    torch.manual_seed(5)
+    first = CNNClassifier(max_epochs=1, random_state=0, module__hidden=8).fit(X, y)
+    assert torch.equal(torch.rand(4), expected)
+    second = CNNClassifier(max_epochs=1, random_state=0, module__hidden=8).fit(X, y)
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+
+
+def test_saved_models_and_prediction_files_honour_the_umask(tmp_path):
+    X, y = make_synthetic_mri(24, image_size=24, random_state=0)
+    clf = CNNClassifier(max_epochs=1, random_state=0, module__hidden=8).fit(X, y)
+    old = os.umask(0o022)
+    try:
+        model = save(clf, tmp_path / "model.joblib")
+        scans = tmp_path / "scans"
+        scans.mkdir()
+        for i in range(2):
+            Image.fromarray(X[i]).save(scans / f"{i}.png")
+        assert main(["predict", str(model), str(scans), "--out", str(tmp_path / "p.csv"),
+                     "--quiet"]) == 0  # fmt: skip
+    finally:
+        os.umask(old)
+    for path in (model, tmp_path / "p.csv"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_predict_refuses_a_bad_out_before_predicting_and_fails_when_nothing_was_read(
+    tmp_path, capsys
+):
+    X, y = make_synthetic_mri(24, image_size=24, random_state=0)
+    model = save(CNNClassifier(max_epochs=1, random_state=0, module__hidden=8).fit(X, y),
+                 tmp_path / "model.joblib")  # fmt: skip
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for i in range(2):
+        (broken / f"{i}.png").write_bytes(b"garbage")
+    assert main(["predict", str(model), str(broken), "--out", str(tmp_path / "p.csv"),
+                 "--quiet"]) == 1  # fmt: skip
+    assert "none of the 2 files could be read" in capsys.readouterr().err
+    assert main(["predict", str(model), str(broken), "--out", str(tmp_path), "--quiet"]) == 1
+    assert "is a folder" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    below = tmp_path / "file" / "p.csv"
+    assert main(["predict", str(model), str(broken), "--out", str(below), "--quiet"]) == 1
+    assert "which is a file" in capsys.readouterr().err
