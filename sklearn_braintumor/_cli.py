@@ -205,12 +205,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise FileNotFoundError(
             f"model file {str(model)!r} does not exist; save a fitted pipeline with "
             "sklearn_braintumor.utils.save(pipeline, PATH), or run `braintumor reproduce NAME "
-            "--save-model` and use REPORT/models/NAME.joblib"
+            "--save-model` and use REPORT/models/NAME.btm"
         )
     check_output_file(out)
     if out.exists() and not args.overwrite:
         raise FileExistsError(f"{out} already exists; pass --overwrite or another --out")
-    estimator = load(model)
+    estimator = load(model, trusted=args.trusted)
     bar = None
     if not args.quiet:
         from tqdm import tqdm
@@ -257,7 +257,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                          if args.map else None)  # fmt: skip
     if args.json and Path(args.json).exists() and not args.overwrite:
         raise FileExistsError(f"{args.json} already exists; pass --overwrite or another --json")
-    result = evaluate_collection(load(model), source)
+    result = evaluate_collection(load(model, trusted=args.trusted), source)
     print(f"{source.name}: {result['n_images']} images ({args.folder})")
     print(result["text"])
     if args.json:
@@ -267,6 +267,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         atomic_write_text(Path(args.json), json.dumps(payload, indent=2) + "\n")
         print(f"-> {os.fspath(args.json)}")
     return 0
+
+
+_TRUSTED_HELP = (
+    "also load a pickle (joblib) model file, which can run any code it holds: only for files "
+    "you made or trust (the library's own .btm format never needs it)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -381,13 +387,16 @@ def build_parser() -> argparse.ArgumentParser:
         "e.g. yes=tumor,no=notumor (default: folder names as they are)",
     )
     evaluate.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    evaluate.add_argument("--trusted", action="store_true", help=_TRUSTED_HELP)
     evaluate.add_argument("--overwrite", action="store_true", help="replace an existing --json")
     predict = add(
         "predict",
         _cmd_predict,
         "write class probabilities of every image in a folder to a CSV file",
     )
-    predict.add_argument("model", help="a fitted pipeline saved with sklearn_braintumor.utils.save")
+    predict.add_argument(
+        "model", help="a fitted pipeline saved with sklearn_braintumor.utils.save (.btm)"
+    )
     predict.add_argument("folder", help="folder of scans (searched recursively)")
     predict.add_argument("--out", default="predictions.csv", help="CSV file (predictions.csv)")
     predict.add_argument("--overwrite", action="store_true", help="replace an existing --out")
@@ -405,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip: unreadable files get a row with the error; raise: stop at the first",
     )
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
+    predict.add_argument("--trusted", action="store_true", help=_TRUSTED_HELP)
     return parser
 
 

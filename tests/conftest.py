@@ -65,7 +65,7 @@ _PREDICT = """
 import sys, numpy as np, torch
 from sklearn_braintumor.utils import load
 assert not torch.cuda.is_available()
-np.save(sys.argv[3], load(sys.argv[1]).predict_proba(np.load(sys.argv[2])))
+np.save(sys.argv[3], load(sys.argv[1], trusted=True).predict_proba(np.load(sys.argv[2])))
 """
 
 
@@ -73,7 +73,7 @@ np.save(sys.argv[3], load(sys.argv[1]).predict_proba(np.load(sys.argv[2])))
 def predict_without_gpu(tmp_path):
     """``predict(model_file, X)``: probabilities from a process that sees no GPU.
 
-    The model is loaded with ``utils.load``; ``tests/`` is on the path, so
+    The model (a pickle) is loaded with ``utils.load(trusted=True)``; ``tests/`` is on the path, so
     networks defined in test helpers (``ddp_worker.IdNet``) unpickle.
     """
 

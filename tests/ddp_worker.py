@@ -83,7 +83,7 @@ def main(out, batch_size, precision, device):
     )
     if state.is_main_process:
         clf.module_.forget()
-        save(clf, out / "model.joblib")
+        save(clf, out / "model.joblib", format="joblib")  # IdNet is a test class
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def test_each_process_trains_on_its_own_half_of_every_epoch(runs):
 
 
 def test_the_saved_model_predicts_without_accelerate(runs, predict_without_gpu):
-    clf = load(runs["ddp_dir"] / "model.joblib")
+    clf = load(runs["ddp_dir"] / "model.joblib", trusted=True)
     assert clf.net_.accelerator is None
     assert not isinstance(clf.module_, torch.nn.parallel.DistributedDataParallel)
     X, _ = ddp_worker.data()

@@ -230,11 +230,13 @@ def test_a_fitted_model_keeps_no_training_tensors(phantoms):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_a_model_trained_on_a_gpu_loads_without_one(phantoms, tmp_path, predict_without_gpu):
-    from sklearn_braintumor.utils import save
+    from sklearn_braintumor.utils import load, save
 
     X, y, X_test, _ = phantoms
     clf = small(max_epochs=3, keep_best=True, lr_schedule="cosine", device="cuda").fit(X, y)
-    proba = predict_without_gpu(save(clf, tmp_path / "model.joblib"), X_test)
+    proba = predict_without_gpu(save(clf, tmp_path / "model.joblib", format="joblib"), X_test)
+    safe = load(save(clf, tmp_path / "model.btm"))  # the safe format: weights as arrays
+    np.testing.assert_allclose(safe.predict_proba(X_test), clf.predict_proba(X_test), atol=1e-5)
     np.testing.assert_allclose(proba, clf.predict_proba(X_test), atol=1e-5)
 
 
@@ -257,8 +259,10 @@ def test_atomic_save_and_load(phantoms, tmp_path, monkeypatch):
         ImageFlattener(), CNNClassifier(GBMNet, input_shape=(32, 32), max_epochs=1, random_state=0)
     )
     pipe.fit(X, y)
-    path = save(pipe, tmp_path / "model.joblib")
-    np.testing.assert_allclose(load(path).predict_proba(X_test), pipe.predict_proba(X_test))
+    path = save(pipe, tmp_path / "model.joblib", format="joblib")
+    np.testing.assert_allclose(
+        load(path, trusted=True).predict_proba(X_test), pipe.predict_proba(X_test)
+    )
     before = path.read_bytes()
 
     def broken_dump(obj, filename, **kwargs):
@@ -268,7 +272,7 @@ def test_atomic_save_and_load(phantoms, tmp_path, monkeypatch):
 
     monkeypatch.setattr(joblib, "dump", broken_dump)
     with pytest.raises(KeyboardInterrupt):
-        save(pipe, path)
+        save(pipe, path, format="joblib")
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.joblib"]
 

@@ -296,7 +296,7 @@ def test_cli_reproduce_external_and_evaluate(folders, tmp_path, capsys, monkeypa
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "scored on: yesno" in printed and "other source: yesno" in printed
-    model = out / "models" / "gbmnet-recommended-schedule.joblib"
+    model = out / "models" / "gbmnet-recommended-schedule.btm"
     report = tmp_path / "eval.json"
     assert main(["evaluate", str(model), str(folders / "yesno"), "--map", "yes=tumor,no=notumor",
                  "--json", str(report)]) == 0  # fmt: skip

@@ -260,7 +260,7 @@ def test_cli_reproduce(tmp_path, capsys, monkeypatch):
     from sklearn_braintumor.datasets import load_sample
     from sklearn_braintumor.utils import load
 
-    model = load(out / "models" / "gbmnet-recommended-schedule.joblib")
+    model = load(out / "models" / "gbmnet-recommended-schedule.btm")
     assert list(model.classes_) == NAMES  # class names, not indices, for `braintumor predict`
     assert set(model.predict(load_sample("test").images[:5])) <= set(NAMES)
     assert main(argv) == 1  # an existing report is refused before anything runs

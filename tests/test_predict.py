@@ -24,7 +24,7 @@ def model_file(tmp_path_factory):
         Resize((32, 32)),
         CNNClassifier(max_epochs=2, random_state=0, module__hidden=16, device="cpu"),
     ).fit(X, NAMES[y])
-    return save(pipe, tmp_path_factory.mktemp("model") / "model.joblib"), pipe
+    return save(pipe, tmp_path_factory.mktemp("model") / "model.btm"), pipe
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_predict_raise_leaves_no_csv(model_file, scans, tmp_path):
 
 def test_predict_errors(model_file, tmp_path, capsys):
     _, pipe = model_file
-    assert main(["predict", str(tmp_path / "none.joblib"), str(tmp_path)]) == 1
+    assert main(["predict", str(tmp_path / "none.btm"), str(tmp_path)]) == 1
     assert "utils.save" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -64,7 +64,7 @@ def test_saved_models_and_prediction_files_honour_the_umask(tmp_path):
     clf = CNNClassifier(max_epochs=1, random_state=0, module__hidden=8).fit(X, y)
     old = os.umask(0o022)
     try:
-        model = save(clf, tmp_path / "model.joblib")
+        model = save(clf, tmp_path / "model.btm")
         scans = tmp_path / "scans"
         scans.mkdir()
         for i in range(2):
@@ -82,7 +82,7 @@ def test_predict_refuses_a_bad_out_before_predicting_and_fails_when_nothing_was_
 ):
     X, y = make_synthetic_mri(24, image_size=24, random_state=0)
     model = save(CNNClassifier(max_epochs=1, random_state=0, module__hidden=8).fit(X, y),
-                 tmp_path / "model.joblib")  # fmt: skip
+                 tmp_path / "model.btm")  # fmt: skip
     broken = tmp_path / "broken"
     broken.mkdir()
     for i in range(2):
@@ -96,3 +96,96 @@ def test_predict_refuses_a_bad_out_before_predicting_and_fails_when_nothing_was_
     below = tmp_path / "file" / "p.csv"
     assert main(["predict", str(model), str(broken), "--out", str(below), "--quiet"]) == 1
     assert "which is a file" in capsys.readouterr().err
+
+
+# -- the safe model format -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fitted_pipeline():
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_braintumor.classifiers import TTAClassifier, TumorFirstClassifier
+    from sklearn_braintumor.preprocessing import BrainCrop, Resize
+
+    X, y = make_synthetic_mri(48, image_size=32, random_state=0)
+    labels = np.array(["notumor", "glioma", "meningioma", "pituitary"])[y]
+    cnn = CNNClassifier(max_epochs=2, random_state=0, module__hidden=16,
+                        criterion__label_smoothing=0.1, augment={"rotation": 5.0})  # fmt: skip
+    pipe = TumorFirstClassifier(TTAClassifier(make_pipeline(BrainCrop(), Resize((32, 32)), cnn)))
+    return pipe.fit(X, labels), X
+
+
+def test_safe_format_round_trip_predicts_the_same(fitted_pipeline, tmp_path):
+    from sklearn_braintumor.utils import load
+
+    pipe, X = fitted_pipeline
+    path = save(pipe, tmp_path / "model.btm")
+    again = load(path)
+    np.testing.assert_array_equal(again.predict_proba(X), pipe.predict_proba(X))
+    np.testing.assert_array_equal(again.predict(X), pipe.predict(X))
+    assert again.get_params()["threshold"] == 0.5
+    inner = again.estimator_.estimator_.steps[-1][1]
+    assert len(inner.history_) == 2 and list(inner.classes_) == list(pipe.classes_)
+
+
+def test_loading_a_model_file_runs_no_code_from_it(fitted_pipeline, tmp_path):
+    import io
+    import json
+    import zipfile
+
+    import joblib
+
+    from sklearn_braintumor.utils import load
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+
+    crafted = tmp_path / "shared_model.joblib"
+    joblib.dump(Payload(), crafted)
+    with pytest.raises(ValueError, match="is a pickle.*trusted=True"):
+        load(crafted)
+    assert main(["predict", str(crafted), str(tmp_path), "--quiet"]) == 1
+    assert not (tmp_path / "pwned").exists()
+    # a safe-format file edited to name another class or set a dunder attribute is refused
+    pipe, _ = fitted_pipeline
+    data = zipfile.ZipFile(io.BytesIO((save(pipe, tmp_path / "m.btm")).read_bytes()))
+    header = json.loads(data.read("model.json"))
+    for edit in ({"__estimator__": "os.system"}, {"state": {"__class__": None}}):
+        tampered = dict(header, model={**header["model"], **edit})
+        if "state" in edit:
+            tampered["model"]["state"] = {**header["model"]["state"], **edit["state"]}
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as out:
+            out.writestr("model.json", json.dumps(tampered))
+        (tmp_path / "t.btm").write_bytes(buffer.getvalue())
+        with pytest.raises(ValueError, match="safe format does not load|sets attributes"):
+            load(tmp_path / "t.btm")
+
+
+def test_broken_model_files_name_the_path_and_what_they_are(fitted_pipeline, tmp_path):
+    from sklearn_braintumor.utils import load
+
+    pipe, _ = fitted_pipeline
+    good = save(pipe, tmp_path / "m.btm").read_bytes()
+    cases = {
+        "empty.btm": (b"", "is an empty file"),
+        "half.btm": (good[: len(good) // 2], "not a complete sklearn-braintumor model file"),
+        "scan.btm": (b"\x89PNG\r\n\x1a\n" + b"0" * 20, "is an image, not a model"),
+        "notes.btm": (b"hello", "not a model file of this library"),
+    }
+    for name, (content, message) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError, match=message) as info:
+            load(tmp_path / name)
+        assert name in str(info.value)
+    with pytest.raises(ValueError, match="pickle file name"):
+        save(pipe, tmp_path / "m.joblib")
+    from sklearn.preprocessing import FunctionTransformer
+
+    with pytest.raises(ValueError, match="format='joblib'"):
+        save(FunctionTransformer(np.log1p).fit(np.ones((2, 2))), tmp_path / "f.btm")
+    assert not (tmp_path / "f.btm").exists()
+    trusted = save(pipe, tmp_path / "m.joblib", format="joblib")
+    assert load(trusted, trusted=True).predict(fitted_pipeline[1][:2]).shape == (2,)

@@ -576,8 +576,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = encoder.classes_
         if len(self.classes_) < 2:
             raise ValueError(
-                f"CNNClassifier needs samples of at least 2 classes; got "
-                f"{len(self.classes_)}: {self.classes_.tolist()}"
+                f"CNNClassifier needs samples of at least 2 classes; got {len(self.classes_)} "
+                f"class{'' if len(self.classes_) == 1 else 'es'}: {self.classes_.tolist()}"
             )
         y_encoded = np.empty(len(y), dtype=np.int64)
         y_encoded[~coarse] = encoder.transform(y[~coarse])
@@ -696,6 +696,74 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         mapping of its weights to the CPU and not load on a machine without one.
         """
         return self.net_.module_
+
+    # -- the safe model format --------------------------------------------------------------
+
+    def _safe_state(self) -> tuple[dict, dict]:
+        """Return parameters and fitted state for :func:`sklearn_braintumor.utils.save`.
+
+        The trained network is stored as its ``state_dict`` (arrays); the
+        per-epoch history without its per-batch rows.
+        """
+        params = self.get_params(deep=False)
+        if not hasattr(self, "net_"):
+            return params, {}
+        state = {
+            "classes_": self.classes_,
+            "input_shape_": tuple(self.input_shape_),
+            "valid_indices_": self.valid_indices_,
+            "history_": [{k: v for k, v in row.items() if k != "batches"} for row in self.history_],
+            "weights_": dict(self.module_.state_dict()),
+        }
+        for name in ("n_features_in_", "reader_"):
+            if hasattr(self, name):
+                state[name] = getattr(self, name)
+        return params, state
+
+    @classmethod
+    def _from_safe_state(cls, params: dict, state: dict) -> CNNClassifier:
+        """Rebuild a classifier saved in the safe format: its network ready to predict."""
+        from skorch.history import History
+
+        estimator = cls(**params)
+        if not state:
+            return estimator
+        weights, history = state.pop("weights_"), state.pop("history_")
+        for key, value in state.items():
+            setattr(estimator, key, value)
+        if not isinstance(estimator.module, type):
+            raise ValueError("a saved CNNClassifier must name its module class")
+        device = estimator._device()
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            device = "cpu"
+        net = AugmentingNet(
+            module=estimator.module,
+            criterion=estimator.criterion,
+            optimizer=estimator.optimizer,
+            lr=estimator.lr,
+            batch_size=estimator.batch_size,
+            max_epochs=estimator.max_epochs,
+            train_split=None,
+            classes=list(range(len(estimator.classes_))),
+            predict_nonlinearity=None,
+            verbose=0,
+            iterator_train=TensorBatches,
+            iterator_valid=TensorBatches,
+            device=device,
+            **{
+                f"module__{k}": v
+                for k, v in estimator._module_kwargs(len(estimator.classes_)).items()
+            },
+            **estimator._prefixed(("criterion__", "optimizer__")),
+        )
+        net.channels_last = estimator.channels_last
+        net.initialize()
+        net.module_.load_state_dict(weights)
+        net.module_.eval()
+        net.history = History(history)
+        estimator.net_ = net
+        estimator.history_ = net.history
+        return estimator
 
     # -- prediction -------------------------------------------------------------------------
 

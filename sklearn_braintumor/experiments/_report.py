@@ -457,7 +457,8 @@ def write_report(
         Replace an existing ``out``.
     save_models : bool, default=False
         Also save each model fitted under the paper's protocol with the first
-        seed as ``models/<model>.joblib`` (:func:`sklearn_braintumor.utils.save`),
+        seed as ``models/<model>.btm`` (:func:`sklearn_braintumor.utils.save`, the safe
+        format),
         ready for ``braintumor predict``.
 
     Returns
@@ -477,7 +478,7 @@ def write_report(
             (staging / "models").mkdir()
             for (arm, name), estimator in result.estimators.items():
                 if arm == "paper":
-                    save(estimator, staging / "models" / f"{slug(name)}.joblib")
+                    save(estimator, staging / "models" / f"{slug(name)}.btm")
         (staging / "report.md").write_text(render_markdown(result, argv=argv, figures=figures))
         (staging / "results.json").write_text(
             json.dumps(results_dict(result, argv), indent=2, default=str) + "\n"

@@ -20,33 +20,74 @@ def chmod_like_new(path: str | os.PathLike, *, folder: bool = False) -> None:
     os.chmod(path, (0o777 if folder else 0o666) & ~umask)
 
 
-def save(estimator, path: str | os.PathLike, *, compress: int = 3) -> Path:
-    """Save a fitted estimator or pipeline with joblib, atomically.
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+
+
+def save(estimator, path: str | os.PathLike, *, format: str = "safe", compress: int = 3) -> Path:
+    """Save a fitted estimator or pipeline, atomically.
+
+    The default ``format="safe"`` writes the library's safe model format: a
+    zip of ``model.json`` (classes, parameters, fitted attributes) and
+    ``.npy`` arrays (network weights included). :func:`load` reads it without
+    running any code from the file, so such files can be shared. It stores
+    this library's estimators, scikit-learn's and imbalanced-learn's
+    pipelines and estimators built from plain parameters; a custom class or
+    a function (a ``FunctionTransformer`` callable, a module instance) is
+    refused with a message. ``format="joblib"`` pickles anything picklable
+    instead; loading such a file runs code it holds, so :func:`load` reads it
+    only with ``trusted=True``.
 
     The file is written next to ``path`` under a temporary name and renamed
     into place once complete, so an interrupted save (Ctrl-C, full disk,
     crash) leaves either the previous file or none, never a truncated one.
-    A fitted ``CNNClassifier`` trained on a GPU loads on a CPU-only machine
-    (skorch maps the weights to the CPU).
+    Networks trained on a GPU load on a CPU-only machine.
 
     Parameters
     ----------
     estimator : object
-        Anything picklable, typically a fitted estimator or pipeline.
+        A fitted (or unfitted) estimator or pipeline.
     path : str or path-like
-        Destination file.
+        Destination file (``.btm`` is the safe format's usual suffix; a
+        ``.joblib`` / ``.pkl`` name needs ``format="joblib"``).
+    format : {"safe", "joblib"}, default="safe"
     compress : int, default=3
-        joblib compression level.
+        joblib compression level (``format="joblib"`` only).
 
     Returns
     -------
     path : pathlib.Path
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn_braintumor.datasets import make_synthetic_mri
+    >>> from sklearn_braintumor.preprocessing import ImageFlattener, Resize
+    >>> from sklearn_braintumor.utils import load, save
+    >>> X, y = make_synthetic_mri(20, image_size=16, random_state=0)
+    >>> pipe = make_pipeline(Resize((8, 8)), ImageFlattener(), LogisticRegression()).fit(X, y)
+    >>> path = save(pipe, "model.btm")  # doctest: +SKIP
+    >>> (load(path).predict(X) == pipe.predict(X)).all()  # doctest: +SKIP
+    True
     """
+    from ._safe import dumps
+
     path = Path(path)
+    if format not in ("safe", "joblib"):
+        raise ValueError(f"format must be 'safe' or 'joblib', got {format!r}")
+    if format == "safe" and path.suffix.lower() in PICKLE_SUFFIXES:
+        raise ValueError(
+            f"{path.name} is a pickle file name, but format='safe' writes the safe format; "
+            "name it NAME.btm, or pass format='joblib' for a pickle"
+        )
+    payload = dumps(estimator) if format == "safe" else None  # refused before any file exists
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:
-        joblib.dump(estimator, tmp, compress=compress)
+        if payload is None:
+            joblib.dump(estimator, tmp, compress=compress)
+        else:
+            Path(tmp).write_bytes(payload)
         chmod_like_new(tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -55,18 +96,69 @@ def save(estimator, path: str | os.PathLike, *, compress: int = 3) -> Path:
     return path
 
 
-def load(path: str | os.PathLike):
-    """Load an estimator saved with :func:`save` (or any joblib file).
+def _describe(head: bytes) -> str:
+    """What a file that is not a model seems to be, from its first bytes."""
+    if not head:
+        return "an empty file"
+    zlib = len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0
+    if head[:1] == b"\x80" or zlib or head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")):
+        return "a pickle (joblib) file"  # plain, or compressed as joblib does
+    if head.startswith((b"\xff\xd8", b"\x89PNG", b"BM", b"GIF8")):
+        return "an image, not a model"
+    return "not a model file of this library"
+
+
+def load(path: str | os.PathLike, *, trusted: bool = False):
+    """Load an estimator saved with :func:`save`.
+
+    Safe-format files load without running code from the file. Pickle files
+    (``format="joblib"``, or any joblib/pickle file) can run arbitrary code
+    when loaded and are refused unless ``trusted=True``: pass it only for
+    files you made yourself or got from someone you trust.
 
     Parameters
     ----------
     path : str or path-like
+    trusted : bool, default=False
+        Also load pickle files.
 
     Returns
     -------
     estimator : object
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        A pickle without ``trusted=True``, or a file that is empty, truncated
+        or not a model, with the path and what the file seems to be.
     """
-    return joblib.load(path)
+    from ._safe import UnsafeModelError, is_safe_file, loads
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {str(path)!r} does not exist")
+    data = path.read_bytes()
+    if is_safe_file(data[:4]):
+        try:
+            return loads(data)
+        except UnsafeModelError as exc:
+            raise ValueError(f"model file {str(path)!r} {exc}") from exc
+    kind = _describe(data[:4])
+    if kind != "a pickle (joblib) file":
+        raise ValueError(f"model file {str(path)!r} is {kind}")
+    if not trusted:
+        raise ValueError(
+            f"model file {str(path)!r} is a pickle (joblib) file: loading it runs any code it "
+            "holds. Load it only if you made it or trust who did: trusted=True in Python, "
+            "--trusted on the command line. Models saved by this library's default format "
+            "load without it."
+        )
+    try:
+        return joblib.load(path)
+    except Exception as exc:  # truncated pickles fail in many ways
+        raise ValueError(f"model file {str(path)!r} is a damaged pickle ({exc})") from exc
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
