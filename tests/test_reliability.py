@@ -41,7 +41,7 @@ def _folder(root, n_bad=1):
 
 def test_parallel_loading_reports_the_unreadable_file(tmp_path):
     root = _folder(tmp_path / "data")
-    with pytest.raises(ImageReadError, match="broken0.png"):  # not BrokenProcessPool
+    with pytest.raises(ImageReadError, match=r"broken0\.png"):  # not BrokenProcessPool
         load_image_folder(root, n_jobs=2, chunk_size=2)
     with pytest.warns(UserWarning, match="broken0.png"):
         data = load_image_folder(root, n_jobs=2, chunk_size=2, on_error="warn")
@@ -144,7 +144,7 @@ def test_loading_a_model_file_runs_no_code_from_it(fitted_pipeline, tmp_path):
 
     crafted = tmp_path / "shared_model.joblib"
     joblib.dump(Payload(), crafted)
-    with pytest.raises(ValueError, match="is a pickle.*trusted=True"):
+    with pytest.raises(ValueError, match=r"is a pickle.*trusted=True"):
         load(crafted)
     assert main(["predict", str(crafted), str(tmp_path), "--quiet"]) == 1
     assert not (tmp_path / "pwned").exists()
@@ -160,7 +160,7 @@ def test_loading_a_model_file_runs_no_code_from_it(fitted_pipeline, tmp_path):
         with zipfile.ZipFile(buffer, "w") as out:
             out.writestr("model.json", json.dumps(tampered))
         (tmp_path / "t.btm").write_bytes(buffer.getvalue())
-        with pytest.raises(ValueError, match="safe format does not load|sets attributes"):
+        with pytest.raises(ValueError, match=r"safe format does not load|sets attributes"):
             load(tmp_path / "t.btm")
 
 

@@ -97,7 +97,7 @@ def save(estimator, path: str | os.PathLike, *, format: str = "safe", compress: 
 
 
 def _describe(head: bytes) -> str:
-    """What a file that is not a model seems to be, from its first bytes."""
+    """Say what a file that is not a model seems to be, from its first bytes."""
     if not head:
         return "an empty file"
     zlib = len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0
