@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +14,7 @@ import numpy as np
 from .datasets._folder import _walk_files
 from .datasets._io import read_image
 from .exceptions import ImageReadError
-from .utils._persistence import chmod_like_new
+from .utils._persistence import check_writable, chmod_like_new, temporary_beside
 
 
 def _read(path: Path, color_mode: str) -> np.ndarray | ImageReadError:
@@ -35,14 +34,7 @@ def check_output_file(out: str | os.PathLike) -> Path:
     if out.is_dir():
         raise IsADirectoryError(f"--out {str(out)!r} is a folder; give a file name such as "
                                 f"{str(out / 'predictions.csv')!r}")  # fmt: skip
-    parent = out.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise NotADirectoryError(f"--out {str(out)!r} lies below {str(parent)!r}, which is a file")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(f"cannot write {str(out)!r}: {str(parent)!r} is not writable")
-    return out
+    return check_writable(out)
 
 
 def predict_folder(
@@ -112,11 +104,11 @@ def predict_folder(
     )
     start = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+    tmp = temporary_beside(out, ".partial")
     n_failed = 0
     try:
         with (
-            os.fdopen(handle, "w", newline="") as stream,
+            open(tmp, "w", newline="", encoding="utf-8") as stream,
             ThreadPoolExecutor(n_threads or os.cpu_count()) as pool,
         ):
             writer = csv.writer(stream)

@@ -311,3 +311,37 @@ def test_cli_reproduce_external_and_evaluate(folders, tmp_path, capsys, monkeypa
     assert main(["evaluate", str(model), str(folders / "yesno"), "--map", "yes=cancer,no=no"]) == 1
     assert "label 'cancer' is not a class the model knows" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_tumor_first_decides_no_tumour_only_with_enough_probability():
+    from sklearn.dummy import DummyClassifier
+
+    from sklearn_braintumor.classifiers import TumorFirstClassifier
+
+    X = np.zeros((10, 1))
+    y = ["glioma"] * 3 + ["meningioma"] * 3 + ["notumor"] * 4
+    plain = DummyClassifier(strategy="prior").fit(X, y)
+    assert plain.predict(X[:1])[0] == "notumor"  # 0.4 beats 0.3 and 0.3
+    first = TumorFirstClassifier(DummyClassifier(strategy="prior")).fit(X, y)
+    assert first.predict(X[:1])[0] == "glioma" and first.threshold_ == 0.5
+    np.testing.assert_array_equal(first.predict_proba(X), plain.predict_proba(X))
+    low = TumorFirstClassifier(DummyClassifier(strategy="prior"), threshold=0.35).fit(X, y)
+    assert low.predict(X[:1])[0] == "notumor"
+    with pytest.raises(ValueError, match="negative_class 'healthy' is not one of the classes"):
+        TumorFirstClassifier(DummyClassifier(), negative_class="healthy").fit(X, y)
+    with pytest.raises(ValueError, match="needs a CNNClassifier with a train_split"):
+        TumorFirstClassifier(DummyClassifier(), threshold="auto").fit(X, y)
+
+
+def test_auto_threshold_keeps_the_validation_recall_of_no_tumour():
+    from sklearn_braintumor.classifiers import TumorFirstClassifier
+
+    X, y = make_synthetic_mri(160, image_size=32, random_state=0)
+    labels = np.array(NAMES)[np.array([2, 0, 1, 3])[y]]
+    cnn = CNNClassifier(max_epochs=3, random_state=0, module__hidden=16, train_split=0.5)
+    model = TumorFirstClassifier(cnn, threshold="auto", negative_recall=0.9).fit(X, labels)
+    assert 0.5 <= model.threshold_ <= 0.95
+    valid = model.estimator_.valid_indices_
+    negative = valid[labels[valid] == "notumor"]
+    called = model.predict(X[negative]) == "notumor"
+    assert called.mean() >= 0.9 or model.threshold_ == 0.5

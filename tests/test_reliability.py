@@ -189,3 +189,61 @@ def test_broken_model_files_name_the_path_and_what_they_are(fitted_pipeline, tmp
     assert not (tmp_path / "f.btm").exists()
     trusted = save(pipe, tmp_path / "m.joblib", format="joblib")
     assert load(trusted, trusted=True).predict(fitted_pipeline[1][:2]).shape == (2,)
+
+
+# -- interrupted writes --------------------------------------------------------------------------
+
+
+def _dead_pid():
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_temporaries_of_killed_writers_are_removed_on_the_next_write(tmp_path):
+    from sklearn_braintumor.utils._persistence import atomic_write_text
+
+    dead, alive = _dead_pid(), os.getpid()
+    stale_file = tmp_path / f".model.btm.{dead}.x1.tmp"
+    stale_dir = tmp_path / f".report.{dead}.x2.partial"
+    running = tmp_path / f".model.btm.{alive}.x3.tmp"  # a writer that still runs: kept
+    stale_file.write_bytes(b"14 MB of half a model")
+    stale_dir.mkdir()
+    (stale_dir / "figure.png").write_bytes(b"png")
+    running.write_bytes(b"in progress")
+    atomic_write_text(tmp_path / "model.btm", "x")
+    assert not stale_file.exists() and running.exists()
+    from sklearn_braintumor.experiments._report import check_output_folder
+
+    check_output_folder(tmp_path / "report")
+    assert not stale_dir.exists()
+
+
+def test_an_interrupted_report_replacement_is_undone_or_finished(tmp_path):
+    from sklearn_braintumor.experiments._report import check_output_folder
+
+    out = tmp_path / "report"
+    hidden = tmp_path / ".report.replaced"
+    hidden.mkdir()
+    (hidden / "report.md").write_text("old report")
+    check_output_folder(out, overwrite=True)  # killed after the first rename: restored
+    assert (out / "report.md").read_text() == "old report" and not hidden.exists()
+    hidden.mkdir()
+    check_output_folder(out, overwrite=True)  # killed after the second rename: finished
+    assert out.exists() and not hidden.exists()
+
+
+def test_reproduce_refuses_an_unwritable_out_before_training(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    argv = ["reproduce", "recommended", "--out", str(tmp_path / "file" / "report"), "--quiet"]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "which is a file" in captured.err and "training on" not in captured.out
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        assert main(["reproduce", "recommended", "--out", str(locked / "r"), "--quiet"]) == 1
+        assert "is not writable" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -26,14 +27,24 @@ class TumorFirstClassifier(ClassifierMixin, BaseEstimator):
         Fitted as a clone in ``fit``.
     negative_class : label, default="notumor"
         The "no tumour" class of ``estimator.classes_``.
-    threshold : float, default=0.5
+    threshold : float or "auto", default=0.5
         Probability of ``negative_class`` from which it is predicted; in
-        (0, 1). Higher values call more scans "tumour".
+        (0, 1). Higher values call more scans "tumour". ``"auto"`` sets it
+        after fitting from the validation split of the ``CNNClassifier``
+        inside ``estimator`` (its ``valid_indices_``; the images must reach it
+        in the order given, without resampling): the highest threshold that
+        still calls a share ``negative_recall`` of the validation split's
+        negative images negative, kept within [0.5, 0.95]. Model selection on
+        validation data, never on test data.
+    negative_recall : float, default=0.99
+        What ``threshold="auto"`` keeps of the negative validation images.
 
     Attributes
     ----------
     estimator_ : fitted clone of ``estimator``
     classes_ : ndarray
+    threshold_ : float
+        The threshold in use (``threshold``, or the one ``"auto"`` chose).
 
     Examples
     --------
@@ -46,10 +57,18 @@ class TumorFirstClassifier(ClassifierMixin, BaseEstimator):
     (array([[0.3, 0.3, 0.4]]), array(['glioma'], dtype='<U10'))
     """
 
-    def __init__(self, estimator, *, negative_class="notumor", threshold: float = 0.5) -> None:
+    def __init__(
+        self,
+        estimator,
+        *,
+        negative_class="notumor",
+        threshold: float | str = 0.5,
+        negative_recall: float = 0.99,
+    ) -> None:
         self.estimator = estimator
         self.negative_class = negative_class
         self.threshold = threshold
+        self.negative_recall = negative_recall
 
     def fit(self, X, y, **fit_params):
         """Fit a clone of ``estimator``.
@@ -65,8 +84,13 @@ class TumorFirstClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : TumorFirstClassifier
         """
-        if not isinstance(self.threshold, numbers.Real) or not 0 < self.threshold < 1:
-            raise ValueError(f"threshold must be in (0, 1), got {self.threshold!r}")
+        auto = isinstance(self.threshold, str) and self.threshold == "auto"
+        if not auto and (
+            not isinstance(self.threshold, numbers.Real) or not 0 < self.threshold < 1
+        ):
+            raise ValueError(f"threshold must be in (0, 1) or 'auto', got {self.threshold!r}")
+        if not isinstance(self.negative_recall, numbers.Real) or not 0 < self.negative_recall < 1:
+            raise ValueError(f"negative_recall must be in (0, 1), got {self.negative_recall!r}")
         self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
         self.classes_ = np.asarray(self.estimator_.classes_)
         if self.negative_class not in self.classes_.tolist():
@@ -74,7 +98,44 @@ class TumorFirstClassifier(ClassifierMixin, BaseEstimator):
                 f"negative_class {self.negative_class!r} is not one of the classes "
                 f"{self.classes_.tolist()}"
             )
+        self.threshold_ = self._auto_threshold(X, y) if auto else float(self.threshold)
         return self
+
+    def _auto_threshold(self, X, y) -> float:
+        """Return the highest threshold keeping ``negative_recall`` of validation negatives."""
+        from ..inspection._history import find_classifier
+        from ..utils._validation import check_images
+
+        clf = find_classifier(self.estimator_)
+        valid = getattr(clf, "valid_indices_", None)
+        if valid is None:
+            raise ValueError(
+                "threshold='auto' needs a CNNClassifier with a train_split inside estimator, "
+                "whose validation images set the threshold"
+            )
+        y = np.asarray(y)
+        if len(valid) and valid.max() >= len(y):
+            raise ValueError(
+                "threshold='auto': the classifier's validation indices do not match X; the "
+                "images must reach it in the order given (no resampling before it)"
+            )
+        negative = valid[y[valid] == self.negative_class]
+        if len(negative) < 10:
+            warnings.warn(
+                f"threshold='auto' found {len(negative)} {self.negative_class!r} validation "
+                "images, too few to set a threshold (10 or more); 0.5 is used",
+                UserWarning,
+                stacklevel=3,
+            )
+            return 0.5
+        images = check_images(X)
+        subset = (
+            images[negative] if isinstance(images, np.ndarray) else [images[i] for i in negative]
+        )
+        column = self.classes_.tolist().index(self.negative_class)
+        scores = self.estimator_.predict_proba(subset)[:, column]
+        chosen = np.quantile(scores, 1 - self.negative_recall, method="lower")
+        return float(np.clip(chosen, 0.5, 0.95))
 
     @property
     def n_features_in_(self) -> int:
@@ -112,7 +173,7 @@ class TumorFirstClassifier(ClassifierMixin, BaseEstimator):
         negative = self.classes_.tolist().index(self.negative_class)
         others = proba.copy()
         others[:, negative] = -np.inf
-        choice = np.where(proba[:, negative] >= self.threshold, negative, others.argmax(axis=1))
+        choice = np.where(proba[:, negative] >= self.threshold_, negative, others.argmax(axis=1))
         return self.classes_[choice]
 
     def predict(self, X) -> np.ndarray:

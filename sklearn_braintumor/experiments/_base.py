@@ -217,6 +217,9 @@ def training_record(estimator) -> dict:
             record["valid_accuracy"] = float(rows[kept - 1]["valid_acc"])
     if hasattr(estimator, "best_params_"):
         record["best_params"] = {k: _plain(v) for k, v in estimator.best_params_.items()}
+    if hasattr(estimator, "threshold_"):  # TumorFirstClassifier: the decision threshold in use
+        record["best_params"] = {**record.get("best_params", {}),
+                                 "notumor threshold": estimator.threshold_}  # fmt: skip
     return record
 
 

@@ -8,13 +8,12 @@ import os
 import platform
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
-from ..utils._persistence import chmod_like_new
+from ..utils._persistence import check_writable, chmod_like_new, clean_stale, temporary_beside
 from ._base import ARM_TITLES, ARMS, RunResult, device_description
 
 _LABELS = {
@@ -418,9 +417,35 @@ def _grad_cam_figure(result: RunResult, name: str, path: Path) -> str | None:
     return f"{name}: Grad-CAM on two test images per class"
 
 
-def check_output_folder(out: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Refuse an existing report folder unless ``overwrite``; call before a long run."""
+def recover_replacement(out: str | os.PathLike) -> str | None:
+    """Finish or undo a report replacement that was interrupted between its two renames.
+
+    Replacing ``out`` renames it to ``.NAME.replaced``, renames the new report
+    into place, then deletes the old one. Interrupted after the first rename,
+    ``out`` is missing: the old report is restored. Interrupted after the
+    second, the old copy is deleted. Returns what was done, or None.
+    """
     out = Path(out)
+    old = out.with_name(f".{out.name}.replaced")
+    if not old.exists():
+        return None
+    if out.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        return f"removed {old}, left by an interrupted replacement of {out}"
+    os.replace(old, out)
+    return f"restored {out} from {old}, left by an interrupted replacement"
+
+
+def check_output_folder(out: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Refuse an existing or unwritable report folder; call before a long run.
+
+    An interrupted earlier replacement of ``out`` is finished or undone first
+    (:func:`recover_replacement`), and temporaries of killed runs are removed.
+    """
+    out = Path(out)
+    check_writable(out)
+    recover_replacement(out)
+    clean_stale(out)
     if out.exists() and not overwrite:
         raise FileExistsError(
             f"{out} already exists; pass --overwrite to replace it or --out for another folder"
@@ -467,7 +492,7 @@ def write_report(
     """
     out = check_output_folder(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    staging = temporary_beside(out, ".partial", folder=True)
     chmod_like_new(staging, folder=True)
     try:
         (staging / "figures").mkdir()
@@ -493,5 +518,6 @@ def write_report(
             os.replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        recover_replacement(out)  # interrupted between the renames: old report back in place
         raise
     return out

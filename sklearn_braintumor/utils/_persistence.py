@@ -9,6 +9,80 @@ from pathlib import Path
 import joblib
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def clean_stale(path: str | os.PathLike) -> list[Path]:
+    """Remove temporaries of ``path`` left by processes that no longer run (``kill -9``).
+
+    Temporaries are named ``.NAME.PID.RANDOM.tmp`` / ``.partial`` beside
+    ``path``; those whose process is gone are deleted, files and folders
+    alike. Temporaries of a process still running are kept.
+
+    Returns
+    -------
+    removed : list of pathlib.Path
+    """
+    import glob
+    import shutil
+
+    path = Path(path)
+    removed = []
+    if not path.parent.is_dir():
+        return removed
+    for entry in path.parent.glob(f".{glob.escape(path.name)}.*"):
+        pid, _, rest = entry.name[len(path.name) + 2 :].partition(".")
+        if not pid.isdigit() or not rest.endswith((".tmp", ".partial")) or _alive(int(pid)):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+def temporary_beside(path: str | os.PathLike, suffix: str, *, folder: bool = False) -> Path:
+    """Create the temporary file (or folder) that becomes ``path`` by a rename.
+
+    Stale temporaries of earlier, killed writers of ``path`` are removed first.
+    """
+    path = Path(path)
+    clean_stale(path)
+    prefix = f".{path.name}.{os.getpid()}."
+    if folder:
+        return Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=path.parent))
+    handle, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+    os.close(handle)
+    return Path(name)
+
+
+def check_writable(path: str | os.PathLike, what: str = "--out") -> Path:
+    """Refuse, before any work, a path that cannot be created or replaced.
+
+    The nearest existing folder above ``path`` must be a writable folder (not
+    a file).
+    """
+    path = Path(path)
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(
+            f"{what} {str(path)!r} lies below {str(parent)!r}, which is a file"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write {what} {str(path)!r}: {str(parent)!r} is not writable")
+    return path
+
+
 def chmod_like_new(path: str | os.PathLike, *, folder: bool = False) -> None:
     """Give ``path`` the mode the umask gives a new file (0666) or folder (0777).
 
@@ -81,8 +155,7 @@ def save(estimator, path: str | os.PathLike, *, format: str = "safe", compress: 
             "name it NAME.btm, or pass format='joblib' for a pickle"
         )
     payload = dumps(estimator) if format == "safe" else None  # refused before any file exists
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
+    tmp = temporary_beside(path, ".tmp")
     try:
         if payload is None:
             joblib.dump(estimator, tmp, compress=compress)
@@ -167,9 +240,9 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     The file gets the mode the umask gives a new file, like ``open(path, "w")``.
     """
     path = Path(path)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = temporary_beside(path, ".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        with open(tmp, "w", encoding="utf-8") as stream:
             stream.write(text)
         chmod_like_new(tmp)
         os.replace(tmp, path)
