@@ -247,3 +247,35 @@ def test_reproduce_refuses_an_unwritable_out_before_training(tmp_path, capsys):
         locked.mkdir(mode=0o500)
         assert main(["reproduce", "recommended", "--out", str(locked / "r"), "--quiet"]) == 1
         assert "is not writable" in capsys.readouterr().err
+
+
+# -- input scaling -------------------------------------------------------------------------------
+
+
+def test_prediction_input_is_scaled_as_in_training_or_refused():
+    X, y = make_synthetic_mri(40, image_size=24, random_state=0)
+    clf = CNNClassifier(max_epochs=1, random_state=0, module__hidden=8).fit(X, y)
+    assert clf.input_dtype_ == "uint8" and clf.input_range_ == (X.min(), X.max())
+    expected = clf.predict_proba(X)
+    for dtype in (np.int64, np.int32, np.uint16):  # the same pixels as other integers
+        np.testing.assert_allclose(clf.predict_proba(X.astype(dtype)), expected, atol=1e-6)
+    for bad, message in (
+        (X.astype(np.float32), "fitted on uint8 images .* got float32"),
+        (X.astype(np.float64) / 255, "fitted on uint8 images .* got float64"),
+        (X.astype(np.int64) - 300, "outside that range"),
+        (X > 100, "boolean images"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            clf.predict_proba(bad)
+    # a model trained on floats in [0, 1] refuses uint8 (0-255) instead of answering wrongly
+    scaled = CNNClassifier(max_epochs=1, random_state=0, module__hidden=8).fit(X / 255.0, y)
+    assert scaled.input_dtype_ == "float"
+    with pytest.raises(ValueError, match="far outside that range"):
+        scaled.predict_proba(X)
+    np.testing.assert_allclose(
+        scaled.predict_proba((X / 255.0).astype(np.float32)),
+        scaled.predict_proba(X / 255.0),
+        atol=1e-6,
+    )
+    with pytest.raises(ValueError, match="boolean images"):
+        CNNClassifier(max_epochs=1).fit(X > 100, y)

@@ -68,7 +68,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     wraps it rather than subclassing it, so scikit-learn's contract holds:
     ``__init__`` only stores parameters, ``clone`` never carries trained
     weights). Labels of any type are encoded (``classes_`` holds the real
-    ones); uint8 images are scaled to [0, 1] float32 (uint16 by 65535);
+    ones); uint8 images are scaled to [0, 1] float32 (uint16 by 65535),
+    other dtypes are used as they are, and prediction input is scaled the same
+    way or refused when it cannot be (``input_dtype_``);
     ``n_classes``, ``in_channels`` and ``input_size`` are passed to the module
     when its constructor takes them. ``predict_proba`` applies a softmax to the
     module's logits whatever the training criterion.
@@ -190,6 +192,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         Indices (into the ``X`` given to ``fit``) of the validation images.
     input_shape_ : tuple of (int, int, int)
         ``(channels, height, width)`` of the training images.
+    input_dtype_ : {"uint8", "uint16", "float"}
+        How training pixels were scaled: /255, /65535, or as they were.
+    input_range_ : tuple of (float, float)
+        Smallest and largest training pixel value (of the first batch with
+        ``reader``). Prediction input is checked against both: see
+        "Input scaling" in the user guide.
     n_features_in_ : int
         Values per sample, for 2D input.
 
@@ -357,13 +365,55 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 f"CNNClassifier was fitted on images of shape (channels, height, width) = "
                 f"{self.input_shape_}, got {chw}"
             )
-        if array.dtype == np.uint8:
-            scaled = array.astype(np.float32) / np.float32(255)
-        elif array.dtype == np.uint16:
-            scaled = array.astype(np.float32) / np.float32(65535)
-        else:
-            scaled = array.astype(np.float32, copy=False)
+        scaled = self._scale(array, reset=reset)
         return torch.from_numpy(np.ascontiguousarray(scaled.transpose(0, 3, 1, 2)))
+
+    def _scale(self, array: np.ndarray, *, reset: bool) -> np.ndarray:
+        """Scale pixels to what the network trains on, the same way at fit and predict.
+
+        At fit the input's kind and value range are recorded (``input_dtype_``,
+        ``input_range_``): uint8 is divided by 255, uint16 by 65535, anything
+        else is used as float32. At predict, integer pixels given to a model
+        trained on uint8 / uint16 are scaled the same way when they lie in
+        that dtype's range; floats given to such a model, values far outside
+        the training range, and bool images are refused with an error.
+        """
+        if array.dtype == bool:
+            raise ValueError(
+                "CNNClassifier got boolean images; pass pixel intensities (uint8 0-255, or "
+                "floats), e.g. mask.astype(np.uint8) * 255"
+            )
+        low, high = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
+        if reset:
+            kind = array.dtype.name if array.dtype in (np.uint8, np.uint16) else "float"
+            self.input_dtype_, self.input_range_ = kind, (low, high)
+        kind = getattr(self, "input_dtype_", None)
+        if kind is None:  # fitted by an earlier version, which scaled by the input's dtype
+            kind = array.dtype.name if array.dtype in (np.uint8, np.uint16) else "unchecked"
+        peak = {"uint8": 255, "uint16": 65535}.get(kind)
+        if peak is not None:
+            if array.dtype.kind not in "ui":
+                raise ValueError(
+                    f"CNNClassifier was fitted on {kind} images (0-{peak}), got {array.dtype} "
+                    f"values in [{low:g}, {high:g}]; pass {kind} images as in training "
+                    f"(np.clip(X, 0, {peak}).astype(np.{kind}))"
+                )
+            if low < 0 or high > peak:
+                raise ValueError(
+                    f"CNNClassifier was fitted on {kind} images (0-{peak}), got {array.dtype} "
+                    f"values in [{low:g}, {high:g}], outside that range"
+                )
+            return array.astype(np.float32) / np.float32(peak)
+        if kind == "float" and not reset:
+            train_low, train_high = self.input_range_
+            margin = max(train_high - train_low, 1e-6)
+            if low < train_low - margin or high > train_high + margin:
+                raise ValueError(
+                    f"CNNClassifier was fitted on values in [{train_low:g}, {train_high:g}], "
+                    f"got {array.dtype} values in [{low:g}, {high:g}], far outside that range; "
+                    "scale the images as in training"
+                )
+        return array.astype(np.float32, copy=False)
 
     # -- training ---------------------------------------------------------------------------
 
@@ -711,6 +761,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         state = {
             "classes_": self.classes_,
             "input_shape_": tuple(self.input_shape_),
+            "input_dtype_": self.input_dtype_,
+            "input_range_": tuple(self.input_range_),
             "valid_indices_": self.valid_indices_,
             "history_": [{k: v for k, v in row.items() if k != "batches"} for row in self.history_],
             "weights_": dict(self.module_.state_dict()),
