@@ -14,6 +14,7 @@ import numpy as np
 from .datasets._folder import _walk_files
 from .datasets._io import read_image
 from .exceptions import ImageReadError
+from .utils._paths import printable
 from .utils._persistence import check_writable, chmod_like_new, temporary_beside
 
 
@@ -124,7 +125,7 @@ def predict_folder(
                 labels = decide(proba) if good else []
                 rows = dict(zip(good, zip(labels, proba, strict=True), strict=True))
                 for i, path in enumerate(batch):
-                    name = path.relative_to(folder).as_posix()
+                    name = printable(path.relative_to(folder).as_posix())
                     if i in rows:
                         label, p = rows[i]
                         writer.writerow([name, str(label), *(f"{v:.6f}" for v in p), ""])

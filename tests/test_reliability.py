@@ -279,3 +279,47 @@ def test_prediction_input_is_scaled_as_in_training_or_refused():
     )
     with pytest.raises(ValueError, match="boolean images"):
         CNNClassifier(max_epochs=1).fit(X > 100, y)
+
+
+# -- file names that are not UTF-8 ---------------------------------------------------------------
+
+
+def _non_utf8_folders(root):
+    names = ["glioma", "meningioma", "notumor", "pituitary"]
+    X, y = make_synthetic_mri(48, image_size=32, random_state=0)
+    for i, (image, label) in enumerate(zip(X, y, strict=True)):
+        part = "Training" if i < 32 else "Testing"
+        folder = root / "four" / part / names[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        raw = os.fsencode(folder) + b"/scan_\xe9_%d.png" % i  # Latin-1 name, not UTF-8
+        Image.fromarray(image).save(os.fsdecode(raw))
+    (root / "broken").mkdir()
+    (root / "broken" / os.fsdecode(b"bad_\xff.png")).write_bytes(b"not an image")
+    return root
+
+
+def test_names_that_are_not_utf8_are_written_escaped(tmp_path, monkeypatch, capsys):
+    import dataclasses
+    import json
+
+    from sklearn_braintumor.experiments import RECIPES
+
+    root = _non_utf8_folders(tmp_path)
+    model = save(CNNClassifier(max_epochs=1, random_state=0, module__hidden=8).fit(
+        *make_synthetic_mri(24, image_size=32, random_state=0)), tmp_path / "m.btm")  # fmt: skip
+    out = tmp_path / "p.csv"
+    argv = ["predict", str(model), str(root / "four"), "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "scan_\\xe9_0.png" in text and len(text.splitlines()) == 49
+    assert main(["predict", str(model), str(root / "broken"), "--out", str(tmp_path / "b.csv"),
+                 "--quiet"]) == 1  # fmt: skip
+    assert "bad_\\xff.png" in (tmp_path / "b.csv").read_text(encoding="utf-8")
+    recipe = RECIPES["recommended"]
+    tiny = {**recipe.profiles["quick"], "image_size": 32, "max_epochs": 1, "deviations": []}
+    monkeypatch.setitem(RECIPES, "recommended", dataclasses.replace(recipe,
+                        profiles={"quick": tiny}))  # fmt: skip
+    report = tmp_path / "report"
+    assert main(["reproduce", "recommended", "--data", str(root / "four"), "--out", str(report),
+                 "--device", "cpu", "--quiet", "--save-model"]) == 0  # fmt: skip
+    assert len(json.loads((report / "results.json").read_text())["data"]["file_list_sha256"]) == 64

@@ -65,7 +65,8 @@ class ExperimentData:
         lines = sorted(
             f"{name}\t{digest}" for name, digest in zip(self.filenames, self.sha256, strict=True)
         )
-        return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+        # names that are not valid UTF-8 hash by their bytes
+        return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
     def counts(self, mask=None) -> dict:
         """Images per class name (within ``mask`` when given)."""
