@@ -326,3 +326,22 @@ def test_data_home(tmp_path, monkeypatch, data_home):
     assert get_data_home() == tmp_path / "home" / "sklearn_braintumor_data"
     clear_data_home()
     assert not (tmp_path / "home" / "sklearn_braintumor_data").exists()
+
+
+def test_cache_damage_is_named_with_what_to_do(server, monkeypatch, data_home):
+    _, base = server
+    _point(monkeypatch, "brain-tumor-mri-4class", f"{base}/four.zip")
+    root = fetch_dataset("brain-tumor-mri-4class").path
+    # an image added to the cache after the download is not silently loaded
+    extra = root / "brain-tumor-mri-dataset" / "Training" / "glioma" / "added.png"
+    extra.write_bytes(_png(np.zeros((16, 16), dtype=np.uint8)))
+    with pytest.raises(ChecksumError, match=r"not there at download, e\.g\. .*added\.png"):
+        fetch_dataset("brain-tumor-mri-4class", download_if_missing=False)
+    extra.unlink()
+    manifest = root / MANIFEST_NAME
+    manifest.write_text("{ half a manifest")
+    with pytest.raises(ChecksumError, match=f"download record {manifest} is damaged"):
+        fetch_dataset("brain-tumor-mri-4class", download_if_missing=False)
+    manifest.unlink()  # a deleted record: the folder is refused, not overwritten
+    with pytest.raises(DownloadError, match=r"has no download record.*Delete"):
+        fetch_dataset("brain-tumor-mri-4class")

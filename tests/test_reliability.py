@@ -323,3 +323,28 @@ def test_names_that_are_not_utf8_are_written_escaped(tmp_path, monkeypatch, caps
     assert main(["reproduce", "recommended", "--data", str(root / "four"), "--out", str(report),
                  "--device", "cpu", "--quiet", "--save-model"]) == 0  # fmt: skip
     assert len(json.loads((report / "results.json").read_text())["data"]["file_list_sha256"]) == 64
+
+
+# -- errors that read like internals -------------------------------------------------------------
+
+
+def test_errors_say_what_is_wrong_in_the_users_terms(tmp_path):
+    from sklearn_braintumor.datasets import decode_image
+
+    with pytest.raises(ImageReadError, match=r"'scan\.png': not an image, or an unsupported"):
+        decode_image(b"garbage", name="scan.png")
+    X, y = make_synthetic_mri(40, image_size=32, random_state=0)
+    clf = CNNClassifier(max_epochs=1, random_state=0, module__hidden=8).fit(X, y)
+    with pytest.raises(ValueError, match=r"is it one image\? pass image\[np.newaxis\]"):
+        clf.predict(X[0])
+    mixed = np.array([1, "a"] * 20, dtype=object)
+    with pytest.raises(ValueError, match="y mixes label types"):
+        CNNClassifier(max_epochs=1).fit(X, mixed)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="finds no CUDA device here; use device='auto'"):
+            CNNClassifier(max_epochs=1, device="cuda").fit(X, y)
+    lonely = y.copy()
+    lonely[0] = 7
+    with pytest.raises(ValueError, match=r"class\(es\) \[7\] have a single image.*train_split"):
+        CNNClassifier(max_epochs=1).fit(X, lonely)
+    CNNClassifier(max_epochs=1, train_split=None, module__hidden=8).fit(X, lonely)  # works

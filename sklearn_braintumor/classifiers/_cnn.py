@@ -336,6 +336,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _images_to_tensor(self, X, *, reset: bool) -> torch.Tensor:
         images = check_images(X, estimator=self, allow_2d=True, same_shape=True)
         array = images if isinstance(images, np.ndarray) else np.stack(images)
+        if array.ndim == 2 and not reset and self.input_shape is None:
+            if tuple(array.shape) == tuple(self.input_shape_[1:]) and self.input_shape_[0] == 1:
+                raise ValueError(
+                    f"got one 2D array of shape {array.shape}, the shape of one training image: "
+                    "is it one image? pass image[np.newaxis], a batch of one"
+                )
         if array.ndim == 2:
             if reset:
                 self.n_features_in_ = array.shape[1]
@@ -420,6 +426,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _device(self) -> str:
         if self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
+        if str(self.device).startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r}, but torch {torch.__version__} finds no CUDA device "
+                "here; use device='auto' (CUDA when present) or 'cpu'"
+            )
         return self.device
 
     def _accelerator(self):
@@ -620,6 +631,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         X_tensor = self._to_tensor(X, reset=True)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X_tensor, y)
+        if y.dtype == object:
+            kinds = {type(label).__name__ for label in y if not isinstance(label, (np.generic,))}
+            if any(isinstance(label, str) for label in y) and len(kinds) > 1:
+                raise ValueError(
+                    f"y mixes label types ({', '.join(sorted(kinds))}), e.g. 1 and '1'; give "
+                    "every label the same type (all strings or all numbers)"
+                )
         check_classification_targets(y)
         coarse, groups = self._coarse(y)
         encoder = LabelEncoder().fit(y[~coarse])
@@ -680,6 +698,14 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.valid_indices_ = None
         if self.train_split is not None:  # validation on fully labelled images only
             fine = np.flatnonzero(~coarse)
+            counts = np.bincount(y_encoded[fine], minlength=len(self.classes_))
+            if counts.min() < 2:
+                rare = self.classes_[counts < 2].tolist()
+                raise ValueError(
+                    f"class(es) {rare} have a single image: too few for the stratified "
+                    f"validation split (train_split={self.train_split}); add images, drop the "
+                    "class, or pass train_split=None"
+                )
             train_index, self.valid_indices_ = train_test_split(
                 fine, test_size=self.train_split, stratify=y_encoded[fine], random_state=seed,
             )  # fmt: skip
@@ -785,9 +811,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             setattr(estimator, key, value)
         if not isinstance(estimator.module, type):
             raise ValueError("a saved CNNClassifier must name its module class")
-        device = estimator._device()
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            device = "cpu"
+        wanted = str(estimator.device)
+        gpu = wanted == "auto" or wanted.startswith("cuda")
+        # a model trained on a GPU predicts on a machine without one
+        if gpu and torch.cuda.is_available():
+            device = "cuda" if wanted == "auto" else wanted
+        else:
+            device = "cpu" if gpu else wanted
         net = AugmentingNet(
             module=estimator.module,
             criterion=estimator.criterion,

@@ -187,8 +187,29 @@ def _find_folder(root: Path, required: tuple[str, ...]) -> Path:
     )
 
 
+def _read_manifest(root: Path) -> dict:
+    """Return the download record of a cached dataset; a damaged one names its path."""
+    path = root / MANIFEST_NAME
+    try:
+        manifest = json.loads(path.read_text())
+        if not isinstance(manifest.get("files"), dict):
+            raise ValueError("no 'files' record")
+    except (ValueError, OSError) as exc:  # JSONDecodeError is a ValueError
+        raise ChecksumError(
+            f"the download record {path} is damaged ({exc}); delete {root} and fetch again"
+        ) from exc
+    return manifest
+
+
 def _verify(root: Path, manifest: dict, read: dict[str, str]) -> None:
-    """Check every file recorded at download time against its SHA-256."""
+    """Check the loaded files against the download record: the same list, the same SHA-256."""
+    recorded = {str((root / relative).resolve()) for relative in manifest["files"]}
+    extra = sorted(path for path in read if path not in recorded)
+    if extra:
+        raise ChecksumError(
+            f"{len(extra)} file(s) in the cache at {root} were not there at download, e.g. "
+            f"{extra[0]}; remove them, or delete {root} and fetch again"
+        )
     for relative, expected in manifest["files"].items():
         path = root / relative
         if not path.is_file():
@@ -325,9 +346,14 @@ def fetch_dataset(
                 f"`braintumor fetch {name} --data-home {home}` or "
                 f"fetch_dataset({name!r}, data_home={str(home)!r})."
             )
+        if (home / name).exists():
+            raise DownloadError(
+                f"{home / name} exists but has no download record ({MANIFEST_NAME}): a damaged "
+                f"or hand-made cache. Delete {home / name} and fetch again"
+            )
         root = _download_into_cache(info, home, timeout)
 
-    manifest = json.loads((root / MANIFEST_NAME).read_text())
+    manifest = _read_manifest(root)
     data = _load(info, root, subset, color_mode)
     read = {
         str(Path(path).resolve()): digest

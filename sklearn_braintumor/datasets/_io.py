@@ -102,6 +102,8 @@ def decode_image(data: bytes, *, name: str, color_mode: str = "grayscale") -> np
             image.load()  # decode fully here: a truncated file fails now
             ImageOps.exif_transpose(image, in_place=True)
             return _pil_to_array(image, color_mode)
+    except Image.UnidentifiedImageError as exc:  # PIL's message names a BytesIO object
+        raise ImageReadError(name, "not an image, or an unsupported format") from exc
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageReadError(name, str(exc) or type(exc).__name__) from exc
 
