@@ -234,6 +234,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         f"{summary['n_images']} images ({summary['n_failed']} unreadable) in "
         f"{summary['seconds']:.1f} s, {summary['images_per_second']:.0f} images/s -> {out}"
     )
+    if summary["n_not_images"]:
+        from .datasets import IMAGE_EXTENSIONS
+
+        print(
+            f"{summary['n_not_images']} files skipped: not images (suffix not one of "
+            f"{' '.join(IMAGE_EXTENSIONS)})"
+        )
     if summary["n_failed"] == summary["n_images"]:
         print(f"braintumor predict: error: none of the {summary['n_images']} files could be "
               f"read; their errors are in {out}", file=sys.stderr)  # fmt: skip

@@ -85,7 +85,9 @@ def predict_folder(
     Returns
     -------
     summary : dict
-        ``n_images``, ``n_failed``, ``seconds``, ``images_per_second``.
+        ``n_images``, ``n_failed``, ``n_not_images`` (files skipped for their
+        suffix: .npy, .dcm, ...; not in the CSV), ``seconds``,
+        ``images_per_second``.
     """
     if on_error not in ("skip", "raise"):
         raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
@@ -95,7 +97,7 @@ def predict_folder(
     if not folder.is_dir():
         raise FileNotFoundError(f"folder {str(folder)!r} does not exist")
     check_output_file(out)
-    paths, _ = _walk_files(folder)
+    paths, n_other = _walk_files(folder)
     if not paths:
         raise ValueError(f"no image files below {str(folder)!r}")
     classes = [str(c) for c in estimator.classes_]
@@ -107,6 +109,7 @@ def predict_folder(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_beside(out, ".partial")
     n_failed = 0
+    reference = None
     try:
         with (
             open(tmp, "w", newline="", encoding="utf-8") as stream,
@@ -117,6 +120,18 @@ def predict_folder(
             for first in range(0, len(paths), batch_size):
                 batch = paths[first : first + batch_size]
                 decoded = list(pool.map(lambda p: _read(p, color_mode), batch))
+                for i, item in enumerate(decoded):
+                    if not isinstance(item, np.ndarray):
+                        continue
+                    # --color-mode unchanged: the first image read sets the channels for all
+                    channels = 1 if item.ndim == 2 else item.shape[2]
+                    reference = channels if reference is None else reference
+                    if channels != reference:
+                        decoded[i] = ImageReadError(
+                            str(batch[i]),
+                            f"has {channels} channel(s), the other images {reference}; use "
+                            "--color-mode grayscale or rgb to convert every file alike",
+                        )
                 good = [i for i, item in enumerate(decoded) if isinstance(item, np.ndarray)]
                 failed = [i for i, item in enumerate(decoded) if isinstance(item, Exception)]
                 if failed and on_error == "raise":
@@ -143,6 +158,7 @@ def predict_folder(
     return {
         "n_images": len(paths),
         "n_failed": n_failed,
+        "n_not_images": n_other,
         "seconds": seconds,
         "images_per_second": len(paths) / seconds,
     }

@@ -348,3 +348,45 @@ def test_errors_say_what_is_wrong_in_the_users_terms(tmp_path):
     with pytest.raises(ValueError, match=r"class\(es\) \[7\] have a single image.*train_split"):
         CNNClassifier(max_epochs=1).fit(X, lonely)
     CNNClassifier(max_epochs=1, train_split=None, module__hidden=8).fit(X, lonely)  # works
+
+
+# -- folders as users have them ------------------------------------------------------------------
+
+
+def test_predict_counts_skipped_files_and_isolates_odd_channel_counts(tmp_path, capsys):
+    X, y = make_synthetic_mri(24, image_size=24, random_state=0)
+    model = save(CNNClassifier(max_epochs=1, random_state=0, module__hidden=8).fit(X, y),
+                 tmp_path / "m.btm")  # fmt: skip
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for i in range(3):
+        Image.fromarray(X[i]).save(scans / f"{i}.png")
+    Image.fromarray(np.stack([X[3]] * 3, axis=-1)).save(scans / "rgb.png")
+    np.save(scans / "volume.npy", X[0])
+    (scans / "slice.dcm").write_bytes(b"DICM")
+    out = tmp_path / "p.csv"
+    argv = ["predict", str(model), str(scans), "--out", str(out), "--quiet"]
+    assert main([*argv, "--color-mode", "unchanged"]) == 0  # not aborted by one RGB file
+    printed = capsys.readouterr().out
+    assert "2 files skipped: not images" in printed and "4 images (1 unreadable)" in printed
+    rows = {line.split(",")[0]: line for line in out.read_text().splitlines()[1:]}
+    assert set(rows) == {"0.png", "1.png", "2.png", "rgb.png"}
+    assert "has 3 channel(s), the other images 1" in rows["rgb.png"]
+
+
+def test_symlinked_folders_follow_one_rule(tmp_path):
+    X, _ = make_synthetic_mri(8, image_size=16, random_state=0)
+    outside = tmp_path / "outside"
+    for name, rows in (("extra", slice(0, 2)), ("more_b", slice(2, 4))):
+        (outside / name).mkdir(parents=True)
+        for i, image in enumerate(X[rows]):
+            Image.fromarray(image).save(outside / name / f"{i}.png")
+    root = tmp_path / "data"
+    (root / "a").mkdir(parents=True)
+    Image.fromarray(X[4]).save(root / "a" / "own.png")
+    (root / "a" / "linked").symlink_to(outside / "extra")  # a linked subfolder: followed
+    (root / "a" / "loop").symlink_to(root / "a")  # a cycle: read once
+    (root / "b").symlink_to(outside / "more_b")  # a linked class folder: followed
+    data = load_image_folder(root)
+    assert data.target_names == ["a", "b"]
+    assert np.bincount(data.target).tolist() == [3, 2]

@@ -25,11 +25,23 @@ def _is_hidden(name: str) -> bool:
 
 
 def _walk_files(folder: Path) -> tuple[list[Path], int]:
-    """Image files below ``folder`` in sorted order, and the count of other files."""
+    """Image files below ``folder`` in sorted order, and the count of other files.
+
+    Symbolic links to folders are followed at every depth, as a linked class
+    folder is; a link back into a folder already walked (a cycle, or the same
+    folder twice) is skipped, so no file is read twice.
+    """
     images: list[Path] = []
     n_other = 0
-    for current, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not _is_hidden(d))
+    seen = {os.path.realpath(folder)}
+    for current, dirnames, filenames in os.walk(folder, followlinks=True):
+        kept = []
+        for d in sorted(d for d in dirnames if not _is_hidden(d)):
+            real = os.path.realpath(os.path.join(current, d))
+            if real not in seen:
+                seen.add(real)
+                kept.append(d)
+        dirnames[:] = kept
         for filename in filenames:
             if _is_hidden(filename):
                 continue
@@ -162,7 +174,8 @@ def load_image_folder(
     """Load images stored one folder per class, e.g. ``Training/glioma/*.jpg``.
 
     Every non-hidden subfolder of ``path`` is a class; every image file below
-    it (subfolders included) is a sample of that class. Files and folders
+    it (subfolders included, symbolic links to folders followed once) is a
+    sample of that class. Files and folders
     whose names start with ``.`` (``.ipynb_checkpoints``, ``.DS_Store``) and
     ``__MACOSX`` folders are skipped, as are files whose suffix is not one of
     ``.jpg .jpeg .png .bmp .tif .tiff .webp`` (in any letter case); the number
