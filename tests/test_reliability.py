@@ -390,3 +390,20 @@ def test_symlinked_folders_follow_one_rule(tmp_path):
     data = load_image_folder(root)
     assert data.target_names == ["a", "b"]
     assert np.bincount(data.target).tolist() == [3, 2]
+
+
+def test_a_jpeg_damaged_mid_file_decodes_without_error_as_documented(tmp_path):
+    import io
+
+    from sklearn_braintumor.datasets import decode_image
+
+    X, _ = make_synthetic_mri(1, image_size=64, random_state=0)
+    buffer = io.BytesIO()
+    Image.fromarray(X[0]).save(buffer, format="JPEG", quality=90)
+    data = bytearray(buffer.getvalue())
+    middle = len(data) // 2
+    data[middle : middle + 16] = bytes(16)  # damaged scan data, intact structure
+    damaged = decode_image(bytes(data), name="damaged.jpg")  # documented: not detectable
+    assert damaged.shape == X[0].shape
+    with pytest.raises(ImageReadError, match="damaged.jpg"):
+        decode_image(bytes(data[:middle]), name="damaged.jpg")  # truncated: caught
