@@ -405,5 +405,5 @@ def test_a_jpeg_damaged_mid_file_decodes_without_error_as_documented(tmp_path):
     data[middle : middle + 16] = bytes(16)  # damaged scan data, intact structure
     damaged = decode_image(bytes(data), name="damaged.jpg")  # documented: not detectable
     assert damaged.shape == X[0].shape
-    with pytest.raises(ImageReadError, match="damaged.jpg"):
+    with pytest.raises(ImageReadError, match=r"damaged\.jpg"):
         decode_image(bytes(data[:middle]), name="damaged.jpg")  # truncated: caught
