@@ -15,7 +15,7 @@ from .datasets._folder import _walk_files
 from .datasets._io import read_image
 from .exceptions import ImageReadError
 from .utils._paths import printable
-from .utils._persistence import check_writable, chmod_like_new, temporary_beside
+from .utils._persistence import check_writable, replacing
 
 
 def _read(path: Path, color_mode: str) -> np.ndarray | ImageReadError:
@@ -107,10 +107,9 @@ def predict_folder(
     )
     start = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_beside(out, ".partial")
     n_failed = 0
     reference = None
-    try:
+    with replacing(out, ".partial") as tmp:
         with (
             open(tmp, "w", newline="", encoding="utf-8") as stream,
             ThreadPoolExecutor(n_threads or os.cpu_count()) as pool,
@@ -149,11 +148,6 @@ def predict_folder(
                         writer.writerow([name, "", *([""] * len(classes)), decoded[i].reason])
                 if progress is not None:
                     progress(min(first + batch_size, len(paths)), len(paths))
-        chmod_like_new(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     seconds = time.perf_counter() - start
     return {
         "n_images": len(paths),

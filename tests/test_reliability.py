@@ -28,6 +28,12 @@ def test_every_library_exception_survives_pickling(error):
         assert (again.path, again.reason) == (error.path, error.reason)
 
 
+def _tiny_model(path):
+    """A one-epoch CNN on 24 px phantoms, saved in the safe format; returns (path, X)."""
+    X, y = make_synthetic_mri(24, image_size=24, random_state=0)
+    return save(CNNClassifier(max_epochs=1, random_state=0, module__hidden=8).fit(X, y), path), X
+
+
 def _folder(root, n_bad=1):
     X, _ = make_synthetic_mri(6, image_size=24, random_state=0)
     for name in ("a", "b"):
@@ -80,9 +86,7 @@ def test_saved_models_and_prediction_files_honour_the_umask(tmp_path):
 def test_predict_refuses_a_bad_out_before_predicting_and_fails_when_nothing_was_read(
     tmp_path, capsys
 ):
-    X, y = make_synthetic_mri(24, image_size=24, random_state=0)
-    model = save(CNNClassifier(max_epochs=1, random_state=0, module__hidden=8).fit(X, y),
-                 tmp_path / "model.btm")  # fmt: skip
+    model, _ = _tiny_model(tmp_path / "model.btm")
     broken = tmp_path / "broken"
     broken.mkdir()
     for i in range(2):
@@ -354,9 +358,7 @@ def test_errors_say_what_is_wrong_in_the_users_terms(tmp_path):
 
 
 def test_predict_counts_skipped_files_and_isolates_odd_channel_counts(tmp_path, capsys):
-    X, y = make_synthetic_mri(24, image_size=24, random_state=0)
-    model = save(CNNClassifier(max_epochs=1, random_state=0, module__hidden=8).fit(X, y),
-                 tmp_path / "m.btm")  # fmt: skip
+    model, X = _tiny_model(tmp_path / "m.btm")
     scans = tmp_path / "scans"
     scans.mkdir()
     for i in range(3):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -62,6 +63,24 @@ def temporary_beside(path: str | os.PathLike, suffix: str, *, folder: bool = Fal
     handle, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
     os.close(handle)
     return Path(name)
+
+
+@contextlib.contextmanager
+def replacing(path: str | os.PathLike, suffix: str = ".tmp"):
+    """Yield a temporary file beside ``path`` that replaces it when the block ends.
+
+    The file gets the umask's mode and is renamed over ``path`` only if the
+    block completes; on any error or interrupt it is deleted, so ``path``
+    keeps its old content (or stays absent).
+    """
+    tmp = temporary_beside(path, suffix)
+    try:
+        yield tmp
+        chmod_like_new(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def check_writable(path: str | os.PathLike, what: str = "--out") -> Path:
@@ -155,17 +174,11 @@ def save(estimator, path: str | os.PathLike, *, format: str = "safe", compress: 
             "name it NAME.btm, or pass format='joblib' for a pickle"
         )
     payload = dumps(estimator) if format == "safe" else None  # refused before any file exists
-    tmp = temporary_beside(path, ".tmp")
-    try:
+    with replacing(path) as tmp:
         if payload is None:
             joblib.dump(estimator, tmp, compress=compress)
         else:
-            Path(tmp).write_bytes(payload)
-        chmod_like_new(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            tmp.write_bytes(payload)
     return path
 
 
@@ -240,13 +253,6 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     The file gets the mode the umask gives a new file, like ``open(path, "w")``.
     """
     path = Path(path)
-    tmp = temporary_beside(path, ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        chmod_like_new(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return path
