@@ -336,7 +336,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _images_to_tensor(self, X, *, reset: bool) -> torch.Tensor:
         images = check_images(X, estimator=self, allow_2d=True, same_shape=True)
         array = images if isinstance(images, np.ndarray) else np.stack(images)
-        if array.ndim == 2 and not reset and self.input_shape is None:
+        # trained on images (not rows of a table), a 2D array of one image's shape is one image
+        if array.ndim == 2 and not reset and not hasattr(self, "n_features_in_"):
             if tuple(array.shape) == tuple(self.input_shape_[1:]) and self.input_shape_[0] == 1:
                 raise ValueError(
                     f"got one 2D array of shape {array.shape}, the shape of one training image: "

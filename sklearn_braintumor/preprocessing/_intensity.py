@@ -21,6 +21,13 @@ class IntensityScaler(ImageTransformer):
         zeros.
     percentiles : tuple of (float, float), default=(1.0, 99.0)
         Lower and upper percentile for ``method="percentile"``.
+    background : float or None, default=None
+        Pixels at or below this value (in the input's units, e.g. 8 for
+        uint8) are background: left out of the statistics and set to 0 in
+        the output, so the scaling follows the tissue, not how much black
+        border an image has. Scans of different collections then reach the
+        network with comparable brain intensities ("Scans from other
+        sources" in the user guide). None uses every pixel.
 
     Notes
     -----
@@ -32,9 +39,15 @@ class IntensityScaler(ImageTransformer):
 
     _allow_2d = True
 
-    def __init__(self, method: str = "minmax", percentiles: tuple[float, float] = (1.0, 99.0)):
+    def __init__(
+        self,
+        method: str = "minmax",
+        percentiles: tuple[float, float] = (1.0, 99.0),
+        background: float | None = None,
+    ):
         self.method = method
         self.percentiles = percentiles
+        self.background = background
 
     def fit(self, X, y=None):
         """Validate the images and record the number of features of 2D input.
@@ -58,14 +71,25 @@ class IntensityScaler(ImageTransformer):
 
     def _scale(self, image: np.ndarray) -> np.ndarray:
         values = image if image.dtype.kind == "f" else to_float32(image)
+        if self.background is None:
+            return self._scale_values(values, values)
+        tissue = image > self.background
+        if image.ndim == 3:  # a pixel is tissue if any channel is
+            tissue = np.broadcast_to(tissue.any(axis=-1, keepdims=True), image.shape)
+        if not tissue.any():
+            return np.zeros_like(values)
+        return np.where(tissue, self._scale_values(values, values[tissue]), 0).astype(values.dtype)
+
+    def _scale_values(self, values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        """Scale ``values`` with the statistics of ``reference`` (all or tissue pixels)."""
         if self.method == "percentile":
-            low, high = np.percentile(values, self.percentiles).astype(values.dtype)
-            values = np.clip(values, low, high)
+            low, high = np.percentile(reference, self.percentiles).astype(values.dtype)
+            values, reference = np.clip(values, low, high), np.clip(reference, low, high)
         if self.method in ("minmax", "percentile"):
-            low, span = values.min(), values.max() - values.min()
+            low, span = reference.min(), reference.max() - reference.min()
             return (values - low) / span if span > 0 else np.zeros_like(values)
-        std = values.std()
-        return (values - values.mean()) / std if std > 0 else np.zeros_like(values)
+        std = reference.std()
+        return (values - reference.mean()) / std if std > 0 else np.zeros_like(values)
 
     def _transform_images(self, images):
         if self.method not in ("minmax", "zscore", "percentile"):
