@@ -192,3 +192,19 @@ def test_image_flattener_round_trip_and_errors():
         flattener.inverse_transform(np.zeros((2, 35)))
     with pytest.raises(ValueError, match="put Resize before it"):
         ImageFlattener().fit([np.zeros((4, 4)), np.zeros((5, 4))])
+
+
+def test_intensity_scaler_background_keeps_black_borders_out_of_the_statistics():
+    from sklearn_braintumor.preprocessing import IntensityScaler
+
+    X, _ = make_synthetic_mri(3, image_size=32, random_state=0)
+    framed = np.zeros((3, 48, 48), dtype=np.uint8)
+    framed[:, 8:40, 8:40] = X  # the same scans with a wider black border
+    scaler = IntensityScaler(method="percentile", background=8)
+    plain, bordered = scaler.fit_transform(X), scaler.fit_transform(framed)
+    np.testing.assert_allclose(bordered[:, 8:40, 8:40], plain, atol=1e-6)  # border-independent
+    assert np.all(plain[X <= 8] == 0) and plain.max() == 1
+    darker = (X * 0.5).astype(np.uint8)  # another scanner's grey levels: same tissue map
+    assert np.abs(scaler.fit_transform(darker) - plain)[X > 30].mean() < 0.05
+    blank = np.zeros((1, 8, 8), dtype=np.uint8)
+    assert not scaler.fit_transform(blank).any()
