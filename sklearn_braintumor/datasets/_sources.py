@@ -189,19 +189,26 @@ def load_image_sources(
     -------
     data : :class:`~sklearn.utils.Bunch`
         images : ndarray of uint8, or a 1D object array when shapes differ
-        target : ndarray of int64, index into ``target_names``
+            The images, source by source.
+        target : ndarray of int64
+            Index into ``target_names``.
         target_names : list of str
             The labels after mapping, in order of first appearance.
         source : ndarray of str
             The name of the source each image came from.
         source_names : list of str
+            The sources' names, in the order given.
         folder_label : ndarray of str
             Each image's class folder name before mapping.
         subset : ndarray of str
             ``"train"``/``"test"`` for sources with Training/Testing folders,
             ``""`` otherwise.
-        filenames, sha256 : ndarray of str
+        filenames : ndarray of str
+            The path of each image.
+        sha256 : ndarray of str
+            SHA-256 of each file's bytes.
         DESCR : str
+            What was loaded from where, and the label counts.
 
     Raises
     ------
