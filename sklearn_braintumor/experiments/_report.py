@@ -381,9 +381,8 @@ def _misses_figure(result: RunResult, name: str, source, path: Path) -> str | No
     proba = full.predict_proba(images)
     predicted = full.predict(images)
     column = {label: i for i, label in enumerate(np.asarray(full.classes_).tolist())}
-    folders = np.asarray(source.data.target_names)[source.data.target[missed]]
-    titles = [f"tumour ({folder})\npredicted {label} ({p[column[label]]:.2f})"
-              for folder, label, p in zip(folders, predicted, proba, strict=True)]  # fmt: skip
+    titles = [f"true tumour\npredicted {label} ({p[column[label]]:.2f})"
+              for label, p in zip(predicted, proba, strict=True)]  # fmt: skip
     figure = plot_grad_cam(estimator, images, titles=titles, ncols=4)
     _save_figure(figure, f"{name}: tumours of {source.name} called no tumour (seed "
                  f"{result.seeds[0]})", path, dpi=70)  # fmt: skip
