@@ -305,3 +305,21 @@ def test_sampler_resamples_after_the_validation_split(phantoms):
                           {"sampler__k_neighbors": [1, 2]}, cv=2).fit(X, y)  # fmt: skip
     assert search.best_estimator_.sampler.k_neighbors in (1, 2)
     assert small(sampler=SMOTE()).get_params()["sampler__k_neighbors"] == 5
+
+
+def test_parameter_mistakes_get_a_hint_and_the_reader_its_nested_parameters():
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_braintumor.preprocessing import ImageReader, Resize
+
+    X, y = make_synthetic_mri(20, image_size=16, random_state=0)
+    with pytest.raises(TypeError, match=r"did you mean 'module__dropout'\?"):
+        CNNClassifier(max_epochs=1, modul__dropout=0.2).fit(X, y)
+    with pytest.raises(TypeError, match=r"did you mean 'module__dropout'\?"):
+        CNNClassifier(max_epochs=1, dropout=0.2).fit(X, y)
+    with pytest.raises(TypeError, match="no DataLoader to configure; set batch_size"):
+        CNNClassifier(max_epochs=1, iterator_train__num_workers=2).fit(X, y)
+    clf = CNNClassifier(reader=make_pipeline(ImageReader(), Resize((8, 8))))
+    assert clf.get_params()["reader__resize__shape"] == (8, 8)
+    clf.set_params(reader__resize__shape=(16, 16))
+    assert clf.get_params()["reader__resize__shape"] == (16, 16)

@@ -285,7 +285,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         deep : bool, default=True
-            Also return the ``sampler``'s parameters as ``sampler__*``.
+            Also return the ``sampler``'s and the ``reader``'s parameters as
+            ``sampler__*`` and ``reader__*``.
 
         Returns
         -------
@@ -293,8 +294,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         """
         params = super().get_params(deep=False)
         params.update(self._extra())
-        if deep and hasattr(self.sampler, "get_params"):
-            params.update({f"sampler__{k}": v for k, v in self.sampler.get_params().items()})
+        for name in ("sampler", "reader"):
+            inner = getattr(self, name)
+            if deep and hasattr(inner, "get_params"):
+                params.update({f"{name}__{k}": v for k, v in inner.get_params().items()})
         return params
 
     def set_params(self, **params):
@@ -536,10 +539,26 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         unknown = [k for k in self._extra() if not k.startswith(_PREFIXES)]
+        iterators = [k for k in unknown if k.startswith(("iterator_train", "iterator_valid"))]
+        if iterators:
+            raise TypeError(
+                f"CNNClassifier does not take {iterators}: batches are sliced from an in-memory "
+                "tensor, with no DataLoader to configure; set batch_size, and use reader= for "
+                "images that do not fit in memory"
+            )
         if unknown:
+            import difflib
+
+            rest = {k: k.split("__", 1)[-1] for k in unknown}
+            known = [*self._get_param_names(), *(p + r for r in rest.values() for p in _PREFIXES)]
+            hints = {k: difflib.get_close_matches(k, known, n=1, cutoff=0.75) for k in unknown}
+            for k in unknown:  # a module argument given without its prefix
+                if not hints[k] and "__" not in k and _accepts(self.module, k):
+                    hints[k] = [f"module__{k}"]
+            said = "; ".join(f"{k!r}: did you mean {h[0]!r}?" for k, h in hints.items() if h)
             raise TypeError(
                 f"CNNClassifier got unexpected parameters {unknown}; nested parameters start "
-                f"with one of {_PREFIXES}"
+                f"with one of {_PREFIXES}" + (f" ({said})" if said else "")
             )
         if self.monitor not in ("valid_loss", "valid_acc", "valid_f1"):
             raise ValueError(
