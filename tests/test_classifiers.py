@@ -323,3 +323,25 @@ def test_parameter_mistakes_get_a_hint_and_the_reader_its_nested_parameters():
     assert clf.get_params()["reader__resize__shape"] == (8, 8)
     clf.set_params(reader__resize__shape=(16, 16))
     assert clf.get_params()["reader__resize__shape"] == (16, 16)
+
+
+def test_sampler_sees_class_names_and_keeps_its_own_random_state(monkeypatch):
+    from imblearn.over_sampling import RandomOverSampler
+
+    X, y = make_synthetic_mri(60, image_size=16, random_state=0)
+    names = np.array(["glioma", "meningioma", "notumor", "pituitary"])[y]
+    seen = {}
+    original = RandomOverSampler.fit_resample
+
+    def spy(self, data, labels):
+        seen["labels"], seen["random_state"] = set(labels), self.random_state
+        return original(self, data, labels)
+
+    monkeypatch.setattr(RandomOverSampler, "fit_resample", spy)
+    sampler = RandomOverSampler(sampling_strategy={"glioma": 40}, random_state=7)
+    clf = CNNClassifier(max_epochs=1, random_state=0, module__hidden=8, sampler=sampler)
+    clf.fit(X, names)
+    assert seen == {"labels": set(names), "random_state": 7}
+    CNNClassifier(max_epochs=1, random_state=0, module__hidden=8,
+                  sampler=RandomOverSampler()).fit(X, names)  # fmt: skip
+    assert seen["random_state"] is not None  # None: seeded from the classifier's random_state

@@ -169,10 +169,12 @@ def test_bad_run_options():
 def test_share_of_reference_with_smote():
     X = np.random.default_rng(0).normal(size=(130, 4))
     y = np.repeat([0, 1, 2, 3], [20, 30, 60, 20])
-    _, resampled = SMOTE(sampling_strategy=ShareOfReference(), random_state=0).fit_resample(X, y)
-    counts = np.bincount(resampled)
-    assert counts.tolist() == [51, 30, 60, 20]  # glioma to 85 % of notumor, nothing else
-    assert ShareOfReference()(np.repeat([0, 2], [90, 60])) == {0: 90}  # never shrinks
+    names = np.array(NAMES)[y]
+    strategy = ShareOfReference()  # names the classes: the classifier passes real labels
+    _, resampled = SMOTE(sampling_strategy=strategy, random_state=0).fit_resample(X, names)
+    counts = [int((resampled == name).sum()) for name in NAMES]
+    assert counts == [51, 30, 60, 20]  # glioma to 85 % of notumor, nothing else
+    assert strategy(np.repeat(["glioma", "notumor"], [90, 60])) == {"glioma": 90}  # never shrinks
 
 
 def test_report_is_atomic_and_never_silently_overwritten(tmp_path, monkeypatch):

@@ -98,8 +98,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         split is drawn, so validation images are all real (SMOTE placed before
         the classifier in a pipeline would also put synthetic images into the
         validation split). Samplers that take 2D tables (SMOTE) get flattened
-        images; samplers of this library that take images get images.
-        Nested parameters work: ``sampler__k_neighbors``.
+        images; samplers of this library that take images get images. The
+        sampler sees the real labels (a ``sampling_strategy`` can name
+        classes), and is seeded from ``random_state`` only when its own
+        ``random_state`` is None. Nested parameters work:
+        ``sampler__k_neighbors``.
     reader : transformer or pipeline or None, default=None
         With a reader, ``X`` holds image file paths (a 1D sequence) and the
         reader turns each batch of paths into images of one shape, e.g.
@@ -600,18 +603,21 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _resample(self, X: torch.Tensor, y: torch.Tensor, seed) -> tuple:
         """Apply ``sampler`` to the training part, as images or as flattened rows."""
         sampler = clone(self.sampler)
-        if seed is not None and "random_state" in sampler.get_params():
-            sampler.set_params(random_state=seed)
+        params = sampler.get_params()
+        if seed is not None and "random_state" in params and params["random_state"] is None:
+            sampler.set_params(random_state=seed)  # an explicit random_state is kept
         n, channels, height, width = X.shape
         images = X.numpy().transpose(0, 2, 3, 1)  # channels-last, as the library's images
         if get_tags(sampler).input_tags.three_d_array:  # this library's image samplers
             data = images[..., 0] if channels == 1 else images
         else:  # imbalanced-learn's samplers (SMOTE, ...) take 2D tables
             data = images.reshape(n, -1)
-        data, y_new = sampler.fit_resample(data, y.numpy())
+        # the sampler sees the real labels, so strategies can name classes ({"glioma": 900})
+        data, labels = sampler.fit_resample(data, self.classes_[y.numpy()])
         data = np.asarray(data, dtype=np.float32).reshape(-1, height, width, channels)
         X_new = torch.from_numpy(np.ascontiguousarray(data.transpose(0, 3, 1, 2)))
-        return X_new, torch.as_tensor(np.asarray(y_new), dtype=torch.int64)
+        y_new = np.searchsorted(self.classes_, np.asarray(labels))  # classes_ is sorted
+        return X_new, torch.as_tensor(y_new, dtype=torch.int64)
 
     def fit(self, X, y):
         """Train the network.

@@ -16,9 +16,6 @@ from ..preprocessing import Resize
 from ._base import Model, Recipe, RunConfig, Split
 from ._common import cnn
 
-# encoded labels of the 4-class set: the classifier sorts the class names
-GLIOMA, NOTUMOR = 0, 2
-
 
 class ShareOfReference:
     """SMOTE ``sampling_strategy``: grow one class to a share of another's count.
@@ -28,12 +25,12 @@ class ShareOfReference:
 
     Parameters
     ----------
-    target_class, reference_class : int
-        Encoded labels (the classifier passes encoded labels to its sampler).
+    target_class, reference_class : label
+        Class labels, as the classifier passes them to its sampler.
     ratio : float
     """
 
-    def __init__(self, target_class: int = GLIOMA, reference_class: int = NOTUMOR,
+    def __init__(self, target_class="glioma", reference_class="notumor",
                  ratio: float = 0.85) -> None:  # fmt: skip
         self.target_class = target_class
         self.reference_class = reference_class
@@ -69,7 +66,7 @@ def _baseline(config: RunConfig):
     )
 
 
-def _improved(config: RunConfig):
+def _improved(config: RunConfig, strategy: ShareOfReference | None = None):
     s = config.settings
     return make_pipeline(
         _resize(),
@@ -84,7 +81,8 @@ def _improved(config: RunConfig):
             max_epochs=s["max_epochs"],
             early_stopping=2,
             train_split=0.2,
-            sampler=SMOTE(sampling_strategy=ShareOfReference(), random_state=config.seed),
+            # random_state=None: the classifier seeds it from its own random_state
+            sampler=SMOTE(sampling_strategy=strategy or ShareOfReference(), random_state=None),
         ),
     )
 
@@ -113,7 +111,9 @@ def _glcm_stacked(config: RunConfig):
         LogisticRegression(max_iter=1000),
     )
     return StackingClassifier(
-        [("cnn", _improved(config)), ("glcm_energy", glcm)],
+        # StackingClassifier encodes the labels before fitting its estimators: sorted class
+        # names, so glioma is 0 and notumor 2 there
+        [("cnn", _improved(config, ShareOfReference(0, 2))), ("glcm_energy", glcm)],
         final_estimator=LogisticRegression(max_iter=1000),
         cv=StratifiedKFold(config.settings["cv"], shuffle=True, random_state=config.seed),
     )
