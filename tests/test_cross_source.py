@@ -345,3 +345,30 @@ def test_auto_threshold_keeps_the_validation_recall_of_no_tumour():
     negative = valid[labels[valid] == "notumor"]
     called = model.predict(X[negative]) == "notumor"
     assert called.mean() >= 0.9 or model.threshold_ == 0.5
+
+
+def test_auto_threshold_is_not_pinned_by_negatives_already_wrong():
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    from sklearn_braintumor.classifiers import TumorFirstClassifier
+
+    class Scored(ClassifierMixin, BaseEstimator):
+        """Returns a fixed notumor probability per sample (X holds it)."""
+
+        def fit(self, X, y):
+            self.classes_ = np.array(["glioma", "notumor"])
+            self.history_ = []
+            self.valid_indices_ = np.arange(len(y))  # every sample is a validation sample
+            return self
+
+        def predict_proba(self, X):
+            p = np.asarray(X, dtype=float)[:, 0]
+            return np.stack([1 - p, p], axis=1)
+
+    # 100 negatives: 5 the network gets wrong (0.1), 95 spread over 0.6 ... 0.99
+    scores = np.concatenate([np.full(5, 0.1), np.linspace(0.6, 0.99, 95)])
+    X, y = scores[:, None], np.array(["notumor"] * 100)
+    model = TumorFirstClassifier(Scored(), threshold="auto", negative_recall=0.98).fit(X, y)
+    assert 0.6 < model.threshold_ < 0.62  # the 2 % quantile of the 95, not 0.5
+    called = model.predict(X[5:]) == "notumor"
+    assert called.mean() >= 0.97

@@ -34,8 +34,10 @@ class TumorFirstClassifier(ClassifierMixin, BaseEstimator):
         inside ``estimator`` (its ``valid_indices_``; the images must reach it
         in the order given, without resampling): the highest threshold that
         still calls a share ``negative_recall`` of the validation split's
-        negative images negative, kept within [0.5, 0.95]. Model selection on
-        validation data, never on test data.
+        negative images negative, counted among those a majority (0.5)
+        already calls negative (so a few negatives the network gets wrong
+        anyway do not pin it at 0.5), kept within [0.5, 0.95]. Model
+        selection on validation data, never on test data.
     negative_recall : float, default=0.99
         What ``threshold="auto"`` keeps of the negative validation images.
 
@@ -103,8 +105,9 @@ class TumorFirstClassifier(ClassifierMixin, BaseEstimator):
 
     def _auto_threshold(self, X, y) -> float:
         """Return the highest threshold keeping ``negative_recall`` of validation negatives."""
+        from sklearn.utils import _safe_indexing
+
         from ..inspection._history import find_classifier
-        from ..utils._validation import check_images
 
         clf = find_classifier(self.estimator_)
         valid = getattr(clf, "valid_indices_", None)
@@ -128,13 +131,15 @@ class TumorFirstClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=3,
             )
             return 0.5
-        images = check_images(X)
-        subset = (
-            images[negative] if isinstance(images, np.ndarray) else [images[i] for i in negative]
-        )
+        subset = _safe_indexing(X, negative)  # arrays, lists of images, data frames
         column = self.classes_.tolist().index(self.negative_class)
         scores = self.estimator_.predict_proba(subset)[:, column]
-        chosen = np.quantile(scores, 1 - self.negative_recall, method="lower")
+        # negatives the network already gets wrong at 0.5 would pin the threshold at 0.5:
+        # the share is counted among those a majority decision calls negative
+        kept = scores[scores >= 0.5]
+        if len(kept) == 0:
+            return 0.5
+        chosen = np.quantile(kept, 1 - self.negative_recall, method="lower")
         return float(np.clip(chosen, 0.5, 0.95))
 
     @property
