@@ -3,7 +3,7 @@ r"""Build the embedded sample and its dataset card from a copy of the 4-class se
 Run from the repository root (nothing runs this at import or test time)::
 
     python -m sklearn_braintumor.datasets._build_sample \\
-        --source ../shared/datasets/brain-tumor-mri-4class
+        --source DATA_DIR  (a folder with Training/ and Testing/)
 
 Selection: per class, ``--train-per-class`` files from ``Training`` and
 ``--test-per-class`` from ``Testing``, drawn in a seeded random order and

@@ -138,7 +138,7 @@ RECIPE = Recipe(
     "Assignment: Brain Tumor MRI Classification (2024)",
     task="multiclass",
     data="the 4-class set, grayscale, 30x30, official split "
-    "(`--data ../shared/datasets/brain-tumor-mri-4class`)",
+    "(`--data` a folder with Training/ and Testing/)",
     split=Split(kind="official"),
     models=_models,
     profiles={

@@ -69,7 +69,7 @@ RECIPE = Recipe(
     "Tumors (GBMnet), preprint",
     task="multiclass",
     data="the 4-class set, both folders merged after de-duplication "
-    "(`--data ../shared/datasets/brain-tumor-mri-4class`)",
+    "(`--data` a folder with Training/ and Testing/)",
     split=Split(kind="random", test_size=0.25, random_state=0, dedupe=True),
     models=_models,
     profiles={

@@ -43,7 +43,7 @@ RECIPE = Recipe(
     "using deep learning models, Yangtze University",
     task="multiclass",
     data="the 4-class set at 150x150 RGB, part of Training held out for validation "
-    "(`--data ../shared/datasets/brain-tumor-mri-4class`)",
+    "(`--data` a folder with Training/ and Testing/)",
     split=Split(kind="official"),
     models=lambda config: [Model("LiCNN", _li_cnn)],
     profiles={

@@ -64,8 +64,8 @@ RECIPE = Recipe(
     "Classification from MRI Images, University of Calgary",
     task="binary",
     data="a 4,600-image healthy / tumour set that is not available here; run it on the 4-class "
-    "set binarized (`--data ../shared/datasets/brain-tumor-mri-4class`) and on the yes/no set "
-    "(`--data ../shared/datasets/brain-mri-yes-no`)",
+    "set binarized (`--data` a folder with Training/ and Testing/) and on the yes/no set "
+    "(`--data` a folder with yes/ and no/)",
     split=Split(kind="random", test_size=0.15, random_state=42),
     models=_models,
     profiles={

@@ -67,7 +67,7 @@ RECIPE = Recipe(
     citation="J. Liu, G. Yuan, W. Zeng, H. Tang, W. Zhang, X. Lin, X. Xu, D. Huang, Y. Wang, "
     "Brain Tumor Classification on MRI in Light of Molecular Markers (2020)",
     task="binary",
-    data="the 253-image yes/no set (`--data ../shared/datasets/brain-mri-yes-no`); the text "
+    data="the 253-image yes/no set (`--data` a folder with yes/ and no/); the text "
     "also speaks of 1p/19q co-deletion data it does not use",
     split=Split(kind="random", test_size=0.2, random_state=0, cv=3),
     models=_models,
