@@ -540,6 +540,32 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             )
         return callbacks
 
+    def _make_net(self, net_class, *, module, criterion, **kwargs):
+        """Build the skorch net (training in ``fit``, prediction for a loaded model).
+
+        What both share: optimizer and schedule settings, encoded classes,
+        logits out, batches sliced from tensors, the module's size arguments,
+        channels-last storage. ``kwargs`` add the split, callbacks, prefixed
+        criterion / optimizer arguments and the placement.
+        """
+        net = net_class(
+            module=module,
+            criterion=criterion,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            classes=list(range(len(self.classes_))),
+            predict_nonlinearity=None,
+            iterator_train=TensorBatches,
+            iterator_valid=TensorBatches,
+            iterator_train__shuffle=True,
+            **{f"module__{k}": v for k, v in self._module_kwargs(len(self.classes_)).items()},
+            **kwargs,
+        )
+        net.channels_last = self.channels_last
+        return net
+
     def _check_params(self) -> None:
         unknown = [k for k in self._extra() if not k.startswith(_PREFIXES)]
         iterators = [k for k in unknown if k.startswith(("iterator_train", "iterator_valid"))]
@@ -750,24 +776,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             criterion_kwargs = {"criterion": self.criterion, "groups": np.stack(group_rows),
                                 **criterion_kwargs}  # fmt: skip
             criterion = CoarseLabelLoss
-        net = net_class(
+        net = self._make_net(
+            net_class,
             module=module,
             criterion=criterion,
-            optimizer=self.optimizer,
-            lr=self.lr,
-            batch_size=self.batch_size,
-            max_epochs=self.max_epochs,
             train_split=None if valid is None else predefined_split(valid),
-            classes=list(range(len(self.classes_))),
             callbacks=self._callbacks(
                 len(train_X), main_process=accelerator is None or accelerator.is_main_process
             ),
-            predict_nonlinearity=None,
             verbose=self.verbose,
-            iterator_train=TensorBatches,
-            iterator_valid=TensorBatches,
-            iterator_train__shuffle=True,
-            **{f"module__{k}": v for k, v in self._module_kwargs(len(self.classes_)).items()},
             **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
             **others,
             **placement,
@@ -778,7 +795,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 if isinstance(self.augment, dict)
                 else {name: getattr(self.augment, name) for name in _init_names(BatchAugment)}
             )
-        net.channels_last = self.channels_last
         if accelerator is None:
             net.fit(train_X, train_y)
         else:
@@ -844,27 +860,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             device = "cuda" if wanted == "auto" else wanted
         else:
             device = "cpu" if gpu else wanted
-        net = AugmentingNet(
+        net = estimator._make_net(
+            AugmentingNet,
             module=estimator.module,
             criterion=estimator.criterion,
-            optimizer=estimator.optimizer,
-            lr=estimator.lr,
-            batch_size=estimator.batch_size,
-            max_epochs=estimator.max_epochs,
             train_split=None,
-            classes=list(range(len(estimator.classes_))),
-            predict_nonlinearity=None,
             verbose=0,
-            iterator_train=TensorBatches,
-            iterator_valid=TensorBatches,
             device=device,
-            **{
-                f"module__{k}": v
-                for k, v in estimator._module_kwargs(len(estimator.classes_)).items()
-            },
             **estimator._prefixed(("criterion__", "optimizer__")),
         )
-        net.channels_last = estimator.channels_last
         net.initialize()
         net.module_.load_state_dict(weights)
         net.module_.eval()

@@ -224,13 +224,16 @@ def _verify(root: Path, manifest: dict, read: dict[str, str]) -> None:
             )
 
 
-def _load_split_folders(root: Path, subset: str, color_mode: str) -> Bunch:
+def _load_split_folders(root: Path, subset: str, color_mode: str, **options) -> Bunch:
+    """Load ``Training`` / ``Testing`` below ``root`` (``options`` go to load_image_folder)."""
     base = _find_folder(root, tuple(_SUBSETS.values()))
     subsets = ["train", "test"] if subset == "all" else [subset]
     parts = []
     classes = None
     for name in subsets:
-        part = load_image_folder(base / _SUBSETS[name], classes=classes, color_mode=color_mode)
+        part = load_image_folder(
+            base / _SUBSETS[name], classes=classes, color_mode=color_mode, **options
+        )
         classes = part.target_names
         parts.append((name, part))
     images = [image for _, part in parts for image in part.images]

@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ..utils._images import stack_images
+from ._fetch import _load_split_folders
 from ._folder import _class_folders, load_image_folder
 
 __all__ = ["ImageSource", "load_image_sources"]
@@ -120,6 +121,11 @@ class ImageSource:
         return [self.mapping[name] for name in class_names]
 
 
+def _is_split(root: Path) -> bool:
+    """Whether ``root`` holds an official split (``Training/`` and ``Testing/``)."""
+    return all((root / folder).is_dir() for folder in _SPLIT.values())
+
+
 def _as_source(item) -> ImageSource:
     if isinstance(item, ImageSource):
         return item
@@ -132,23 +138,12 @@ def _load_one(source: ImageSource, color_mode: str, on_error: str, transform, n_
     root = Path(source.path)
     if not root.is_dir():
         raise FileNotFoundError(f"source folder {str(root)!r} does not exist or is not a folder")
-    options = dict(color_mode=color_mode, on_error=on_error, transform=transform, n_jobs=n_jobs)
-    if all((root / folder).is_dir() for folder in _SPLIT.values()):
-        parts, classes = [], None
-        for subset, folder in _SPLIT.items():
-            part = load_image_folder(root / folder, classes=classes, **options)
-            classes = part.target_names
-            part.subset = np.full(len(part.target), subset, dtype=object)
-            parts.append(part)
-        return Bunch(
-            images=[image for part in parts for image in part.images],
-            target=np.concatenate([p.target for p in parts]),
-            target_names=classes,
-            filenames=np.concatenate([p.filenames for p in parts]),
-            sha256=np.concatenate([p.sha256 for p in parts]),
-            subset=np.concatenate([p.subset for p in parts]),
-        )
-    part = load_image_folder(root, **options)
+    options = dict(on_error=on_error, transform=transform, n_jobs=n_jobs)
+    if _is_split(root):
+        part = _load_split_folders(root, "all", color_mode, **options)
+        part.images = list(part.images)
+        return part
+    part = load_image_folder(root, color_mode=color_mode, **options)
     part.images = list(part.images)
     part.subset = np.full(len(part.target), "", dtype=object)
     return part
@@ -238,8 +233,7 @@ def load_image_sources(
     for source in sources:
         root = Path(source.path)
         if root.is_dir() and source.mapping is not None:
-            split = all((root / folder).is_dir() for folder in _SPLIT.values())
-            base = root / _SPLIT["train"] if split else root
+            base = root / _SPLIT["train"] if _is_split(root) else root
             source.labels_for(_class_folders(base, None))
     images, labels, source_of, folder_labels, subsets, filenames, digests = ([] for _ in range(7))
     lines = ["Images loaded by sklearn_braintumor.datasets.load_image_sources:"]

@@ -151,11 +151,9 @@ def evaluate_collection(estimator, source) -> dict:
     data = load_source_data(source)
     classes = [str(c) for c in np.asarray(estimator.classes_)]
     labels = data.labels_for("multiclass", classes)
-    prepared = SourceSet(data, check_images(data.images), labels, data.tumor_mask(),
-                         np.zeros(len(labels)))  # fmt: skip
-    predicted = np.asarray(estimator.predict(prepared.images)).astype(str)
+    predicted = np.asarray(estimator.predict(check_images(data.images))).astype(str)
     predicted_tumor = collapse(predicted)
-    tumor = prepared.tumor
+    tumor = data.tumor_mask()
     rows = list(dict.fromkeys(labels.tolist()))
     matrix = [[int(np.sum((labels == r) & (predicted == c))) for c in classes] for r in rows]
     result = {

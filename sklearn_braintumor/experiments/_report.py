@@ -364,17 +364,24 @@ def _figures(result: RunResult, folder: Path) -> list:
     return written
 
 
+def _grad_cam_model(result: RunResult, name: str):
+    """Return a model's paper-protocol pipeline if it ends in a CNN Grad-CAM can read."""
+    from ..inspection._history import unwrap
+
+    estimator = unwrap(result.estimators.get(("paper", name)))
+    steps = getattr(estimator, "steps", None)
+    last = steps[-1][1] if steps else estimator
+    return estimator if hasattr(getattr(last, "module_", None), "gradcam_layer") else None
+
+
 def _misses_figure(result: RunResult, name: str, source, path: Path) -> str | None:
     """Grad-CAM of up to 8 tumours of another collection that the model called "no tumour"."""
     from ..inspection import plot_grad_cam
-    from ..inspection._history import unwrap
     from ._data import take
 
-    estimator = unwrap(result.estimators.get(("paper", name)))
+    estimator = _grad_cam_model(result, name)
     missed = result.misses.get(source.name, np.zeros(0, dtype=int))[:8]
-    steps = getattr(estimator, "steps", None)
-    last = steps[-1][1] if steps else estimator
-    if not len(missed) or not hasattr(getattr(last, "module_", None), "gradcam_layer"):
+    if estimator is None or not len(missed):
         return None
     images = take(source.images, missed)
     full = result.estimators["paper", name]  # its decision rule and test-time augmentation
@@ -392,13 +399,10 @@ def _misses_figure(result: RunResult, name: str, source, path: Path) -> str | No
 def _grad_cam_figure(result: RunResult, name: str, path: Path) -> str | None:
     """Grad-CAM of two test images per class (paper's protocol), if the model is a CNN."""
     from ..inspection import plot_grad_cam
-    from ..inspection._history import unwrap
     from ._data import take
 
-    estimator = unwrap(result.estimators.get(("paper", name)))
-    steps = getattr(estimator, "steps", None)
-    last = steps[-1][1] if steps else estimator
-    if not hasattr(getattr(last, "module_", None), "gradcam_layer"):
+    estimator = _grad_cam_model(result, name)
+    if estimator is None:
         return None  # not a CNN pipeline (a stacked ensemble, say)
     test = next(arm for arm in result.arms if arm.name == "paper").test
     target, names = result.data.target, result.data.target_names
