@@ -106,7 +106,7 @@ def _glcm_rows(images, indices, distances, angles, levels, properties, symmetric
     return rows
 
 
-class GLCMFeatures(ImageTransformer):
+class GLCMFeatures(ImageTransformer, auto_wrap_output_keys=("transform",)):
     """Gray-level co-occurrence texture features of each image, as a 2D table.
 
     Each image is converted to grayscale (luma), quantised to ``levels`` gray

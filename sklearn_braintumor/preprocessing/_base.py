@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from ..utils._validation import check_images
 
 
-class ImageTransformer(TransformerMixin, BaseEstimator):
+class ImageTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Base for transformers that apply the same per-image operation at any time.
 
     They are stateless: ``fit`` only validates its input, and ``transform``
@@ -21,6 +21,14 @@ class ImageTransformer(TransformerMixin, BaseEstimator):
 
     _allow_2d = False
     _non_negative = False
+
+    def __init_subclass__(cls, auto_wrap_output_keys=None, **kwargs):
+        # images are not tables: only subclasses that output one (ImageFlattener,
+        # GLCMFeatures) opt in to set_output's DataFrame wrapping, which wraps only
+        # methods the class itself defines
+        if auto_wrap_output_keys and "transform" not in cls.__dict__:
+            cls.transform = ImageTransformer.__dict__["transform"]
+        super().__init_subclass__(auto_wrap_output_keys=auto_wrap_output_keys, **kwargs)
 
     def _check(self, X):
         return check_images(
@@ -58,6 +66,46 @@ class ImageTransformer(TransformerMixin, BaseEstimator):
             Transformed images (an object array when their shapes differ).
         """
         return self._transform_images(self._check(X))
+
+    def set_output(self, *, transform=None):
+        """Accept a pipeline's ``set_output``; image outputs stay arrays.
+
+        A pipeline's ``set_output(transform="pandas")`` reaches every step.
+        Transformers whose output is a table (``ImageFlattener``,
+        ``GLCMFeatures``: they have ``get_feature_names_out``) then return
+        DataFrames with named columns; those returning images cannot and keep
+        returning arrays (or lists of images), so the setting passes through
+        them to the steps that can.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+
+        Returns
+        -------
+        self : object
+        """
+        if self._sklearn_auto_wrap_output_keys:
+            return super().set_output(transform=transform)
+        return self
+
+    def get_feature_names_out(self, input_features=None):
+        """Pass ``input_features`` through: images have no feature names.
+
+        Lets a pipeline's ``get_feature_names_out`` reach the step that turns
+        images into a table (``ImageFlattener``, ``GLCMFeatures``), which names
+        its columns.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+
+        Returns
+        -------
+        feature_names_out : ndarray of str or None
+            ``input_features`` as given.
+        """
+        return None if input_features is None else np.asarray(input_features, dtype=object)
 
     def __sklearn_is_fitted__(self) -> bool:
         return True

@@ -13,7 +13,7 @@ from ..utils._validation import check_images
 from ._base import ImageTransformer
 
 
-class ImageFlattener(ImageTransformer):
+class ImageFlattener(ImageTransformer, auto_wrap_output_keys=("transform",)):
     """Flatten images to rows, and back, so 2D-only estimators fit in a pipeline.
 
     SMOTE and most scikit-learn estimators take ``(n_samples, n_features)``;

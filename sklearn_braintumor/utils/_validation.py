@@ -40,6 +40,29 @@ def _is_image_list(X) -> bool:
     )
 
 
+def _from_pil(image):
+    """Return a Pillow image as an array (palette and 1-bit images converted first)."""
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif image.mode == "1":
+        image = image.convert("L")
+    return np.asarray(image)
+
+
+def as_image_sequence(X):
+    """Return Pillow images and a pandas Series of images as a list of arrays.
+
+    Anything else is returned unchanged: the other checks then apply.
+    """
+    if getattr(X, "ndim", None) == 1 and hasattr(X, "iloc"):  # a pandas Series
+        X = X.tolist()
+    if isinstance(X, (list, tuple)) and any(
+        type(item).__module__.startswith("PIL.") and hasattr(item, "mode") for item in X
+    ):
+        X = [_from_pil(item) if type(item).__module__.startswith("PIL.") else item for item in X]
+    return X
+
+
 def _first_bad(images: np.ndarray, bad: np.ndarray) -> int:
     return int(np.flatnonzero(bad.reshape(len(images), -1).any(axis=1))[0])
 
@@ -58,8 +81,9 @@ def check_images(
     ----------
     X : array-like
         Either a stacked array ``(n_samples, height, width[, channels])`` or a
-        sequence (list, tuple, 1D object array) of 2D ``(height, width)`` or
-        3D ``(height, width, channels)`` arrays, channels being 1, 3 or 4.
+        sequence (list, tuple, 1D object array, pandas Series) of 2D
+        ``(height, width)`` or 3D ``(height, width, channels)`` arrays or
+        Pillow images, channels being 1, 3 or 4; sizes may differ.
     estimator : estimator instance, default=None
         Named in error messages.
     allow_2d : bool, default=False
@@ -92,6 +116,7 @@ def check_images(
             f"{name} does not accept sparse input: sparse data was passed, but dense "
             "image arrays are required"
         )
+    X = as_image_sequence(X)
     if isinstance(X, (list, tuple)) and len(X) == 0:
         raise ValueError(f"{name} got no images (an empty list)")
     if not _is_image_list(X):
