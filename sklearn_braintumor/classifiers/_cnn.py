@@ -23,10 +23,12 @@ from ..nn._losses import CoarseLabelLoss
 from ..utils._validation import check_images
 from ._data import LazyImages, TensorBatches
 from ._net import AcceleratedNet, AugmentingNet
+from ._ood import fit_guard, guard_features, guard_layer, predict_ood, project, typicality
 
-_PREFIXES = ("module__", "optimizer__", "criterion__")
+_PREFIXES = ("module__", "optimizer__", "criterion__", "callbacks__")
 _CHANNELS = (1, 3, 4)
 _ACCELERATOR_OPTIONS = ("mixed_precision", "kwargs_handlers")
+_GUARD = ("ood_projection_", "ood_means_", "ood_precision_", "ood_offset_")
 
 
 def _init_names(cls) -> list[str]:
@@ -44,6 +46,16 @@ def _accepts(callable_, name: str) -> bool:
 def _take(X, index):
     """``X[index]`` for a tensor; the unread files at ``index`` for :class:`LazyImages`."""
     return X.take(index) if isinstance(X, LazyImages) else X[index]
+
+
+def _is_explicit(split) -> bool:
+    """Whether ``train_split`` is validation data ``(X_valid, y_valid)``."""
+    return isinstance(split, tuple) and len(split) == 2
+
+
+def _is_splitter(split) -> bool:
+    """Whether ``train_split`` is a scikit-learn CV splitter (not a string)."""
+    return hasattr(split, "split") and not isinstance(split, (str, bytes))
 
 
 def _channels_last(input_shape) -> tuple[int, int, int]:
@@ -130,6 +142,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         :class:`~sklearn_braintumor.nn.CoarseLabelLoss`); it never enters the
         validation split, ``classes_`` or ``class_weight``'s counts. The
         grouped classes must occur in ``y``.
+    callbacks : list or None, default=None
+        skorch callbacks added after the built-in ones (``Checkpoint``,
+        ``EpochScoring``, ``GradientNormClipping``, ``LRScheduler``, Optuna's
+        ``SkorchPruningCallback``, ...), as instances or ``(name, callback)``
+        pairs; unnamed ones are named after their class, as in skorch. Their
+        parameters, and those of the built-in ``lr_schedule`` and
+        ``early_stopping`` callbacks, are set with the ``callbacks__NAME__``
+        prefix: ``callbacks__early_stopping__patience=5``. Callbacks belong to
+        training and are not stored by the safe model format.
     early_stopping : int or None, default=None
         Patience in epochs; stops when ``monitor`` has not improved by
         ``1e-3`` for that many epochs and restores the best epoch's weights.
@@ -147,10 +168,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         ``"cosine"`` anneals the learning rate from ``lr`` towards 0 over
         ``max_epochs`` (``torch.optim.lr_scheduler.CosineAnnealingLR``, one
         step per epoch).
-    train_split : float or None, default=0.2
-        Fraction of the training data held out, stratified and seeded by
-        ``random_state``, for validation scores (``valid_indices_``); None
-        trains on everything.
+    train_split : float, int, CV splitter, callable, tuple or None, default=0.2
+        The validation images (``valid_indices_``), drawn from the fully
+        labelled training images: a float is the fraction and an int the
+        number held out, stratified and seeded by ``random_state``; a
+        scikit-learn CV splitter or skorch's ``ValidSplit`` gives its first
+        split; a callable takes skorch's ``(dataset, y)`` and returns two
+        torch ``Subset``s (as ``ValidSplit`` does); a tuple ``(X_valid,
+        y_valid)`` is validation data of its own (``valid_indices_`` is then
+        None). None trains on everything.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         ``"auto"`` uses CUDA when available. With ``accelerate``, the
         launcher chooses the device: ``"auto"``, or ``"cpu"`` for CPU
@@ -169,6 +195,23 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     channels_last : bool, default=True
         Store the network's weights channels-last (NHWC), which PyTorch's CPU
         and GPU convolutions run faster on; inputs stay NCHW tensors.
+    warm_start : bool, default=False
+        When True, ``fit`` on a fitted classifier continues training its
+        network on the new images (fine-tuning) instead of starting afresh:
+        same classes (a label outside ``classes_`` is an error), same image
+        shape and pixel scaling, a new validation split drawn from the new
+        images, a fresh optimizer and schedule, ``history_`` continued. See
+        also ``partial_fit``.
+    ood_rate : float or None, default=0.05
+        The out-of-distribution guard (``score_samples``, ``predict_ood``):
+        after training, the feature maps of the network's last convolution
+        (per-channel mean and standard deviation; the last linear layer's
+        input for a network without convolutions) are summarised over the
+        training images (class means, one shared covariance), and the
+        threshold ``ood_offset_`` is set so that this share of the validation
+        images is flagged (of the training images when ``train_split`` is
+        None, which flags fewer new images than the rate says). None skips it
+        (one extra pass over the training images is saved).
     random_state : int, RandomState instance or None, default=None
         Seeds torch (weights, dropout, batch order) and the validation split.
         With an int, fits on CPU are reproducible.
@@ -203,6 +246,16 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         "Input scaling" in the user guide.
     n_features_in_ : int
         Values per sample, for 2D input.
+    ood_offset_ : float
+        ``score_samples`` below this flags an image as unlike the training
+        images (set when ``ood_rate`` is not None).
+    ood_means_ : ndarray of shape (n_classes, n_features)
+        Per-class mean of the training images' guard features.
+    ood_precision_ : ndarray of shape (n_features, n_features)
+        Inverse of their shared (Ledoit-Wolf) covariance.
+    ood_projection_ : ndarray or None
+        The centre and leading principal components the features are
+        projected onto when they have more than 256 values.
 
     Examples
     --------
@@ -229,6 +282,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         augment=None,
         class_weight=None,
         coarse_labels: dict | None = None,
+        callbacks: list | None = None,
         early_stopping: int | None = None,
         keep_best: bool = False,
         monitor: str = "valid_loss",
@@ -237,6 +291,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         device: str = "auto",
         accelerate: bool | dict | None = None,
         channels_last: bool = True,
+        warm_start: bool = False,
+        ood_rate: float | None = 0.05,
         random_state=None,
         verbose: int = 0,
         **kwargs,
@@ -253,6 +309,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.augment = augment
         self.class_weight = class_weight
         self.coarse_labels = coarse_labels
+        self.callbacks = callbacks
         self.early_stopping = early_stopping
         self.keep_best = keep_best
         self.monitor = monitor
@@ -261,6 +318,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.accelerate = accelerate
         self.channels_last = channels_last
+        self.warm_start = warm_start
+        self.ood_rate = ood_rate
         self.random_state = random_state
         self.verbose = verbose
         self._set_prefixed(kwargs)
@@ -603,8 +662,26 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"early_stopping must be a positive int, got {self.early_stopping!r}")
         if self.lr_schedule not in (None, "cosine"):
             raise ValueError(f"lr_schedule must be None or 'cosine', got {self.lr_schedule!r}")
-        if self.train_split is not None and not 0 < self.train_split < 1:
-            raise ValueError(f"train_split must be a fraction in (0, 1), got {self.train_split!r}")
+        split = self.train_split
+        if isinstance(split, numbers.Real) and not isinstance(split, bool):
+            if isinstance(split, numbers.Integral) and split < 1:
+                raise ValueError(f"train_split as a count must be at least 1, got {split!r}")
+            if not isinstance(split, numbers.Integral) and not 0 < split < 1:
+                raise ValueError(f"train_split must be a fraction in (0, 1), got {split!r}")
+        elif not (split is None or _is_explicit(split) or _is_splitter(split) or callable(split)):
+            raise ValueError(
+                "train_split must be None, a fraction, a number of images, a scikit-learn CV "
+                "splitter, skorch's ValidSplit, a callable(dataset, y) or (X_valid, y_valid); "
+                f"got {split!r}"
+            )
+        if self.ood_rate is not None and (
+            isinstance(self.ood_rate, bool)
+            or not isinstance(self.ood_rate, numbers.Real)
+            or not 0 < self.ood_rate < 1
+        ):
+            raise ValueError(
+                f"ood_rate must be a fraction in (0, 1) or None, got {self.ood_rate!r}"
+            )
 
     def _coarse(self, y: np.ndarray) -> tuple[np.ndarray, dict]:
         """Mask of the samples with a coarse label, and the groups that occur in ``y``."""
@@ -666,21 +743,66 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         global random state (CPU and CUDA) is restored afterwards: the
         caller's own random stream is not changed by fitting.
         """
+        return self._forked_fit(X, y, warm=self.warm_start and hasattr(self, "net_"))
+
+    def partial_fit(self, X, y, classes=None):
+        """Train the network further on ``X``: ``max_epochs`` more epochs, as skorch does.
+
+        The first call on an unfitted classifier trains from scratch (its
+        ``classes`` argument, when given, fixes ``classes_`` so later calls
+        may bring labels the first one lacked); later calls continue from the
+        fitted weights, as ``fit`` does with ``warm_start=True``: a new
+        validation split of the new images, a fresh optimizer, ``history_``
+        continued, a label outside ``classes_`` refused.
+
+        Parameters
+        ----------
+        X : array-like
+            Images of the training shape.
+        y : array-like of shape (n_samples,)
+        classes : array-like or None, default=None
+            All the classes, on the first call; checked against ``classes_``
+            on later calls.
+
+        Returns
+        -------
+        self : CNNClassifier
+        """
+        fitted = hasattr(self, "net_")
+        if classes is not None:
+            wanted = np.unique(np.asarray(classes))
+            if fitted and not np.array_equal(wanted, self.classes_):
+                raise ValueError(
+                    f"classes {wanted.tolist()} differ from the fitted classes_ "
+                    f"{self.classes_.tolist()}"
+                )
+        return self._forked_fit(X, y, warm=fitted, classes=classes)
+
+    def _forked_fit(self, X, y, *, warm: bool, classes=None):
         devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
         with torch.random.fork_rng(devices=devices, enabled=self.random_state is not None):
-            return self._fit(X, y)
+            return self._fit(X, y, warm=warm, classes=classes)
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, *, warm: bool = False, classes=None):
         from skorch.dataset import Dataset
         from skorch.helper import predefined_split
+        from skorch.history import History
 
         self._check_params()
+        if warm and self.accelerate not in (None, False):
+            raise ValueError(
+                "continuing training (warm_start=True, partial_fit) is not available with "
+                "accelerate; fine-tune without it"
+            )
         if self.reader is not None and self.sampler is not None:
             raise ValueError(
                 "sampler= resamples images held in memory and cannot be combined with reader="
             )
         accelerator = self._accelerator()
-        X_tensor = self._to_tensor(X, reset=True)
+        if warm:  # the network's input stays as trained: same shape, same pixel scaling
+            previous = ({k: v.detach().clone() for k, v in self.module_.state_dict().items()},
+                        list(self.history_))  # fmt: skip
+        X_tensor = self._to_tensor(X, reset=not warm)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X_tensor, y)
         if y.dtype == object:
@@ -692,7 +814,16 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 )
         check_classification_targets(y)
         coarse, groups = self._coarse(y)
-        encoder = LabelEncoder().fit(y[~coarse])
+        known = self.classes_ if warm else None if classes is None else np.unique(classes)
+        if known is not None:
+            new = sorted(set(y[~coarse].tolist()) - set(known.tolist()), key=str)
+            if new:
+                raise ValueError(
+                    f"y holds class(es) {new} that the classifier does not know "
+                    f"({known.tolist()}): continuing training keeps the classes; to add a "
+                    "class, train a new classifier (warm_start=False) on all the classes"
+                )
+        encoder = LabelEncoder().fit(y[~coarse] if known is None else known)
         self.classes_ = encoder.classes_
         if len(self.classes_) < 2:
             raise ValueError(
@@ -748,20 +879,18 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         y_tensor = torch.from_numpy(y_encoded)
         train_X, train_y, valid = X_tensor, y_tensor, None
         self.valid_indices_ = None
-        if self.train_split is not None:  # validation on fully labelled images only
-            fine = np.flatnonzero(~coarse)
-            counts = np.bincount(y_encoded[fine], minlength=len(self.classes_))
-            if counts.min() < 2:
-                rare = self.classes_[counts < 2].tolist()
-                raise ValueError(
-                    f"class(es) {rare} have a single image: too few for the stratified "
-                    f"validation split (train_split={self.train_split}); add images, drop the "
-                    "class, or pass train_split=None"
-                )
-            train_index, self.valid_indices_ = train_test_split(
-                fine, test_size=self.train_split, stratify=y_encoded[fine], random_state=seed,
-            )  # fmt: skip
-            self.valid_indices_ = np.sort(self.valid_indices_)
+        fine = np.flatnonzero(~coarse)
+        if _is_explicit(self.train_split):  # validation data given: (X_valid, y_valid)
+            X_valid, y_valid = self.train_split
+            y_valid = column_or_1d(y_valid)
+            unknown = sorted(set(y_valid.tolist()) - set(self.classes_.tolist()), key=str)
+            if unknown:
+                raise ValueError(f"train_split's y_valid has classes {unknown} that y has not")
+            valid_X = self._to_tensor(X_valid, reset=False)
+            check_consistent_length(valid_X, y_valid)
+            valid = Dataset(valid_X, torch.from_numpy(encoder.transform(y_valid)))
+        elif self.train_split is not None:  # validation on fully labelled images only
+            train_index, self.valid_indices_ = self._split(fine, y_encoded[fine], seed)
             train_index = np.sort(np.concatenate([train_index, np.flatnonzero(coarse)]))
             valid = Dataset(_take(X_tensor, self.valid_indices_), y_tensor[self.valid_indices_])
             train_X, train_y = _take(X_tensor, train_index), y_tensor[train_index]
@@ -783,7 +912,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             train_split=None if valid is None else predefined_split(valid),
             callbacks=self._callbacks(
                 len(train_X), main_process=accelerator is None or accelerator.is_main_process
-            ),
+            )
+            + list(self.callbacks or []),
+            **self._prefixed("callbacks__"),
             verbose=self.verbose,
             **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
             **others,
@@ -795,7 +926,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 if isinstance(self.augment, dict)
                 else {name: getattr(self.augment, name) for name in _init_names(BatchAugment)}
             )
-        if accelerator is None:
+        if warm:
+            net.initialize()
+            net.module_.load_state_dict(previous[0])
+            net.partial_fit(train_X, train_y)
+            offset = len(previous[1])
+            net.history = History(
+                previous[1] + [{**row, "epoch": row["epoch"] + offset} for row in net.history]
+            )
+        elif accelerator is None:
             net.fit(train_X, train_y)
         else:
             net.shuffle_seed = seed
@@ -803,7 +942,65 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         net.drop_training_state()
         self.net_ = net
         self.history_ = net.history
+        self._fit_guard(X_tensor, y_encoded, coarse, None if valid is None else valid.X)
         return self
+
+    def _split(self, fine: np.ndarray, y_fine: np.ndarray, seed) -> tuple:
+        """Split the fully labelled rows ``fine`` into training and validation rows."""
+        from skorch.dataset import Dataset, ValidSplit
+
+        split = self.train_split
+        positions = np.arange(len(fine))
+        if isinstance(split, numbers.Real) and not isinstance(split, bool):
+            counts = np.bincount(y_fine)
+            present = counts > 0
+            if counts[present].min() < 2:
+                rare = self.classes_[present & (counts < 2)].tolist()
+                raise ValueError(
+                    f"class(es) {rare} have a single image: too few for the stratified "
+                    f"validation split (train_split={split}); add images, drop the class, or "
+                    "pass train_split=None"
+                )
+            train, valid = train_test_split(
+                positions, test_size=split, stratify=y_fine, random_state=seed
+            )
+        elif isinstance(split, ValidSplit):
+            cv = split.check_cv(y_fine)
+            train, valid = next(iter(cv.split(np.zeros((len(fine), 1)), y_fine)))
+        elif _is_splitter(split):  # a scikit-learn CV splitter: its first split
+            train, valid = next(iter(split.split(np.zeros((len(fine), 1)), y_fine)))
+        else:  # skorch's callable train_split(dataset, y) -> (train subset, valid subset)
+            parts = split(Dataset(positions, y_fine), y_fine)
+            if not all(hasattr(part, "indices") for part in parts):
+                raise TypeError(
+                    "a callable train_split must return two torch Subsets (with .indices), as "
+                    f"skorch's ValidSplit does; got {[type(p).__name__ for p in parts]}"
+                )
+            train, valid = (np.asarray(part.indices) for part in parts)
+        if len(valid) == 0 or len(train) == 0:
+            raise ValueError(f"train_split={split!r} leaves no training or no validation image")
+        return np.sort(fine[train]), np.sort(fine[valid])
+
+    def _fit_guard(self, X_tensor, y_encoded: np.ndarray, coarse: np.ndarray, valid_X) -> None:
+        """Summarise the training images' features; set the flagging threshold."""
+        for name in _GUARD:
+            self.__dict__.pop(name, None)
+        if self.ood_rate is None or guard_layer(self.module_)[0] is None:
+            return
+        train = ~coarse
+        if self.valid_indices_ is not None:
+            train[self.valid_indices_] = False
+        rows = np.flatnonzero(train)
+        features = guard_features(self.net_, _take(X_tensor, rows))
+        self.ood_projection_, self.ood_means_, self.ood_precision_ = fit_guard(
+            features, y_encoded[rows], len(self.classes_)
+        )
+        if valid_X is not None:
+            features = guard_features(self.net_, valid_X)
+        features = project(features, self.ood_projection_)
+        scores = typicality(features, self.ood_means_, self.ood_precision_)
+        # "lower": at most ood_rate of these images score below the threshold
+        self.ood_offset_ = float(np.quantile(scores, self.ood_rate, method="lower"))
 
     @property
     def module_(self) -> nn.Module:
@@ -823,7 +1020,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         The trained network is stored as its ``state_dict`` (arrays); the
         per-epoch history without its per-batch rows.
         """
-        params = self.get_params(deep=False)
+        params = {k: v for k, v in self.get_params(deep=False).items()
+                  if not k.startswith("callbacks__")}  # fmt: skip
+        params["callbacks"] = None  # training-time objects (files, trials), not the model
         if not hasattr(self, "net_"):
             return params, {}
         state = {
@@ -835,7 +1034,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             "history_": [{k: v for k, v in row.items() if k != "batches"} for row in self.history_],
             "weights_": dict(self.module_.state_dict()),
         }
-        for name in ("n_features_in_", "reader_"):
+        for name in ("n_features_in_", "reader_", *_GUARD):
             if hasattr(self, name):
                 state[name] = getattr(self, name)
         return params, state
@@ -911,6 +1110,49 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def score_samples(self, X) -> np.ndarray:
+        """Return how much each image is like the training images (higher: more alike).
+
+        The score is minus the squared Mahalanobis distance from the image's
+        guard features (the last convolution's per-channel statistics) to the
+        nearest class mean of the training images' features (one covariance
+        shared by the classes). Images scoring below ``ood_offset_`` are
+        flagged by ``predict_ood``.
+
+        Parameters
+        ----------
+        X : array-like
+            Images of the training shape (or rows of ``input_shape``).
+
+        Returns
+        -------
+        scores : ndarray of float32 of shape (n_samples,)
+        """
+        check_is_fitted(self, "net_")
+        if not hasattr(self, "ood_offset_"):
+            raise ValueError(
+                "this CNNClassifier has no out-of-distribution guard: it was fitted with "
+                "ood_rate=None or a module without an nn.Linear output layer"
+            )
+        features = guard_features(self.net_, self._to_tensor(X, reset=False))
+        features = project(features, self.ood_projection_)
+        # float32: the network's features carry no more precision than that
+        return typicality(features, self.ood_means_, self.ood_precision_).astype(np.float32)
+
+    def predict_ood(self, X) -> np.ndarray:
+        """Flag images unlike the training images (``score_samples < ood_offset_``).
+
+        Parameters
+        ----------
+        X : array-like
+            Images of the training shape (or rows of ``input_shape``).
+
+        Returns
+        -------
+        flags : ndarray of bool of shape (n_samples,)
+        """
+        return predict_ood(self, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -7,7 +7,10 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
+
+from ._ood import _inner_has, predict_ood
 
 
 class TumorFirstClassifier(ClassifierMixin, BaseEstimator):
@@ -180,6 +183,35 @@ class TumorFirstClassifier(ClassifierMixin, BaseEstimator):
         others[:, negative] = -np.inf
         choice = np.where(proba[:, negative] >= self.threshold_, negative, others.argmax(axis=1))
         return self.classes_[choice]
+
+    @available_if(_inner_has("score_samples"))
+    def score_samples(self, X) -> np.ndarray:
+        """Return the wrapped estimator's typicality scores (higher: more like training).
+
+        Parameters
+        ----------
+        X : array-like
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.score_samples(X)
+
+    @available_if(_inner_has("score_samples"))
+    def predict_ood(self, X) -> np.ndarray:
+        """Flag images unlike the training images (see :func:`predict_ood`).
+
+        Parameters
+        ----------
+        X : array-like
+
+        Returns
+        -------
+        flags : ndarray of bool of shape (n_samples,)
+        """
+        return predict_ood(self, X)
 
     def predict(self, X) -> np.ndarray:
         """Return the negative class where it reaches ``threshold``, else the likeliest other.

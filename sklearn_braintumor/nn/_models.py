@@ -38,7 +38,7 @@ class GaussianNoise(nn.Module):
 class _SizedCNN(nn.Module):
     """A feature extractor followed by a classifier head sized from a dry run."""
 
-    gradcam_layer: str = ""
+    gradcam_layer = ""  # the module Grad-CAM hooks (no annotation: TorchScript reads them)
 
     def _finish(self, features: nn.Sequential, head, in_channels: int, input_size) -> None:
         self.features = features

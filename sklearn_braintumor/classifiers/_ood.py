@@ -1,0 +1,173 @@
+"""The out-of-distribution guard: flags inputs unlike the images a network was trained on.
+
+The guard reads the feature maps of the network's last convolution (its
+last linear layer's input when it has no convolution), summarised per
+channel by their mean and standard deviation, and measures how far they lie
+from the training images': the Mahalanobis distance to the nearest class mean
+under one covariance shared by the classes (Lee et al., NeurIPS 2018, "A simple
+unified framework for detecting out-of-distribution samples and adversarial
+attacks"), estimated with Ledoit-Wolf shrinkage, after projecting onto at most
+``MAX_DIMENSIONS`` principal components. Per-channel statistics of a late
+convolution catch what the last layer's input misses: on the shipped 4-class
+model the penultimate features let photographs and noise through, the
+convolution's statistics flag them. The threshold is set on held-out
+validation images so that a chosen share of them is flagged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.covariance import LedoitWolf
+from torch import nn
+
+MAX_DIMENSIONS = 256
+
+
+def guard_layer(module: nn.Module) -> tuple[nn.Module | None, str]:
+    """Return the layer the guard reads and how: its last convolution, else last linear."""
+    convolutions = [m for m in module.modules() if isinstance(m, nn.Conv2d)]
+    if convolutions:
+        return convolutions[-1], "conv"
+    linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
+    return (linears[-1], "linear") if linears else (None, "")
+
+
+def guard_features(net, X) -> np.ndarray:
+    """Run ``net`` (a fitted skorch net) in evaluation mode; return the guard's features."""
+    layer, kind = guard_layer(net.module_)
+    if layer is None:
+        raise ValueError(
+            f"{type(net.module_).__name__} has neither an nn.Conv2d nor an nn.Linear layer, "
+            "so the out-of-distribution guard cannot read its features"
+        )
+    captured: list[torch.Tensor] = []
+
+    def hook(_module, inputs, output):
+        if kind == "conv":  # per-channel mean and standard deviation of the feature maps
+            maps = output.detach().float()
+            captured.append(torch.cat([maps.mean((2, 3)), maps.std((2, 3))], dim=1).cpu())
+        else:
+            captured.append(inputs[0].detach().float().flatten(1).cpu())
+
+    handle = layer.register_forward_hook(hook)
+    try:
+        net.predict_proba(X)
+    finally:
+        handle.remove()
+    return torch.cat(captured).double().numpy()
+
+
+def fit_guard(train_features: np.ndarray, train_labels: np.ndarray, n_classes: int):
+    """Return the projection, class means and shared precision matrix of training features.
+
+    The projection (None when the features have at most ``MAX_DIMENSIONS``
+    values) maps centred features onto their leading principal components.
+    """
+    projection = None
+    if train_features.shape[1] > MAX_DIMENSIONS:
+        centre = train_features.mean(axis=0)
+        _, _, components = np.linalg.svd(train_features - centre, full_matrices=False)
+        projection = np.vstack([centre, components[:MAX_DIMENSIONS]]).astype(np.float32)
+        train_features = project(train_features, projection)
+    means = np.stack(
+        [
+            train_features[train_labels == k].mean(axis=0)
+            if np.any(train_labels == k)
+            else train_features.mean(axis=0)
+            for k in range(n_classes)
+        ]
+    )
+    centred = train_features - means[train_labels]
+    covariance = LedoitWolf(assume_centered=True).fit(centred).covariance_
+    precision = np.linalg.pinv(covariance, hermitian=True)
+    return projection, means.astype(np.float32), precision.astype(np.float32)
+
+
+def project(features: np.ndarray, projection) -> np.ndarray:
+    """Apply :func:`fit_guard`'s projection (row 0: the centre; then the components)."""
+    if projection is None:
+        return features
+    projection = projection.astype(np.float64)
+    return (features - projection[0]) @ projection[1:].T
+
+
+def typicality(features: np.ndarray, means: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """Return minus the squared Mahalanobis distance to the nearest class mean."""
+    precision = precision.astype(np.float64)
+    best = np.full(len(features), np.inf)
+    for mean in means.astype(np.float64):
+        diff = features - mean
+        best = np.minimum(best, np.einsum("ij,jk,ik->i", diff, precision, diff))
+    return -best
+
+
+def final_classifier(model):
+    """Return the fitted CNNClassifier of a model (pipelines and wrappers looked through)."""
+    from ..inspection._history import find_classifier
+    from ._cnn import CNNClassifier
+
+    step = find_classifier(model)
+    if not isinstance(step, CNNClassifier):
+        raise TypeError(
+            f"{type(model).__name__} holds no fitted CNNClassifier: the out-of-distribution "
+            "guard is a CNNClassifier's (through pipelines, TTAClassifier and "
+            "TumorFirstClassifier)"
+        )
+    return step
+
+
+def has_guard(model) -> bool:
+    """Whether ``model`` is fitted with an out-of-distribution guard ``predict_ood`` can use."""
+    try:
+        return hasattr(final_classifier(model), "ood_offset_") and hasattr(model, "score_samples")
+    except TypeError:
+        return False
+
+
+def predict_ood(model, X) -> np.ndarray:
+    """Flag inputs unlike the images a model was trained on.
+
+    Works on a fitted :class:`~sklearn_braintumor.classifiers.CNNClassifier`,
+    a pipeline ending in one, and the wrappers around them
+    (:class:`~sklearn_braintumor.classifiers.TTAClassifier`,
+    :class:`~sklearn_braintumor.classifiers.TumorFirstClassifier`): the
+    images go through the model's own preprocessing (``score_samples``), and
+    an image is flagged when its score is below the classifier's
+    ``ood_offset_``.
+
+    Parameters
+    ----------
+    model : fitted estimator
+        A model as above, fitted with ``ood_rate`` set.
+    X : array-like or list of images
+        What the model's ``predict`` takes.
+
+    Returns
+    -------
+    flags : ndarray of bool of shape (n_samples,)
+        True where the image is unlike the training images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_braintumor.classifiers import CNNClassifier, predict_ood
+    >>> from sklearn_braintumor.datasets import make_synthetic_mri
+    >>> X, y = make_synthetic_mri(120, image_size=32, random_state=0)
+    >>> clf = CNNClassifier(max_epochs=3, random_state=0, module__hidden=32).fit(X, y)
+    >>> noise = np.random.default_rng(0).integers(0, 256, (2, 32, 32), dtype=np.uint8)
+    >>> predict_ood(clf, noise).tolist()
+    [True, True]
+    """
+    offset = final_classifier(model).ood_offset_
+    return np.asarray(model.score_samples(X)) < offset
+
+
+def _inner_has(method: str):
+    """``available_if`` check: the wrapped estimator (fitted one first) has ``method``."""
+
+    def check(wrapper) -> bool:
+        inner = getattr(wrapper, "estimator_", wrapper.estimator)
+        return hasattr(inner, method)
+
+    return check

@@ -1,0 +1,174 @@
+"""Exporting a fitted model's network to ONNX or TorchScript, with its preprocessing in JSON."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ._persistence import atomic_write_text, replacing
+
+FORMATS = ("onnx", "torchscript")
+
+
+class ExportedNetwork(nn.Module):
+    """A trained network as exported: pixel scaling, the network, softmax.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The trained network (logits out).
+    scale : float
+        What :class:`~sklearn_braintumor.classifiers.CNNClassifier` multiplies
+        its input by (1/255 for a model trained on uint8 images, 1 for floats).
+    """
+
+    def __init__(self, module: nn.Module, scale: float) -> None:
+        super().__init__()
+        self.module = module
+        self.scale = float(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return class probabilities of a batch ``(N, C, H, W)`` of preprocessed images."""
+        return torch.softmax(self.module(x * self.scale), dim=1)
+
+
+def _parts(model) -> dict:
+    """Split a fitted model into decision rule, TTA, preprocessing steps and classifier."""
+    from sklearn.pipeline import Pipeline
+
+    from ..classifiers import CNNClassifier, TTAClassifier, TumorFirstClassifier
+
+    parts: dict = {"decision": None, "tta": None, "steps": []}
+    step = model
+    while not isinstance(step, CNNClassifier):
+        if isinstance(step, TumorFirstClassifier):
+            parts["decision"] = {
+                "rule": "tumour first: predict negative_class when its probability is at least "
+                "threshold, else the most probable other class",
+                "negative_class": str(step.negative_class),
+                "threshold": float(step.threshold_),
+            }
+            step = step.estimator_
+        elif isinstance(step, TTAClassifier):
+            if not all(isinstance(t, str) for t in step.transforms):
+                raise ValueError("cannot describe a TTAClassifier with callable transforms in JSON")
+            parts["tta"] = list(step.transforms)
+            step = step.estimator_
+        elif isinstance(step, Pipeline):
+            for name, est in step.steps[:-1]:
+                params = est.get_params(deep=False)
+                parts["steps"].append({
+                    "name": name, "estimator": repr(est),
+                    "class": f"{type(est).__module__}.{type(est).__name__}",
+                    "params": {k: repr(v) for k, v in params.items()},
+                })  # fmt: skip
+            step = step.steps[-1][1]
+        else:
+            raise TypeError(
+                f"cannot export a {type(step).__name__}: export takes a fitted CNNClassifier, a "
+                "pipeline ending in one, or TTAClassifier / TumorFirstClassifier around them"
+            )
+    parts["classifier"] = step
+    return parts
+
+
+def export_model(model, path: str | os.PathLike, *, format: str = "onnx") -> tuple[Path, Path]:
+    """Write a fitted model's network to ONNX or TorchScript, and its preprocessing to JSON.
+
+    The exported graph takes a float32 batch ``(N, C, H, W)`` of images as
+    the model's :class:`~sklearn_braintumor.classifiers.CNNClassifier`
+    receives them, i.e. after the pipeline's transformers (brain crop,
+    resize, intensity scaling: steps the graph cannot carry, listed with their
+    parameters in the JSON), and returns class probabilities. It carries the
+    pixel scaling the classifier applies (/255 for a model trained on uint8
+    images), the network and the softmax. The JSON (``path`` with suffix
+    ``.json``) also gives the classes, the input shape, the test-time
+    augmentation to apply (average the probabilities of each listed variant
+    of the raw image, each preprocessed) and the decision rule
+    (:class:`~sklearn_braintumor.classifiers.TumorFirstClassifier`'s
+    threshold). Both files are written under temporary names and renamed
+    into place.
+
+    Parameters
+    ----------
+    model : fitted estimator
+        A CNNClassifier, a pipeline ending in one, or the library's wrappers
+        around them (a pretrained model).
+    path : path
+        The network file (``.onnx`` or ``.pt``).
+    format : {"onnx", "torchscript"}, default="onnx"
+        ONNX needs ``pip install onnx onnxscript`` (``onnxruntime`` to run it).
+
+    Returns
+    -------
+    network_file, json_file : pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sklearn_braintumor.pretrained import load_pretrained
+    >>> from sklearn_braintumor.utils import export_model
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> network, spec = export_model(load_pretrained(), folder / "4class.pt", format="torchscript")
+    >>> spec.name
+    '4class.json'
+    """
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
+    parts = _parts(model)
+    clf = parts["classifier"]
+    if not hasattr(clf, "net_"):
+        raise ValueError("the model is not fitted")
+    scale = {"uint8": 1 / 255, "uint16": 1 / 65535}.get(getattr(clf, "input_dtype_", ""), 1.0)
+    network = ExportedNetwork(copy.deepcopy(clf.module_).float().cpu().eval(), scale).eval()
+    channels, height, width = (int(v) for v in clf.input_shape_)
+    example = torch.zeros(2, channels, height, width)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(path, f".{format}.partial") as tmp:
+        if format == "torchscript":
+            with warnings.catch_warnings():  # deprecated in favour of torch.export, still loads
+                warnings.simplefilter("ignore", FutureWarning)
+                torch.jit.script(network).save(str(tmp))
+        else:
+            try:
+                import onnx  # noqa: F401
+            except ImportError as exc:
+                raise ImportError(
+                    "ONNX export needs the onnx package: pip install onnx onnxscript"
+                ) from exc
+            batch = torch.export.Dim("batch", min=1)
+            program = torch.onnx.export(
+                network, (example,), input_names=["image"], output_names=["proba"],
+                dynamic_shapes=({0: batch},), dynamo=True, verbose=False,
+            )  # fmt: skip
+            program.save(str(tmp))
+    spec = {
+        "format": format,
+        "input": {
+            "name": "image",
+            "shape": ["batch", channels, height, width],
+            "dtype": "float32",
+            "layout": "NCHW",
+            "values": f"the preprocessing steps' output as {clf.input_dtype_} values; the graph "
+            f"multiplies by {scale:.10g}",
+        },
+        "output": {"name": "proba", "shape": ["batch", len(clf.classes_)], "columns": "classes"},
+        "classes": [str(c) for c in clf.classes_],
+        "preprocessing": parts["steps"],
+        "preprocessing_note": "not in the graph: run these steps (sklearn-braintumor's "
+        "transformers with these parameters) on the raw grayscale images first",
+        "test_time_augmentation": parts["tta"],
+        "decision": parts["decision"],
+        "out_of_distribution_guard": "not exported (CNNClassifier.predict_ood in Python)",
+    }
+    spec_path = path.with_suffix(".json")
+    atomic_write_text(spec_path, json.dumps(spec, indent=2) + "\n")
+    return path, spec_path

@@ -1,0 +1,103 @@
+"""CNNClassifier as skorch users drive it: callbacks and every kind of train_split."""
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GroupKFold, ShuffleSplit, StratifiedKFold
+from skorch.callbacks import Checkpoint, EpochScoring, GradientNormClipping
+from skorch.dataset import ValidSplit
+
+from sklearn_braintumor.classifiers import CNNClassifier
+from sklearn_braintumor.datasets import make_synthetic_mri
+from sklearn_braintumor.utils import load, save
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_synthetic_mri(100, image_size=32, random_state=0)
+
+
+def small(**params):
+    return CNNClassifier(**{"max_epochs": 2, "random_state": 0, "module__hidden": 16,
+                            "device": "cpu", **params})  # fmt: skip
+
+
+def test_callbacks_after_the_built_in_ones(data, tmp_path):
+    X, y = data
+    clf = small(
+        lr_schedule="cosine",
+        callbacks=[EpochScoring("balanced_accuracy", lower_is_better=False),
+                   ("checkpoint", Checkpoint(dirname=str(tmp_path))), GradientNormClipping(1.0)],
+        callbacks__GradientNormClipping__gradient_clip_value=0.5,
+        callbacks__lr_schedule__T_max=7,
+    ).fit(X, y)  # fmt: skip
+    names = [name for name, _ in clf.net_.callbacks_]
+    assert names.index("lr_schedule") < names.index("EpochScoring") < names.index("checkpoint")
+    assert "balanced_accuracy" in clf.history_[-1] and "event_cp" in clf.history_[-1]
+    assert (tmp_path / "params.pt").exists()
+    callbacks = dict(clf.net_.callbacks_)
+    assert callbacks["GradientNormClipping"].gradient_clip_value == 0.5
+    assert callbacks["lr_schedule"].T_max == 7  # a shortcut's own callback, tuned by name
+    params = clf.get_params()
+    assert params["callbacks__lr_schedule__T_max"] == 7 and len(params["callbacks"]) == 3
+    # callbacks are training-time objects: the safe format keeps the model without them
+    loaded = load(save(clf, tmp_path / "m.btm"))
+    assert loaded.callbacks is None
+    np.testing.assert_allclose(loaded.predict_proba(X[:4]), clf.predict_proba(X[:4]), atol=1e-6)
+
+
+def test_early_stopping_tuned_through_its_callback(data):
+    X, y = data
+    clf = small(max_epochs=30, early_stopping=30, callbacks__early_stopping__patience=1,
+                callbacks__early_stopping__threshold=10.0).fit(X, y)  # fmt: skip
+    assert len(clf.history_) == 2  # no epoch improves by 10: stops after patience 1
+
+
+@pytest.mark.parametrize(
+    ("split", "n_valid"),
+    [
+        (0.3, 30),
+        (10, 10),
+        (ValidSplit(5, stratified=True), 20),
+        (ValidSplit(0.25, random_state=0), 25),
+        (StratifiedKFold(4), 25),
+        (ShuffleSplit(1, test_size=7, random_state=0), 7),
+        (ValidSplit(4), 25),
+    ],
+    ids=[
+        "fraction",
+        "count",
+        "ValidSplit-5",
+        "ValidSplit-float",
+        "StratifiedKFold",
+        "ShuffleSplit",
+        "ValidSplit-unstratified",
+    ],
+)
+def test_train_split_kinds(data, split, n_valid):
+    X, y = data
+    clf = small(train_split=split).fit(X, y)
+    assert len(clf.valid_indices_) == n_valid
+    assert "valid_loss" in clf.history_[-1]
+    # the validation images are not trained on: the training batches hold the rest
+    assert clf.history_[-1]["train_batch_count"] == int(np.ceil((100 - n_valid) / 32))
+
+
+def test_train_split_callable_and_explicit_data(data):
+    X, y = data
+    clf = small(train_split=ValidSplit(5, stratified=True)).fit(X, y)
+    same = small(train_split=lambda dataset, y: ValidSplit(5, stratified=True)(dataset, y))
+    np.testing.assert_array_equal(same.fit(X, y).valid_indices_, clf.valid_indices_)
+    explicit = small(train_split=(X[:12], y[:12])).fit(X[12:], y[12:])
+    assert explicit.valid_indices_ is None
+    assert explicit.history_[-1]["valid_batch_count"] == 1
+    assert hasattr(explicit, "ood_offset_")  # the guard's threshold from the given images
+    with pytest.raises(TypeError, match="torch Subsets"):
+        small(train_split=lambda dataset, y: (None, None)).fit(X, y)
+    with pytest.raises(ValueError, match="train_split must be None"):
+        small(train_split="half").fit(X, y)
+    with pytest.raises(ValueError, match="at least 1"):
+        small(train_split=0).fit(X, y)
+    with pytest.raises(ValueError, match="y_valid has classes"):
+        small(train_split=(X[:4], np.array([7, 7, 7, 7]))).fit(X, y)
+    with pytest.raises(ValueError, match="groups"):
+        small(train_split=GroupKFold(3)).fit(X, y)
