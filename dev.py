@@ -6,6 +6,7 @@
     python3 dev.py test [ARGS]       # ruff, then the whole pytest suite (ARGS go to pytest)
     python3 dev.py cli ARGS          # any `braintumor` command, e.g. `cli info`
     python3 dev.py docs              # the Sphinx site into docs/_build/html (-W)
+    python3 dev.py lowest-skorch     # the classifier tests against the lowest skorch declared
 
 The first run creates ``.venv`` beside this file and installs the package with
 its test and transfer (torchvision) extras; later runs reinstall only when
@@ -42,7 +43,23 @@ EXTRAS = {
     "test": "test,transfer",
     "cli": "test,transfer",
     "docs": "test,transfer,docs",
+    "lowest-skorch": "test,transfer",
 }
+# the tests that exercise skorch (the net, callbacks, splits, accelerate, lazy reading)
+SKORCH_TESTS = [
+    "tests/test_classifiers.py", "tests/test_cnn_skorch_idioms.py",
+    "tests/test_ood_and_warm_start.py", "tests/test_accelerate.py", "tests/test_reader.py",
+]  # fmt: skip
+
+
+def lowest_skorch() -> str:
+    """Return the lowest skorch version pyproject.toml declares (``skorch>=X``)."""
+    import re
+
+    match = re.search(r'"skorch>=([0-9.]+)', (ROOT / "pyproject.toml").read_text())
+    if match is None:
+        sys.exit("pyproject.toml declares no lower bound for skorch")
+    return match.group(1)
 
 
 def _has_cuda() -> bool:
@@ -85,7 +102,7 @@ def ensure_env(extras: str = "test") -> Path:
 
 
 def main(argv: list[str]) -> int:
-    """Dispatch ``reproduce``, ``test``, ``cli`` or ``docs``."""
+    """Dispatch ``reproduce``, ``test``, ``cli``, ``docs`` or ``lowest-skorch``."""
     if not argv or argv[0] not in EXTRAS:
         print(__doc__)
         return 2
@@ -96,6 +113,16 @@ def main(argv: list[str]) -> int:
         return subprocess.run(command, cwd=ROOT).returncode
     if task == "cli":
         return subprocess.run([python, "-m", "sklearn_braintumor", *rest], cwd=ROOT).returncode
+    if task == "lowest-skorch":  # that skorch shadows the installed one for these tests only
+        target = VENV / "lowest-skorch"
+        version = lowest_skorch()
+        if not (target / f"skorch-{version}.dist-info").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            _run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--target", target,
+                  f"skorch=={version}"])  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(target)}
+        command = [python, "-m", "pytest", "-p", "no:cacheprovider", *SKORCH_TESTS, *rest]
+        return subprocess.run(command, cwd=ROOT, env=env).returncode
     if task == "docs":
         build = ["-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html"]
         env = {**os.environ, "MPLBACKEND": "Agg"}

@@ -60,7 +60,7 @@ def main(out, batch_size, precision, device):
     clf = CNNClassifier(
         IdNet, batch_size=batch_size, max_epochs=4, lr=0.1, train_split=0.2, keep_best=True,
         lr_schedule="cosine", device=device, accelerate={"mixed_precision": precision},
-        random_state=0, verbose=1,
+        random_state=0, verbose=1, ood_rate=None,  # the guard's passes would count as validation
     ).fit(X, y)  # fmt: skip
     state = PartialState()
     seen, dtypes = clf.module_.seen, clf.module_.dtypes

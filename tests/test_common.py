@@ -119,6 +119,42 @@ def test_table_names_real_estimators():
     assert set(EXPECTED_FAILED_CHECKS) <= names
 
 
+# tested with scikit-learn's checks in their own files, on networks small enough for them
+CHECKED_ELSEWHERE = {
+    "CNNClassifier": "test_classifiers.py::test_sklearn_contract",
+    "ImageSampler": "a base class to subclass; its subclasses are in ESTIMATORS",
+}
+
+
+def public_estimator_classes():
+    """Every estimator class a subpackage exports in ``__all__``."""
+    import importlib
+    import pkgutil
+
+    from sklearn.base import BaseEstimator
+
+    import sklearn_braintumor
+
+    found = {}
+    for info in pkgutil.iter_modules(sklearn_braintumor.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"sklearn_braintumor.{info.name}")
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if isinstance(obj, type) and issubclass(obj, BaseEstimator):
+                found[name] = obj
+    return found
+
+
+def test_every_public_estimator_runs_the_contract_checks():
+    covered = {type(e).__name__ for e in [*ESTIMATORS, *PATH_ESTIMATORS]} | set(CHECKED_ELSEWHERE)
+    classes = public_estimator_classes()
+    assert {"CNNClassifier", "BrainCrop", "GaussianNoise", "GLCMFeatures"} <= set(classes)
+    missing = sorted(set(classes) - covered)
+    assert not missing, f"add an instance of {missing} to ESTIMATORS in tests/test_common.py"
+
+
 def _apply(estimator, X, y):
     if hasattr(estimator, "fit_resample"):
         return estimator.fit_resample(X, y)[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import numbers
@@ -195,6 +196,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     channels_last : bool, default=True
         Store the network's weights channels-last (NHWC), which PyTorch's CPU
         and GPU convolutions run faster on; inputs stay NCHW tensors.
+    n_threads : int or None, default=None
+        Torch CPU threads while fitting and predicting (restored afterwards);
+        None keeps torch's setting (one per core). Beside another busy process
+        on a small machine, torch's default threads wait on each other and an
+        epoch can take 10-20 times longer: ``n_threads=1`` avoids it (user
+        guide, "CPU threads"; ``benchmarks/bench_threads.py`` measures it).
     warm_start : bool, default=False
         When True, ``fit`` on a fitted classifier continues training its
         network on the new images (fine-tuning) instead of starting afresh:
@@ -291,6 +298,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         device: str = "auto",
         accelerate: bool | dict | None = None,
         channels_last: bool = True,
+        n_threads: int | None = None,
         warm_start: bool = False,
         ood_rate: float | None = 0.05,
         random_state=None,
@@ -318,6 +326,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.accelerate = accelerate
         self.channels_last = channels_last
+        self.n_threads = n_threads
         self.warm_start = warm_start
         self.ood_rate = ood_rate
         self.random_state = random_state
@@ -780,8 +789,27 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     def _forked_fit(self, X, y, *, warm: bool, classes=None):
         devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-        with torch.random.fork_rng(devices=devices, enabled=self.random_state is not None):
+        with (
+            self._threads(),
+            torch.random.fork_rng(devices=devices, enabled=self.random_state is not None),
+        ):
             return self._fit(X, y, warm=warm, classes=classes)
+
+    @contextlib.contextmanager
+    def _threads(self):
+        """Run the block with ``n_threads`` torch threads, then restore the setting."""
+        wanted = getattr(self, "n_threads", None)  # None for models saved before it existed
+        if wanted is None:
+            yield
+            return
+        if isinstance(wanted, bool) or not isinstance(wanted, numbers.Integral) or wanted < 1:
+            raise ValueError(f"n_threads must be a positive int or None, got {wanted!r}")
+        before = torch.get_num_threads()
+        torch.set_num_threads(int(wanted))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
     def _fit(self, X, y, *, warm: bool = False, classes=None):
         from skorch.dataset import Dataset
@@ -1092,7 +1120,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             Columns follow ``classes_``.
         """
         check_is_fitted(self, "net_")
-        logits = torch.as_tensor(self.net_.predict_proba(self._to_tensor(X, reset=False)))
+        with self._threads():
+            logits = torch.as_tensor(self.net_.predict_proba(self._to_tensor(X, reset=False)))
         return torch.softmax(logits.double(), dim=1).numpy()
 
     def predict(self, X) -> np.ndarray:
@@ -1135,7 +1164,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 "this CNNClassifier has no out-of-distribution guard: it was fitted with "
                 "ood_rate=None or a module without an nn.Linear output layer"
             )
-        features = guard_features(self.net_, self._to_tensor(X, reset=False))
+        with self._threads():
+            features = guard_features(self.net_, self._to_tensor(X, reset=False))
         features = project(features, self.ood_projection_)
         # float32: the network's features carry no more precision than that
         return typicality(features, self.ood_means_, self.ood_precision_).astype(np.float32)

@@ -36,6 +36,9 @@ class TensorBatches:
         samples per step. ``batch_size`` is each process's, as in accelerate:
         a global batch holds ``batch_size * num_shards`` samples.
     generator : torch.Generator or None, default=None
+    transform : callable or None, default=None
+        Applied to each ``X`` batch once it is on ``device``: the training
+        augmentation of :class:`~sklearn_braintumor.classifiers.CNNClassifier`.
     """
 
     def __init__(
@@ -48,6 +51,7 @@ class TensorBatches:
         num_shards: int = 1,
         shard_index: int = 0,
         generator: torch.Generator | None = None,
+        transform=None,
         **kwargs,
     ) -> None:
         if kwargs:
@@ -70,6 +74,7 @@ class TensorBatches:
         # samples per epoch over all shards, padded to a multiple of num_shards
         self.n_ordered = math.ceil(len(self.index) / num_shards) * num_shards
         self.generator = generator
+        self.transform = transform
 
     def __len__(self) -> int:
         return math.ceil(self.n_ordered / self.step)
@@ -89,6 +94,8 @@ class TensorBatches:
             y = self.y[batch] if self.y is not None else torch.zeros(len(batch))
             if self.device is not None:
                 X, y = X.to(self.device), y.to(self.device)
+            if self.transform is not None:
+                X = self.transform(X)
             yield X, y
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 from skorch import NeuralNetClassifier
-from skorch.dataset import unpack_data
 from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 
@@ -17,8 +16,10 @@ class AugmentingNet(NeuralNetClassifier):
     ``augment_options`` (a dict of :class:`~sklearn_braintumor.nn.BatchAugment`
     options, or None) and ``channels_last`` are set before ``initialize``; the
     module is built in ``initialize_module``, where skorch tracks torch
-    components for device moves and pickling. Only training steps are
-    augmented.
+    components for device moves and pickling. The augmentation is applied
+    where training batches are made (the training iterator's ``transform``),
+    so skorch's own training step runs unchanged; validation and prediction
+    batches are never augmented.
     """
 
     augment_options = None
@@ -53,21 +54,23 @@ class AugmentingNet(NeuralNetClassifier):
                 callback.lr_scheduler_ = None
         return self
 
+    def _batch_device(self):
+        return self.device
+
     def augmented(self, Xi):
-        """Return the training batch ``Xi``, augmented when the net augments."""
+        """Return the training batch ``Xi``, augmented on its device when the net augments."""
         if self.augment_ is None:
             return Xi
-        return self.augment_.train()(to_tensor(Xi, device=self.device))
+        return self.augment_.train()(to_tensor(Xi, device=self._batch_device()))
 
-    def train_step_single(self, batch, **fit_params):
-        """Run skorch's training step on an augmented copy of the batch."""
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        Xi = self.augmented(Xi)
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
+    def get_iterator(self, dataset, training=False):
+        """Return skorch's batch iterator; training batches pass through the augmentation."""
+        return self._augmenting(super().get_iterator(dataset, training=training), training)
+
+    def _augmenting(self, iterator, training: bool):
+        if training and self.augment_ is not None:
+            iterator.transform = self.augmented
+        return iterator
 
 
 class _MainProcessPrint:
@@ -164,18 +167,7 @@ class AcceleratedNet(AccelerateMixin, AugmentingNet):
                 generator=self.generator_,
             )
         iterator = self.iterator_train if training else self.iterator_valid
-        return iterator(dataset, **kwargs)
-
-    def train_step_single(self, batch, **fit_params):
-        """Augment in float32, then forward and loss under autocast, backward via accelerate."""
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        Xi = self.augmented(Xi)
-        with self.accelerator.autocast():
-            y_pred = self.infer(Xi, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        self.accelerator.backward(loss)
-        return {"loss": loss, "y_pred": y_pred}
+        return self._augmenting(iterator(dataset, **kwargs), training)
 
     def evaluation_step(self, batch, training=False):
         """Evaluate this process's batch without gathering (every process sees all of them)."""

@@ -46,7 +46,10 @@ def guard_features(net, X) -> np.ndarray:
     def hook(_module, inputs, output):
         if kind == "conv":  # per-channel mean and standard deviation of the feature maps
             maps = output.detach().float()
-            captured.append(torch.cat([maps.mean((2, 3)), maps.std((2, 3))], dim=1).cpu())
+            mean = maps.mean((2, 3))
+            # 1x1 maps (a backbone's last convolution on small images) have no spread
+            std = maps.std((2, 3)) if maps[0, 0].numel() > 1 else torch.zeros_like(mean)
+            captured.append(torch.cat([mean, std], dim=1).cpu())
         else:
             captured.append(inputs[0].detach().float().flatten(1).cpu())
 
