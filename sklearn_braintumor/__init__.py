@@ -5,10 +5,21 @@ Subpackages
 datasets
     Loaders for image folders, the embedded sample, public datasets and
     synthetic phantoms.
+pretrained
+    Models shipped with the package, ready to predict (:func:`predict_folder`).
 utils
     Image hashing helpers shared by the other subpackages.
 """
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "predict_folder"]
+
+
+def __getattr__(name: str):
+    # imported on first use, so `import sklearn_braintumor` (and the CLI) starts fast
+    if name == "predict_folder":
+        from ._predict import predict_folder
+
+        return predict_folder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import __version__
+from .pretrained._registry import DEFAULT_MODEL
 
 _REPORTED_PACKAGES = (
     "numpy",
@@ -194,23 +195,43 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_model(model: str, trusted: bool):
+    """Return a shipped model by name, or a model file's (pickle only when trusted)."""
+    from pathlib import Path
+
+    from .pretrained import list_pretrained, load_pretrained
+    from .utils import load
+
+    if model in list_pretrained() and not Path(model).exists():
+        return load_pretrained(model)
+    if not Path(model).is_file():
+        raise FileNotFoundError(
+            f"model {model!r} is neither a pretrained model ({', '.join(list_pretrained())}; "
+            "`braintumor models` describes them) nor a model file; save a fitted pipeline with "
+            "sklearn_braintumor.utils.save(pipeline, PATH), or run `braintumor reproduce NAME "
+            "--save-model` and use REPORT/models/NAME.btm"
+        )
+    return load(model, trusted=trusted)
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ._predict import check_output_file, predict_folder
-    from .utils import load
 
-    model, out = Path(args.model), Path(args.out)
-    if not model.is_file():
-        raise FileNotFoundError(
-            f"model file {str(model)!r} does not exist; save a fitted pipeline with "
-            "sklearn_braintumor.utils.save(pipeline, PATH), or run `braintumor reproduce NAME "
-            "--save-model` and use REPORT/models/NAME.btm"
-        )
+    if len(args.paths) > 2:
+        raise ValueError(f"give one FOLDER (and --model MODEL), got {args.paths}")
+    if len(args.paths) == 2:  # the older form: braintumor predict MODEL FOLDER
+        if args.model is not None:
+            raise ValueError("give the model either as --model or before FOLDER, not both")
+        args.model, args.paths = args.paths[0], args.paths[1:]
+    folder, out = args.paths[0], Path(args.out)
+    if not Path(folder).is_dir():
+        raise FileNotFoundError(f"folder {folder!r} does not exist")
     check_output_file(out)
     if out.exists() and not args.overwrite:
         raise FileExistsError(f"{out} already exists; pass --overwrite or another --out")
-    estimator = load(model, trusted=args.trusted)
+    estimator = _load_model(args.model or DEFAULT_MODEL, args.trusted)
     bar = None
     if not args.quiet:
         from tqdm import tqdm
@@ -224,7 +245,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     try:
         summary = predict_folder(
-            estimator, args.folder, out, batch_size=args.batch_size,
+            estimator, folder, out, batch_size=args.batch_size,
             color_mode=args.color_mode, on_error=args.on_error, progress=progress,
         )  # fmt: skip
     finally:
@@ -234,6 +255,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         f"{summary['n_images']} images ({summary['n_failed']} unreadable) in "
         f"{summary['seconds']:.1f} s, {summary['images_per_second']:.0f} images/s -> {out}"
     )
+    if summary["n_ood"]:
+        print(
+            f"{summary['n_ood']} images flagged as unlike the model's training images (column "
+            "ood): their predictions mean little"
+        )
     if summary["n_not_images"]:
         from .datasets import IMAGE_EXTENSIONS
 
@@ -255,16 +281,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     from .datasets import ImageSource
     from .experiments._cross_source import evaluate_collection
-    from .utils import load
 
-    model = Path(args.model)
-    if not model.is_file():
-        raise FileNotFoundError(f"model file {str(model)!r} does not exist")
     source = ImageSource(args.folder, ImageSource.parse("x:" + args.map).mapping
                          if args.map else None)  # fmt: skip
     if args.json and Path(args.json).exists() and not args.overwrite:
         raise FileExistsError(f"{args.json} already exists; pass --overwrite or another --json")
-    result = evaluate_collection(load(model, trusted=args.trusted), source)
+    result = evaluate_collection(_load_model(args.model, args.trusted), source)
     print(f"{source.name}: {result['n_images']} images ({args.folder})")
     print(result["text"])
     if args.json:
@@ -273,6 +295,50 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         payload = {k: v for k, v in result.items() if k != "text"}
         atomic_write_text(Path(args.json), json.dumps(payload, indent=2) + "\n")
         print(f"-> {os.fspath(args.json)}")
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .pretrained import list_pretrained, pretrained_card
+    from .pretrained._cards import render_card
+
+    if args.name:
+        print(render_card(pretrained_card(args.name)))
+        return 0
+    for name in list_pretrained():
+        card = pretrained_card(name)
+        official = card["figures"]["official_testing"]["accuracy"]
+        other = card["figures"].get("other_source", {}).get("sensitivity")
+        default = " (default)" if name == DEFAULT_MODEL else ""
+        print(f"{name}{default}: {card['summary']}")
+        print(
+            f"    official Testing accuracy {100 * official:.1f} %"
+            + (
+                ""
+                if other is None
+                else f"; tumours found in another collection {100 * other:.1f} %"
+            )
+            + f"; {card['n_bytes'] / 1e6:.1f} MB"
+        )
+    print(
+        "\n`braintumor models NAME` prints a model card. Research use only, not a medical device."
+    )
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .utils import export_model
+
+    suffix = {"onnx": ".onnx", "torchscript": ".pt"}[args.format]
+    name = Path(args.model).stem if Path(args.model).suffix else args.model
+    out = Path(args.out or f"{name}{suffix}")
+    for path in (out, out.with_suffix(".json")):
+        if path.exists() and not args.overwrite:
+            raise FileExistsError(f"{path} already exists; pass --overwrite or another --out")
+    network, spec = export_model(_load_model(args.model, args.trusted), out, format=args.format)
+    print(f"network -> {network}\npreprocessing, classes and decision rule -> {spec}")
     return 0
 
 
@@ -383,7 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
         "sensitivity, specificity and the confusion matrix",
     )
     evaluate.add_argument(
-        "model", help="a fitted pipeline saved with sklearn_braintumor.utils.save"
+        "model",
+        help="a pretrained model's name (`braintumor models`) or a fitted pipeline saved with "
+        "sklearn_braintumor.utils.save",
     )
     evaluate.add_argument("folder", help="a folder of class folders (e.g. yes/ and no/)")
     evaluate.add_argument(
@@ -396,15 +464,46 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", default=None, help="also write the figures to this JSON file")
     evaluate.add_argument("--trusted", action="store_true", help=_TRUSTED_HELP)
     evaluate.add_argument("--overwrite", action="store_true", help="replace an existing --json")
+    models = add(
+        "models",
+        _cmd_models,
+        "the pretrained models shipped with the package, with their model cards",
+    )
+    models.add_argument("name", nargs="?", help="print this model's full card")
+    export = add(
+        "export",
+        _cmd_export,
+        "write a model's network to ONNX or TorchScript, with a JSON of the preprocessing it "
+        "expects (brain crop, resize, intensity scaling) and its decision rule",
+    )
+    export.add_argument("model", help="a pretrained model's name or a model file")
+    export.add_argument(
+        "--format",
+        choices=("onnx", "torchscript"),
+        default="onnx",
+        help="onnx (needs: pip install onnx onnxscript) or torchscript",
+    )
+    export.add_argument("--out", default=None, help="network file (default MODEL.onnx / .pt)")
+    export.add_argument("--overwrite", action="store_true", help="replace existing files")
+    export.add_argument("--trusted", action="store_true", help=_TRUSTED_HELP)
     predict = add(
         "predict",
         _cmd_predict,
-        "write class probabilities of every image in a folder to a CSV file",
+        "write the predicted class, class probabilities and out-of-distribution flag of every "
+        "image in a folder to a CSV file (the default pretrained model unless --model)",
     )
     predict.add_argument(
-        "model", help="a fitted pipeline saved with sklearn_braintumor.utils.save (.btm)"
+        "paths",
+        nargs="+",
+        metavar="FOLDER",
+        help="folder of scans (searched recursively); the older form MODEL FOLDER also works",
     )
-    predict.add_argument("folder", help="folder of scans (searched recursively)")
+    predict.add_argument(
+        "--model",
+        default=None,
+        help=f"a pretrained model's name or a model file saved with sklearn_braintumor.utils.save "
+        f"(default {DEFAULT_MODEL}; `braintumor models` lists them)",
+    )
     predict.add_argument("--out", default="predictions.csv", help="CSV file (predictions.csv)")
     predict.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     predict.add_argument("--batch-size", type=int, default=256, help="images per batch (256)")

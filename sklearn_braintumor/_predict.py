@@ -1,4 +1,4 @@
-"""Predicting a folder of scans with a saved model: ``braintumor predict MODEL FOLDER``."""
+"""Predicting a folder of scans: ``braintumor predict FOLDER`` and :func:`predict_folder`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .classifiers._ood import has_guard, predict_ood
 from .datasets._folder import _walk_files
 from .datasets._io import read_image
 from .exceptions import ImageReadError
@@ -61,7 +62,8 @@ def predict_folder(
     ----------
     estimator : fitted classifier or pipeline
         Takes a list of images (mixed sizes allowed when it starts with
-        ``BrainCrop`` or ``Resize``) and has ``predict_proba`` and ``classes_``.
+        ``BrainCrop`` or ``Resize``) and has ``predict_proba`` and ``classes_``,
+        e.g. :func:`~sklearn_braintumor.pretrained.load_pretrained`'s model.
     folder : path
         Searched recursively for image files (hidden files skipped).
     out : path
@@ -69,7 +71,10 @@ def predict_folder(
         estimator's ``predict_from_proba`` where it has one, as
         :class:`~sklearn_braintumor.classifiers.TumorFirstClassifier`, else
         the most probable class), one ``proba_<class>`` column per class,
-        ``error``.
+        ``ood`` (``True`` where the out-of-distribution guard finds the image
+        unlike the model's training images, see
+        :func:`~sklearn_braintumor.classifiers.predict_ood`; empty for a model
+        without the guard), ``error``.
     batch_size : int, default=256
     color_mode : {"grayscale", "rgb", "unchanged"}, default="grayscale"
         How files are decoded; as the model was trained.
@@ -86,8 +91,25 @@ def predict_folder(
     -------
     summary : dict
         ``n_images``, ``n_failed``, ``n_not_images`` (files skipped for their
-        suffix: .npy, .dcm, ...; not in the CSV), ``seconds``,
-        ``images_per_second``.
+        suffix: .npy, .dcm, ...; not in the CSV), ``n_ood`` (images flagged
+        by the guard; None without one), ``seconds``, ``images_per_second``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from PIL import Image
+    >>> from sklearn_braintumor import predict_folder
+    >>> from sklearn_braintumor.datasets import load_sample
+    >>> from sklearn_braintumor.pretrained import load_pretrained
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for i, image in enumerate(load_sample("test").images[:3]):
+    ...     Image.fromarray(image).save(folder / f"scan{i}.png")
+    >>> summary = predict_folder(load_pretrained(), folder, folder / "predictions.csv")
+    >>> summary["n_images"], summary["n_failed"]
+    (3, 0)
+    >>> (folder / "predictions.csv").read_text().splitlines()[0]
+    'path,predicted,proba_glioma,proba_meningioma,proba_notumor,proba_pituitary,ood,error'
     """
     if on_error not in ("skip", "raise"):
         raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
@@ -105,6 +127,8 @@ def predict_folder(
     decide = getattr(estimator, "predict_from_proba", None) or (
         lambda proba: np.asarray(estimator.classes_)[np.argmax(proba, axis=1)]
     )
+    guarded = has_guard(estimator)
+    n_ood = 0
     start = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
     n_failed = 0
@@ -115,7 +139,7 @@ def predict_folder(
             ThreadPoolExecutor(n_threads or os.cpu_count()) as pool,
         ):
             writer = csv.writer(stream)
-            writer.writerow(["path", "predicted", *(f"proba_{c}" for c in classes), "error"])
+            writer.writerow(["path", "predicted", *(f"proba_{c}" for c in classes), "ood", "error"])
             for first in range(0, len(paths), batch_size):
                 batch = paths[first : first + batch_size]
                 decoded = list(pool.map(lambda p: _read(p, color_mode), batch))
@@ -137,15 +161,20 @@ def predict_folder(
                     raise decoded[failed[0]]
                 proba = estimator.predict_proba([decoded[i] for i in good]) if good else []
                 labels = decide(proba) if good else []
-                rows = dict(zip(good, zip(labels, proba, strict=True), strict=True))
+                flags = [""] * len(good)
+                if guarded and good:
+                    flagged = predict_ood(estimator, [decoded[i] for i in good])
+                    n_ood += int(flagged.sum())
+                    flags = [str(bool(f)) for f in flagged]
+                rows = dict(zip(good, zip(labels, proba, flags, strict=True), strict=True))
                 for i, path in enumerate(batch):
                     name = printable(path.relative_to(folder).as_posix())
                     if i in rows:
-                        label, p = rows[i]
-                        writer.writerow([name, str(label), *(f"{v:.6f}" for v in p), ""])
+                        label, p, flag = rows[i]
+                        writer.writerow([name, str(label), *(f"{v:.6f}" for v in p), flag, ""])
                     else:
                         n_failed += 1
-                        writer.writerow([name, "", *([""] * len(classes)), decoded[i].reason])
+                        writer.writerow([name, "", *([""] * len(classes)), "", decoded[i].reason])
                 if progress is not None:
                     progress(min(first + batch_size, len(paths)), len(paths))
     seconds = time.perf_counter() - start
@@ -153,6 +182,7 @@ def predict_folder(
         "n_images": len(paths),
         "n_failed": n_failed,
         "n_not_images": n_other,
+        "n_ood": n_ood if guarded else None,
         "seconds": seconds,
         "images_per_second": len(paths) / seconds,
     }

@@ -1,4 +1,4 @@
-"""`braintumor predict MODEL FOLDER`: a CSV of class probabilities for a folder of scans."""
+"""`braintumor predict FOLDER --model MODEL`: a CSV of predictions for a folder of scans."""
 
 import csv
 
@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 from sklearn.pipeline import make_pipeline
 
+from sklearn_braintumor import predict_folder
 from sklearn_braintumor._cli import main
-from sklearn_braintumor._predict import predict_folder
 from sklearn_braintumor.classifiers import CNNClassifier
 from sklearn_braintumor.datasets import make_synthetic_mri
 from sklearn_braintumor.preprocessing import Resize
@@ -48,20 +48,23 @@ def read_rows(path):
 def test_predict_command_writes_probabilities(model_file, scans, tmp_path, capsys):
     path, pipe = model_file
     out = tmp_path / "out" / "predictions.csv"
-    assert main(["predict", str(path), str(scans), "--out", str(out), "--quiet"]) == 0
+    assert main(["predict", str(scans), "--model", str(path), "--out", str(out), "--quiet"]) == 0
     assert "5 images (1 unreadable)" in capsys.readouterr().out
     rows = read_rows(out)
     assert [r["path"] for r in rows] == [
         "broken.png", "patient 2/a.jpg", "scan_0.png", "scan_1.png", "scan_2.png",
     ]  # fmt: skip
-    assert list(rows[0]) == ["path", "predicted", *(f"proba_{n}" for n in NAMES), "error"]
+    assert list(rows[0]) == ["path", "predicted", *(f"proba_{n}" for n in NAMES), "ood", "error"]
     assert rows[0]["predicted"] == "" and rows[0]["proba_glioma"] == "" and rows[0]["error"]
     images = [np.asarray(Image.open(scans / r["path"]).convert("L")) for r in rows[1:]]
     expected = pipe.predict_proba(images)
     got = np.array([[float(r[f"proba_{n}"]) for n in NAMES] for r in rows[1:]])
     np.testing.assert_allclose(got, expected, atol=1e-6)
     assert [r["predicted"] for r in rows[1:]] == list(pipe.predict(images))
-    # an existing CSV is refused
+    flags = [r["ood"] == "True" for r in rows[1:]]
+    assert flags == pipe[-1].predict_ood(pipe[:-1].transform(images)).tolist()
+    assert rows[0]["ood"] == ""  # unreadable: no flag
+    # an existing CSV is refused; the older form MODEL FOLDER still works
     assert main(["predict", str(path), str(scans), "--out", str(out), "--quiet"]) == 1
     assert "--overwrite" in capsys.readouterr().err
 
@@ -81,8 +84,11 @@ def test_predict_raise_leaves_no_csv(model_file, scans, tmp_path):
 
 def test_predict_errors(model_file, tmp_path, capsys):
     _, pipe = model_file
-    assert main(["predict", str(tmp_path / "none.btm"), str(tmp_path)]) == 1
-    assert "utils.save" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path), "--model", str(tmp_path / "none.btm")]) == 1
+    err = capsys.readouterr().err
+    assert "utils.save" in err and "4class" in err  # names the pretrained models too
+    assert main(["predict", "a", "b", "c"]) == 1
+    assert "one FOLDER" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ValueError, match="no image files"):

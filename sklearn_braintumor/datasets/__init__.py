@@ -7,12 +7,13 @@
 - :func:`fetch_dataset`: public datasets, downloaded once into
   :func:`get_data_home` and verified on every load.
 - :func:`make_synthetic_mri`: head-like phantoms for fast tests.
+- :func:`read_image`: one image file, decoded as the loaders do.
 """
 
 from ._base import clear_data_home, get_data_home
 from ._fetch import fetch_dataset
 from ._folder import load_image_folder
-from ._io import IMAGE_EXTENSIONS, decode_image
+from ._io import IMAGE_EXTENSIONS, decode_image, read_image
 from ._registry import DATASETS, DatasetInfo
 from ._sample import load_sample
 from ._sources import ImageSource, load_image_sources
@@ -31,4 +32,5 @@ __all__ = [
     "load_image_sources",
     "load_sample",
     "make_synthetic_mri",
+    "read_image",
 ]

@@ -111,10 +111,31 @@ def decode_image(data: bytes, *, name: str, color_mode: str = "grayscale") -> np
 def read_image(path, *, color_mode: str = "grayscale") -> np.ndarray:
     """Read and decode one image file, as :func:`decode_image` does its bytes.
 
+    Parameters
+    ----------
+    path : str or path-like
+    color_mode : {"grayscale", "rgb", "unchanged"}, default="grayscale"
+        As in :func:`decode_image`; the shipped models take grayscale.
+
+    Returns
+    -------
+    image : ndarray of uint8, shape (height, width[, channels])
+
     Raises
     ------
     ImageReadError
         Naming ``path``, when the file cannot be opened or decoded.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from PIL import Image
+    >>> from sklearn_braintumor.datasets import load_sample, read_image
+    >>> path = Path(tempfile.mkdtemp()) / "scan.png"
+    >>> Image.fromarray(load_sample("test").images[0]).save(path)
+    >>> read_image(path).shape
+    (224, 224)
     """
     try:
         data = Path(path).read_bytes()

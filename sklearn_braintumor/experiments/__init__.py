@@ -15,11 +15,15 @@ from ._gbmnet import RECIPE as _GBMNET
 from ._li import RECIPE as _LI
 from ._liaqat import RECIPE as _LIAQAT
 from ._liu import RECIPE as _LIU
+from ._recommended import BINARY_RECIPE as _RECOMMENDED_BINARY
 from ._recommended import RECIPE as _RECOMMENDED
 from ._report import write_report
 
-RECIPES = {r.name: r for r in (_LIU, _BARONE, _LIAQAT, _GBMNET, _LI, _RECOMMENDED)}
-"""The recipes by name, in the papers' order (A to E), then ``recommended``."""
+RECIPES = {
+    r.name: r for r in (_LIU, _BARONE, _LIAQAT, _GBMNET, _LI, _RECOMMENDED, _RECOMMENDED_BINARY)
+}
+"""The recipes by name, in the papers' order (A to E), then ``recommended`` and
+``recommended-binary`` (the recipes of the shipped pretrained models)."""
 
 
 def get_recipe(name: str) -> Recipe:

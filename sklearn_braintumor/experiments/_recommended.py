@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from sklearn.pipeline import make_pipeline
 
 from ..classifiers import TTAClassifier, TumorFirstClassifier
@@ -15,7 +17,7 @@ from ._common import cnn
 TUMOR_TYPES = {"tumor": ["glioma", "meningioma", "pituitary"]}
 
 
-def _gbmnet(config: RunConfig):
+def _gbmnet(config: RunConfig, *, binary: bool = False):
     s = config.settings
     size = s["image_size"]
     pipeline = make_pipeline(
@@ -25,11 +27,13 @@ def _gbmnet(config: RunConfig):
         IntensityScaler(method="percentile", percentiles=(1.0, 99.0), background=8),
         cnn(config, GBMNet, lr=1e-3, batch_size=64, max_epochs=s["max_epochs"],
             lr_schedule="cosine", criterion__label_smoothing=0.1, train_split=0.1,
-            keep_best=True, monitor="valid_loss", coarse_labels=TUMOR_TYPES,
+            keep_best=True, monitor="valid_loss",
+            coarse_labels=None if binary else TUMOR_TYPES,
             augment={"horizontal_flip": 0.5, "rotation": 10.0}),
     )  # fmt: skip
     tta = TTAClassifier(pipeline, transforms=("identity", "hflip"))
-    return TumorFirstClassifier(tta, negative_class="notumor", threshold="auto",
+    return TumorFirstClassifier(tta, negative_class="no_tumor" if binary else "notumor",
+                                threshold="auto",
                                 negative_recall=s["notumor_recall"])  # fmt: skip
 
 
@@ -95,4 +99,28 @@ RECIPE = Recipe(
         "each repeated 10 times per epoch, never in the validation split). Scored once on "
         "Testing and once on its clean subset."
     ),
+)
+
+BINARY_RECIPE = dataclasses.replace(
+    RECIPE,
+    name="recommended-binary",
+    title="The recommended recipe as a tumour / no-tumour classifier: the 4-class set's "
+    "glioma, meningioma and pituitary scans labelled tumor",
+    task="binary",
+    data="the 4-class set, official split, labelled tumour / no tumour (--data: a folder "
+    "with Training/ and Testing/)",
+    models=lambda config: [
+        Model("GBMNet, recommended schedule", lambda c: _gbmnet(c, binary=True))
+    ],
+    reported={},
+    reported_source="no published figure: the recipe of the library's shipped tumour / "
+    "no-tumour model",
+    metrics=("accuracy", "balanced_accuracy", "macro_f1", "valid_accuracy"),
+    coarse_training=False,
+    protocol=RECIPE.protocol.split(" Scans of another collection")[0].replace(
+        "a scan is called notumor only when that class holds enough of the probability, else "
+        "its most probable tumour type",
+        "a scan is called no_tumor only when that class holds enough of the probability",
+    )
+    + " Labels: notumor -> no_tumor; glioma, meningioma, pituitary -> tumor.",
 )

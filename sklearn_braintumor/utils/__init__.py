@@ -1,6 +1,5 @@
 """Helpers shared by the other subpackages: image hashes, input validation, saving."""
 
-from ._export import export_model
 from ._hashing import hamming_distances, phash, pixel_hash
 from ._persistence import load, save
 from ._validation import check_images
@@ -14,3 +13,13 @@ __all__ = [
     "pixel_hash",
     "save",
 ]
+
+
+def __getattr__(name: str):
+    # export_model needs torch: imported on first use, so the data and preprocessing
+    # subpackages stay importable without loading torch
+    if name == "export_model":
+        from ._export import export_model
+
+        return export_model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

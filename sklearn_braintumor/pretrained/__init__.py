@@ -1,0 +1,135 @@
+"""Pretrained models shipped with the package: predict first, train later.
+
+Each model is a fitted estimator in the library's safe model format (no code
+runs when it loads), checked against the SHA-256 recorded when it was built.
+It takes what its recipe's pipeline takes: a list of grayscale images of any
+size (uint8, as read by :func:`~sklearn_braintumor.datasets.read_image`), and
+it crops, resizes and scales them itself.
+
+>>> from sklearn_braintumor.pretrained import list_pretrained, load_pretrained
+>>> list_pretrained()
+['4class', 'binary']
+>>> model = load_pretrained("4class")
+>>> model.classes_.tolist()
+['glioma', 'meningioma', 'notumor', 'pituitary']
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from ._registry import DEFAULT_MODEL, NOT_A_DEVICE, PRETRAINED, TRAINING_DATA
+
+
+def list_pretrained() -> list[str]:
+    """Return the names of the pretrained models, the default first.
+
+    Returns
+    -------
+    names : list of str
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.pretrained import list_pretrained
+    >>> list_pretrained()[0]
+    '4class'
+    """
+    return list(PRETRAINED)
+
+
+def _spec(name: str):
+    if name not in PRETRAINED:
+        raise ValueError(f"unknown pretrained model {name!r}; available: {list_pretrained()}")
+    return PRETRAINED[name]
+
+
+def pretrained_card(name: str = DEFAULT_MODEL) -> dict:
+    """Return a pretrained model's card: data, recipe, figures and their commands.
+
+    Parameters
+    ----------
+    name : str, default="4class"
+
+    Returns
+    -------
+    card : dict
+        ``name``, ``summary``, ``training_data``, ``intended_use``,
+        ``weak_spots`` and what was measured when the file was built:
+        ``sha256``, ``n_bytes``, ``classes``, ``figures`` (each with its
+        ``command``), ``guard``, ``build_command``, ``versions``.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.pretrained import pretrained_card
+    >>> card = pretrained_card("4class")
+    >>> card["classes"]
+    ['glioma', 'meningioma', 'notumor', 'pituitary']
+    """
+    spec = _spec(name)
+    return {
+        "name": spec.name,
+        "summary": spec.summary,
+        "recipe": spec.recipe,
+        "training_data": TRAINING_DATA,
+        "intended_use": spec.intended_use,
+        "not_a_medical_device": NOT_A_DEVICE,
+        "weak_spots": list(spec.weak_spots),
+        **spec.card(),
+    }
+
+
+def load_pretrained(name: str = DEFAULT_MODEL):
+    """Return a shipped model, fitted and ready to ``predict``.
+
+    The file is read once, its SHA-256 compared with the one recorded when it
+    was built (a changed file is refused), and the estimator rebuilt by the
+    safe model format's loader, which imports only allow-listed classes and
+    runs nothing from the file.
+
+    Parameters
+    ----------
+    name : str, default="4class"
+        One of :func:`list_pretrained`.
+
+    Returns
+    -------
+    model : fitted classifier
+        ``predict``, ``predict_proba``, ``score_samples`` and ``predict_ood``
+        (the out-of-distribution guard) on a list of images of any size.
+
+    Raises
+    ------
+    ValueError
+        Unknown name, or a file whose checksum or content is wrong.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.datasets import load_sample
+    >>> from sklearn_braintumor.pretrained import load_pretrained
+    >>> sample = load_sample()
+    >>> model = load_pretrained("4class")
+    >>> model.predict(sample.images[:2]).shape
+    (2,)
+    """
+    from ..utils._safe import loads
+
+    spec = _spec(name)
+    card = spec.card()
+    data = spec.weights_file.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != card["sha256"]:
+        raise ValueError(
+            f"the pretrained model file {spec.weights_file} does not match its recorded "
+            f"SHA-256 (expected {card['sha256']}, got {digest}): it was changed or damaged; "
+            "reinstall sklearn-braintumor"
+        )
+    return loads(data)
+
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "PRETRAINED",
+    "list_pretrained",
+    "load_pretrained",
+    "pretrained_card",
+]

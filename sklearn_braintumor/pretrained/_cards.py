@@ -1,0 +1,87 @@
+"""Model cards as text: ``braintumor models`` and the docs' pretrained-models page."""
+
+from __future__ import annotations
+
+
+def _pct(value) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+def _negative(classes: list) -> str:
+    return next((c for c in classes if c in ("notumor", "no_tumor")), classes[0])
+
+
+def render_card(card: dict) -> str:
+    """Return one model card as Markdown."""
+    figures, guard = card.get("figures", {}), card.get("guard", {})
+    lines = [
+        f"## `{card['name']}`",
+        "",
+        card["summary"] + ".",
+        "",
+        f"- **Classes**: {', '.join(card['classes'])}",
+        f"- **Training data**: {card['training_data']}.",
+        f"- **Recipe**: `{card['recipe']}` (`braintumor list` describes it), quick profile, "
+        f"seed 0; {_negative(card['classes'])} only at a probability of at least "
+        f"{card['threshold']:.3f}; trained in "
+        f"{card['fit_seconds'] / 60:.1f} min on a {card['hardware']}.",
+        f"- **Rebuild**: `{card['build_command']}` (from a clone of the repository).",
+        f"- **File**: {card['n_bytes'] / 1e6:.2f} MB, safe model format, SHA-256 "
+        f"`{card['sha256']}` (checked on every load).",
+        f"- **Intended use**: {card['intended_use']}",
+        f"- **{card['not_a_medical_device']}**",
+        "",
+        "| measured on | accuracy | balanced accuracy | macro F1 | tumour sensitivity | "
+        "specificity |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, title in (
+        ("official_testing", "official Testing split"),
+        ("clean_testing", "its clean subset (no near-copy of a training image)"),
+    ):
+        if key in figures:
+            f = figures[key]
+            lines.append(
+                f"| {title} | {_pct(f['accuracy'])} | {_pct(f['balanced_accuracy'])} | "
+                f"{_pct(f['macro_f1'])} | | |"
+            )
+    other = figures.get("other_source")
+    if other:
+        lines.append(
+            f"| **held-out yes/no set** (another collection, never trained on: "
+            f"{other['n_tumor']} tumour and {other['n_healthy']} healthy scans) | | | | "
+            f"**{_pct(other['sensitivity'])}** | {_pct(other.get('specificity'))} "
+            f"(of {other['n_healthy']}) |"
+        )
+    lines += ["", f"Command: `{(other or figures.get('official_testing', {})).get('command', '')}`"]
+    if other and other.get("n_copies"):
+        lines += [
+            "",
+            f"{other['n_copies']} images of the yes/no set have an exact or near copy (perceptual "
+            "hash distance <= 4) among the training images and are left out of its row: most of "
+            "its healthy scans are also in the 4-class set, so its specificity is measured on "
+            "too few scans to mean much.",
+        ]
+    if guard:
+        lines += [
+            "",
+            f"**Out-of-distribution guard** (`predict_ood`, the `ood` column of `braintumor "
+            f"predict`), set to flag {_pct(guard['rate'])} of validation images: flags "
+            f"{_pct(guard['testing_flagged'])} of the {guard['n_testing']} official Testing "
+            "images"
+            + (
+                f" and {_pct(guard['other_source_flagged'])} of the {guard['n_other_source']} "
+                "images of the yes/no set"
+                if "other_source_flagged" in guard
+                else ""
+            )
+            + f" (`{guard['command']}`).",
+        ]
+    lines += ["", "**Weak spots**", ""]
+    lines += [f"- {spot}" for spot in card["weak_spots"]]
+    return "\n".join(lines) + "\n"
+
+
+def render_cards(cards: list[dict]) -> str:
+    """Return every card, for the docs page."""
+    return "\n".join(render_card(card) for card in cards)

@@ -1,0 +1,105 @@
+"""What the package ships: one entry per pretrained model, and its measured card."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MODELS_DIR = Path(__file__).parent / "models"
+TRAINING_DATA = (
+    "the official Training split of the Brain Tumor MRI Dataset (Masoud Nickparvar, Kaggle, "
+    "version 1, DOI 10.34740/KAGGLE/DSV/2645886; a copy of 5,708 images resized to 224 px): "
+    "glioma, meningioma, pituitary, notumor. The compilation is CC0 1.0, so a model trained "
+    "on it may be redistributed; it merges figshare (Cheng et al. 2015, CC BY 4.0), SARTAJ "
+    "(MIT) and Br35H, which publications should cite"
+)
+NOT_A_DEVICE = (
+    "Research and teaching use only. Not a medical device; not for diagnosis or for any "
+    "decision about a patient."
+)
+
+
+@dataclass(frozen=True)
+class PretrainedSpec:
+    """A shipped model: how it is built and what to say of it (the measured part is in JSON).
+
+    Attributes
+    ----------
+    name : str
+        What :func:`load_pretrained` and ``braintumor predict --model`` take.
+    recipe : str
+        The :mod:`sklearn_braintumor.experiments` recipe that trains it.
+    summary : str
+        One line for ``braintumor models``.
+    intended_use : str
+    weak_spots : tuple of str
+    """
+
+    name: str
+    recipe: str
+    summary: str
+    intended_use: str
+    weak_spots: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def weights_file(self) -> Path:
+        """The model file inside the package."""
+        return MODELS_DIR / f"{self.name}.btm"
+
+    @property
+    def card_file(self) -> Path:
+        """The measured card (checksum, figures, commands) inside the package."""
+        return MODELS_DIR / f"{self.name}.json"
+
+    def card(self) -> dict:
+        """Return the measured card, or raise FileNotFoundError saying how to build it."""
+        if not self.card_file.is_file():
+            raise FileNotFoundError(
+                f"the pretrained model {self.name!r} is not in this installation "
+                f"({self.card_file.name} is missing); reinstall sklearn-braintumor, or build it "
+                "from a folder with Training/ and Testing/ of the 4-class set: "
+                f"python3 tools/build_pretrained.py --data FOLDER --models {self.name}"
+            )
+        return json.loads(self.card_file.read_text(encoding="utf-8"))
+
+
+_COMMON_WEAK_SPOTS = (
+    "Trained on one public collection whose classes came from different sources: on scans "
+    "from another collection it misses many tumours (the 'held-out yes/no set' row), far "
+    "more than its in-distribution accuracy suggests.",
+    "Axial, coronal and sagittal 2D slices in 8-bit grayscale (JPEG/PNG exports) only; no "
+    "DICOM, no 3D volumes, no intensity calibration across scanners.",
+    "Only three tumour types; any other finding (metastasis, stroke, artefact) is forced into "
+    "one of the classes.",
+    "Images unlike its training images (photographs, documents, blank or noise images) are "
+    "flagged by the out-of-distribution guard (the `ood` column), but the guard is no safety "
+    "device: it flags only some of the MRI slices of another collection, and a slice it does "
+    "not flag may still be misclassified.",
+)
+
+PRETRAINED = {
+    spec.name: spec
+    for spec in (
+        PretrainedSpec(
+            name="4class",
+            recipe="recommended",
+            summary="glioma / meningioma / pituitary / notumor, GBMNet at 64 px with flip "
+            "test-time augmentation and a tumour-first decision",
+            intended_use="A baseline for research and teaching on 2D brain MRI slices: "
+            "predicting a folder of scans, fine-tuning on one's own labelled scans, a "
+            "reference to compare new models against.",
+            weak_spots=_COMMON_WEAK_SPOTS,
+        ),
+        PretrainedSpec(
+            name="binary",
+            recipe="recommended-binary",
+            summary="tumor / no_tumor, the same recipe trained on the 4-class set's labels "
+            "grouped (glioma, meningioma, pituitary -> tumor)",
+            intended_use="Tumour / no-tumour screening experiments on 2D brain MRI slices in "
+            "research and teaching; a starting point for fine-tuning on a yes/no collection.",
+            weak_spots=_COMMON_WEAK_SPOTS,
+        ),
+    )
+}
+DEFAULT_MODEL = "4class"

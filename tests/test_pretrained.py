@@ -1,0 +1,262 @@
+"""The shipped pretrained models: loading safely, predicting, the card, the guard, export."""
+
+import csv
+import hashlib
+import json
+import shutil
+
+import joblib
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import color, data
+
+from sklearn_braintumor import predict_folder
+from sklearn_braintumor._cli import main
+from sklearn_braintumor.classifiers import fine_tune, predict_ood
+from sklearn_braintumor.classifiers._ood import final_classifier
+from sklearn_braintumor.datasets import load_sample
+from sklearn_braintumor.pretrained import (
+    DEFAULT_MODEL,
+    PRETRAINED,
+    _registry,
+    list_pretrained,
+    load_pretrained,
+    pretrained_card,
+)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_pretrained()
+
+
+@pytest.fixture(scope="module")
+def test_sample():
+    return load_sample("test")
+
+
+def _gray(image):
+    if image.ndim == 3:
+        image = color.rgb2gray(image)
+    return (image * 255).astype(np.uint8) if image.dtype != np.uint8 else image
+
+
+def unlike_mri():
+    """Photographs, a document, blank and noise images: what the guard must flag."""
+    rng = np.random.default_rng(0)
+    images = {name: _gray(getattr(data, name)()) for name in ("astronaut", "coffee", "chelsea",
+                                                              "page", "rocket")}  # fmt: skip
+    images["black"] = np.zeros((224, 224), np.uint8)
+    images["white"] = np.full((224, 224), 255, np.uint8)
+    images["grey"] = np.full((224, 224), 128, np.uint8)
+    images["noise"] = rng.integers(0, 256, (224, 224)).astype(np.uint8)
+    images["smooth noise"] = np.kron(rng.integers(0, 256, (28, 28)), np.ones((8, 8))).astype(
+        np.uint8
+    )
+    return images
+
+
+def test_registry_cards_and_budget():
+    assert list_pretrained()[0] == DEFAULT_MODEL == "4class"
+    assert set(list_pretrained()) == {"4class", "binary"}
+    total = 0
+    for name in list_pretrained():
+        card = pretrained_card(name)
+        payload = PRETRAINED[name].weights_file.read_bytes()
+        assert hashlib.sha256(payload).hexdigest() == card["sha256"]
+        total += len(payload)
+        # what a model card must say: data and licence, figures with commands, weak spots
+        assert "CC0" in card["training_data"] and "not a medical device" in (
+            card["not_a_medical_device"].lower()
+        )
+        for key in ("official_testing", "clean_testing", "other_source"):
+            assert card["figures"][key]["command"].startswith("braintumor reproduce")
+        assert 0 <= card["figures"]["other_source"]["sensitivity"] <= 1
+        assert card["guard"]["command"].startswith("python3 tools/build_pretrained.py")
+        assert card["weak_spots"]
+    assert total <= 8 * 1024 * 1024
+    with pytest.raises(ValueError, match=r"unknown pretrained model 'nope'.*4class"):
+        load_pretrained("nope")
+
+
+def test_default_model_predicts_the_sample(model, test_sample):
+    assert model.classes_.tolist() == ["glioma", "meningioma", "notumor", "pituitary"]
+    images = list(test_sample.images)
+    predicted = model.predict(images)
+    truth = np.asarray(test_sample.target_names)[test_sample.target]
+    # 200 Testing images of the 4-class set: the card reports the whole split
+    assert np.mean(predicted == truth) >= 0.9
+    proba = model.predict_proba(images[:5])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_binary_model(test_sample):
+    binary = load_pretrained("binary")
+    assert binary.classes_.tolist() == ["no_tumor", "tumor"]
+    truth = np.where(np.asarray(test_sample.target_names)[test_sample.target] == "notumor",
+                     "no_tumor", "tumor")  # fmt: skip
+    assert np.mean(binary.predict(list(test_sample.images)) == truth) >= 0.9
+
+
+def _copy_registry(tmp_path, monkeypatch):
+    folder = tmp_path / "models"
+    shutil.copytree(_registry.MODELS_DIR, folder)
+    monkeypatch.setattr(_registry, "MODELS_DIR", folder)
+    return folder
+
+
+def test_tampered_file_is_refused(tmp_path, monkeypatch):
+    folder = _copy_registry(tmp_path, monkeypatch)
+    weights = folder / "4class.btm"
+    payload = bytearray(weights.read_bytes())
+    payload[len(payload) // 2] ^= 0xFF
+    weights.write_bytes(bytes(payload))
+    with pytest.raises(ValueError, match="does not match its recorded SHA-256"):
+        load_pretrained("4class")
+
+
+class _Payload:
+    def __reduce__(self):
+        import pathlib
+
+        return (pathlib.Path.touch, (pathlib.Path(_Payload.marker),))
+
+
+def test_pickle_payload_is_refused_even_with_a_matching_checksum(tmp_path, monkeypatch):
+    folder = _copy_registry(tmp_path, monkeypatch)
+    _Payload.marker = str(tmp_path / "code-ran")
+    weights = folder / "4class.btm"
+    joblib.dump(_Payload(), weights)
+    card = json.loads((folder / "4class.json").read_text())
+    card["sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    (folder / "4class.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError):
+        load_pretrained("4class")
+    assert not (tmp_path / "code-ran").exists()
+
+
+def test_missing_model_file_says_what_to_run(tmp_path, monkeypatch):
+    folder = _copy_registry(tmp_path, monkeypatch)
+    (folder / "binary.json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"tools/build_pretrained\.py"):
+        load_pretrained("binary")
+
+
+def test_guard_flags_photographs_documents_blank_and_noise(model):
+    images = unlike_mri()
+    flags = predict_ood(model, list(images.values()))
+    assert dict(zip(images, flags.tolist(), strict=True)) == dict.fromkeys(images, True)
+    assert model.predict_ood(list(images.values())).all()  # the method, same answer
+
+
+def test_guard_false_alarms_on_real_scans(model, test_sample):
+    assert final_classifier(model).ood_rate == 0.05
+    train = load_sample("train")  # images of the model's training split: about the rate
+    assert predict_ood(model, list(train.images)).mean() <= 0.07
+    # Testing images flag more often than validation images (8.8 % of the whole Testing split,
+    # on the model card); of the sample's 200 Testing images 27 were flagged when measured
+    assert 0.10 <= predict_ood(model, list(test_sample.images)).mean() <= 0.17
+
+
+def test_predict_command_without_a_model(model, tmp_path, test_sample, capsys):
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    picked = range(0, 200, 50)
+    for i in picked:
+        Image.fromarray(test_sample.images[i]).save(folder / f"scan{i}.png")
+    Image.fromarray(data.astronaut()).save(folder / "holiday.jpg")
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", str(folder), "--out", str(out), "--quiet"]) == 0
+    flags = model.predict_ood([test_sample.images[i] for i in picked])
+    assert f"{1 + flags.sum()} images flagged" in capsys.readouterr().out
+    with open(out, newline="") as stream:
+        rows = {row["path"]: row for row in csv.DictReader(stream)}
+    assert rows["holiday.jpg"]["ood"] == "True"
+    assert [rows[f"scan{i}.png"]["ood"] == "True" for i in picked] == flags.tolist()
+    expected = model.predict([test_sample.images[i] for i in picked])
+    assert [rows[f"scan{i}.png"]["predicted"] for i in picked] == expected.tolist()
+    truth = np.asarray(test_sample.target_names)[test_sample.target]
+    assert np.mean(expected == truth[list(picked)]) >= 0.75
+    binary_out = tmp_path / "binary.csv"
+    argv = ["predict", str(folder), "--model", "binary", "--out", str(binary_out), "--quiet"]
+    assert main(argv) == 0
+    assert "proba_tumor" in binary_out.read_text().splitlines()[0]
+
+
+def test_predict_folder_is_public(model, tmp_path, test_sample):
+    for i in range(3):
+        Image.fromarray(test_sample.images[i]).save(tmp_path / f"{i}.png")
+    summary = predict_folder(model, tmp_path, tmp_path / "out" / "p.csv")
+    assert summary["n_images"] == 3 and summary["n_ood"] == 0
+
+
+def test_models_command(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "4class (default)" in out and "binary" in out and "not a medical device" in out
+    assert main(["models", "4class"]) == 0
+    card = capsys.readouterr().out
+    for phrase in ("CC0", "held-out yes/no set", "Out-of-distribution guard", "Weak spots",
+                   "SHA-256", "build_pretrained.py"):  # fmt: skip
+        assert phrase in card
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_export_matches_predict_proba(model, tmp_path, test_sample, fmt):
+    import torch
+
+    out = tmp_path / ("m.onnx" if fmt == "onnx" else "m.pt")
+    assert main(["export", "4class", "--format", fmt, "--out", str(out)]) == 0
+    spec = json.loads(out.with_suffix(".json").read_text())
+    assert spec["classes"] == model.classes_.tolist()
+    assert [step["class"].rsplit(".", 1)[1] for step in spec["preprocessing"]] == [
+        "BrainCrop", "Resize", "IntensityScaler",
+    ]  # fmt: skip
+    assert spec["test_time_augmentation"] == ["identity", "hflip"]
+    if fmt == "onnx":
+        ort = pytest.importorskip("onnxruntime")
+        session = ort.InferenceSession(str(out))
+
+        def run(batch):
+            return session.run(None, {"image": batch})[0]
+    else:
+        network = torch.jit.load(str(out))
+
+        def run(batch):
+            with torch.no_grad():
+                return network(torch.from_numpy(batch)).numpy()
+
+    images = list(test_sample.images[:8])
+    pipeline = model.estimator_.estimator_  # TumorFirst -> TTA -> fitted pipeline
+    proba = []
+    for variant in (images, [image[:, ::-1] for image in images]):
+        batch = np.asarray(pipeline[:-1].transform(variant), dtype=np.float32)[:, None]
+        exported = run(batch)
+        np.testing.assert_allclose(
+            exported, pipeline[-1].predict_proba(pipeline[:-1].transform(variant)), atol=1e-5
+        )
+        proba.append(exported)
+    # the JSON's recipe around the graph gives the model's own probabilities
+    np.testing.assert_allclose(np.mean(proba, axis=0), model.predict_proba(images), atol=1e-5)
+    assert main(["export", "4class", "--format", fmt, "--out", str(out)]) == 1  # no overwrite
+
+
+def test_fine_tune_continues_from_the_pretrained_weights():
+    sample = load_sample("train")
+    model = load_pretrained()
+    cnn = final_classifier(model)
+    before = {k: v.clone() for k, v in cnn.module_.state_dict().items()}
+    epochs = len(cnn.history_)
+    X = list(sample.images[::10])
+    y = np.asarray(sample.target_names)[sample.target[::10]]
+    assert fine_tune(model, X, y, max_epochs=1, lr=1e-5, random_state=0) is model
+    assert len(cnn.history_) == epochs + 1
+    after = cnn.module_.state_dict()
+    changes = [float((after[k] - before[k]).abs().max()) for k in before
+               if before[k].is_floating_point()]  # fmt: skip
+    # continued, not restarted: the weights moved a little, not to a new initialisation
+    assert 0 < max(changes) < 0.05
+    assert np.mean(model.predict(X) == y) >= 0.9
+    with pytest.raises(ValueError, match="continuing training keeps the classes"):
+        fine_tune(model, X[:20], ["astrocytoma"] * 20, max_epochs=1)

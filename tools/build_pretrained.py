@@ -1,0 +1,148 @@
+"""Rebuild the pretrained models shipped in ``sklearn_braintumor/pretrained/models``.
+
+Trains each model with its recipe (quick profile, seed 0) on the official
+Training split of the 4-class set, scores it on the official Testing split,
+its clean subset and, with ``--external``, a yes/no collection it never saw
+(tumour sensitivity and specificity), measures the out-of-distribution guard,
+and writes ``NAME.btm`` (safe format) with ``NAME.json`` (checksum, figures,
+commands) into the package, plus a report folder per model and the docs'
+model-card page. On a 2-core x86 CPU each model takes about 10 minutes.
+
+    python3 tools/build_pretrained.py --data FOLDER_WITH_TRAINING_AND_TESTING \
+        --external YESNO_FOLDER:yes=tumor,no=notumor
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import sklearn
+import torch
+
+import sklearn_braintumor
+from sklearn_braintumor.classifiers import predict_ood
+from sklearn_braintumor.classifiers._ood import final_classifier
+from sklearn_braintumor.experiments import get_recipe, run_recipe, write_report
+from sklearn_braintumor.experiments._data import load_experiment_data, load_source_data
+from sklearn_braintumor.pretrained import PRETRAINED, pretrained_card
+from sklearn_braintumor.pretrained._cards import render_cards
+from sklearn_braintumor.pretrained._registry import MODELS_DIR
+from sklearn_braintumor.utils import load
+from sklearn_braintumor.utils._persistence import atomic_write_text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _figures(runs: list, external_name: str | None, command: str) -> dict:
+    """Return the card's figures from the report's runs (results.json: seed 0, one model)."""
+    figures = {}
+    for record in runs:
+        metrics = record["metrics"]
+        key = {"paper": "official_testing", "leakage_free": "clean_testing"}.get(record["arm"])
+        if key is None:
+            continue
+        figures[key] = {
+            "accuracy": metrics["accuracy"],
+            "balanced_accuracy": metrics["balanced_accuracy"],
+            "macro_f1": metrics["macro_f1"],
+            "command": command,
+        }
+        if record["arm"] == "paper":
+            figures["valid_accuracy"] = record.get("valid_accuracy")
+        for name, scores in (record.get("external") or {}).items():
+            if name == external_name and record["arm"] == "paper":
+                figures["other_source"] = {"source": name, **scores, "command": command}
+    return figures
+
+
+def _build_command(external) -> str:
+    return "python3 tools/build_pretrained.py --data FOLDER" + (
+        " --external YESNO_FOLDER:yes=tumor,no=notumor" if external else ""
+    )
+
+
+def main(argv=None) -> int:
+    """Build the models named by ``--models``; return the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="the 4-class set: Training/ and Testing/")
+    parser.add_argument("--external", help="a yes/no collection, DIR:yes=tumor,no=notumor")
+    parser.add_argument("--models", nargs="*", default=list(PRETRAINED), choices=list(PRETRAINED))
+    parser.add_argument("--reports", default="build/pretrained", help="report folders (here)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="take the model and figures from existing report folders instead of training",
+    )
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(1)  # reproducible CPU sums; fast on a shared 2-core machine
+    data = load_experiment_data(args.data)
+    external = load_source_data(args.external) if args.external else None
+    data_name = "FOLDER"
+    for name in args.models:
+        spec = PRETRAINED[name]
+        recipe = get_recipe(spec.recipe)
+        command = (
+            f"braintumor reproduce {recipe.name} --data {data_name} --seeds 1 --device cpu"
+            + (f" --external {external.name}:yes=tumor,no=notumor" if external else "")
+        )
+        print(f"== {name}: {command}", flush=True)
+        out = Path(args.reports) / name
+        if not args.reuse:
+            result = run_recipe(recipe, data, seeds=1, device="cpu",
+                                external=[external] if external else [])  # fmt: skip
+            write_report(result, out, overwrite=True, save_models=True)
+        (model_file,) = sorted((out / "models").glob("*.btm"))
+        model = load(model_file)
+        runs = json.loads((out / "results.json").read_text())["runs"]
+        testing = data.subset == "test"
+        test_images = [data.images[i] for i in np.flatnonzero(testing)]
+        guard = {
+            "rate": final_classifier(model).ood_rate,
+            "testing_flagged": float(predict_ood(model, test_images).mean()),
+            "n_testing": len(test_images),
+            "command": _build_command(external) + f" --models {name}",
+        }
+        if external is not None:
+            guard["other_source_flagged"] = float(predict_ood(model, list(external.images)).mean())
+            guard["other_source"] = external.name
+            guard["n_other_source"] = len(external.images)
+        target = MODELS_DIR / f"{name}.btm"
+        shutil.copyfile(model_file, target)
+        payload = target.read_bytes()
+        card = {
+            "sha256": hashlib.sha256(payload).hexdigest(),
+            "n_bytes": len(payload),
+            "classes": [str(c) for c in model.classes_],
+            "threshold": float(model.threshold_),
+            "figures": _figures(runs, external.name if external else None, command),
+            "guard": guard,
+            "fit_seconds": next(r["fit_seconds"] for r in runs if r["fit_seconds"]),
+            "hardware": "2-core x86 CPU, one torch thread",
+            "build_command": _build_command(external),
+            "built": datetime.date.today().isoformat(),
+            "versions": {
+                "sklearn-braintumor": sklearn_braintumor.__version__,
+                "torch": torch.__version__,
+                "scikit-learn": sklearn.__version__,
+            },
+        }
+        atomic_write_text(MODELS_DIR / f"{name}.json", json.dumps(card, indent=2) + "\n")
+        print(json.dumps({k: card[k] for k in ("sha256", "n_bytes", "figures", "guard")},
+                         indent=2), flush=True)  # fmt: skip
+    atomic_write_text(ROOT / "docs" / "_model_cards.md",
+                      render_cards([pretrained_card(n) for n in PRETRAINED]))  # fmt: skip
+    print("argv:", shlex.join(sys.argv))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
