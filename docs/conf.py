@@ -16,7 +16,8 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "generated/*.examples"]
+# _*.md: fragments included by other pages (the model cards), not pages of their own
+exclude_patterns = ["_build", "generated/*.examples", "_*.md"]
 autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False

@@ -101,3 +101,23 @@ def test_train_split_callable_and_explicit_data(data):
         small(train_split=(X[:4], np.array([7, 7, 7, 7]))).fit(X, y)
     with pytest.raises(ValueError, match="groups"):
         small(train_split=GroupKFold(3)).fit(X, y)
+
+
+def test_n_threads_while_fitting_and_predicting(data):
+    import torch
+    from skorch.callbacks import Callback
+
+    X, y = data
+    seen = []
+
+    class Threads(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            seen.append(torch.get_num_threads())
+
+    before = torch.get_num_threads()
+    clf = small(n_threads=1, callbacks=[Threads()]).fit(X, y)
+    assert seen == [1, 1] and torch.get_num_threads() == before  # restored afterwards
+    clf.predict_proba(X[:4])
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="n_threads"):
+        small(n_threads=0).fit(X, y)
