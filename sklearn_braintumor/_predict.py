@@ -7,13 +7,15 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from .classifiers._ood import has_guard, predict_ood
 from .datasets._folder import _walk_files
-from .datasets._io import read_image
+from .datasets._io import COLOR_MODE, read_image
 from .exceptions import ImageReadError
 from .utils._paths import printable
 from .utils._persistence import check_writable, replacing
@@ -39,6 +41,17 @@ def check_output_file(out: str | os.PathLike) -> Path:
     return check_writable(out)
 
 
+@validate_params(
+    {
+        "estimator": [HasMethods(["predict_proba"])],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "color_mode": COLOR_MODE,
+        "on_error": [StrOptions({"skip", "raise"})],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "progress": [callable, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def predict_folder(
     estimator,
     folder: str | os.PathLike,
@@ -111,10 +124,6 @@ def predict_folder(
     >>> (folder / "predictions.csv").read_text().splitlines()[0]
     'path,predicted,proba_glioma,proba_meningioma,proba_notumor,proba_pituitary,ood,error'
     """
-    if on_error not in ("skip", "raise"):
-        raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     folder, out = Path(folder), Path(out)
     if not folder.is_dir():
         raise FileNotFoundError(f"folder {str(folder)!r} does not exist")

@@ -1,8 +1,17 @@
-"""Exceptions raised by sklearn-braintumor."""
+"""Exceptions raised by sklearn-braintumor.
+
+``InvalidParameterError`` is scikit-learn's own class, re-exported: a subclass of
+both ``ValueError`` and ``TypeError``, raised by every parameter check of this
+library (declared in ``_parameter_constraints`` and ``validate_params``, as
+scikit-learn's estimators and functions declare theirs), so one ``except`` catches
+a bad value or type from either library.
+"""
 
 from __future__ import annotations
 
-__all__ = ["ChecksumError", "DownloadError", "ImageReadError"]
+from sklearn.utils._param_validation import InvalidParameterError
+
+__all__ = ["ChecksumError", "DownloadError", "ImageReadError", "InvalidParameterError"]
 
 
 class ImageReadError(ValueError):

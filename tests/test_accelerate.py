@@ -164,7 +164,7 @@ def test_the_precision_is_one_per_process(phantoms):
 @pytest.mark.parametrize(
     ("params", "error", "match"),
     [
-        ({"accelerate": "yes"}, TypeError, "accelerate must be True, a dict"),
+        ({"accelerate": "yes"}, TypeError, "'accelerate' parameter of CNNClassifier"),
         ({"accelerate": {"gradient_accumulation_steps": 2}}, ValueError, "mixed_precision"),
         ({"accelerate": True, "device": "cuda"}, ValueError, "launcher chooses the device"),
     ],

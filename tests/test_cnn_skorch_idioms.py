@@ -8,6 +8,7 @@ from skorch.dataset import ValidSplit
 
 from sklearn_braintumor.classifiers import CNNClassifier
 from sklearn_braintumor.datasets import make_synthetic_mri
+from sklearn_braintumor.exceptions import InvalidParameterError
 from sklearn_braintumor.utils import load, save
 
 
@@ -93,9 +94,9 @@ def test_train_split_callable_and_explicit_data(data):
     assert hasattr(explicit, "ood_offset_")  # the guard's threshold from the given images
     with pytest.raises(TypeError, match="torch Subsets"):
         small(train_split=lambda dataset, y: (None, None)).fit(X, y)
-    with pytest.raises(ValueError, match="train_split must be None"):
+    with pytest.raises(InvalidParameterError, match="'train_split' parameter"):
         small(train_split="half").fit(X, y)
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(InvalidParameterError, match="'train_split' parameter"):
         small(train_split=0).fit(X, y)
     with pytest.raises(ValueError, match="y_valid has classes"):
         small(train_split=(X[:4], np.array([7, 7, 7, 7]))).fit(X, y)

@@ -189,9 +189,9 @@ def test_intensity_augmentation_keeps_the_background_and_the_anatomy():
         inside = a > 0
         assert torch.equal(a[inside].argsort(), b[inside].argsort())
     assert torch.equal(augment.eval()(x), x)
-    with pytest.raises(ValueError, match="invert is a probability"):
+    with pytest.raises(ValueError, match="'invert' parameter of BatchAugment"):
         BatchAugment(invert=2.0)
-    with pytest.raises(ValueError, match="contrast must be in"):
+    with pytest.raises(ValueError, match="'contrast' parameter of BatchAugment"):
         BatchAugment(contrast=1.5)
 
 

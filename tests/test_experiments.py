@@ -166,11 +166,11 @@ def test_binary_recipes_binarize_and_four_class_recipes_refuse_binary_data():
 
 def test_bad_run_options():
     recipe, data = tiny(RECIPES["recommended"]), phantom_data()
-    with pytest.raises(ValueError, match="profile must be one of"):
+    with pytest.raises(ValueError, match="'profile' parameter of run_recipe must be one of"):
         run_recipe(recipe, data, profile="paper")
-    with pytest.raises(ValueError, match="seeds must be a positive int"):
+    with pytest.raises(ValueError, match="'seeds' parameter of run_recipe"):
         run_recipe(recipe, data, seeds=0)
-    with pytest.raises(ValueError, match="device must be"):
+    with pytest.raises(ValueError, match="'device' parameter must be"):
         run_recipe(recipe, data, device="tpu")
     with pytest.raises(ValueError, match="no CUDA device"):
         run_recipe(recipe, data, device="cuda")

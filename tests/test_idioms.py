@@ -51,3 +51,53 @@ def test_pipeline_set_output_pandas_reaches_the_tabular_steps(images):
         assert isinstance(ImageFlattener().fit_transform(X), pd.DataFrame)
     assert Resize((8, 8)).get_feature_names_out() is None
     assert list(Resize((8, 8)).get_feature_names_out(["a"])) == ["a"]
+
+
+def _bad_calls():
+    from sklearn_braintumor import predict_folder
+    from sklearn_braintumor.classifiers import CNNClassifier, TTAClassifier, TumorFirstClassifier
+    from sklearn_braintumor.datasets import load_image_folder, load_sample, read_image
+    from sklearn_braintumor.model_selection import duplicate_groups
+    from sklearn_braintumor.nn import BatchAugment
+    from sklearn_braintumor.sampling import DuplicateRemover, GaussianNoise, ImageAugmenter
+    from sklearn_braintumor.utils import save
+
+    X, y = make_synthetic_mri(8, image_size=32, random_state=0)
+    return {
+        "BrainCrop blur": lambda: BrainCrop(blur=4).fit_transform(X),
+        "BrainCrop threshold": lambda: BrainCrop(threshold="high").fit(X),
+        "Resize shape": lambda: Resize((0, 8)).fit_transform(X),
+        "IntensityScaler method": lambda: IntensityScaler(method="max").transform(X),
+        "GLCMFeatures levels": lambda: GLCMFeatures(levels=1).fit(X),
+        "GaussianNoise std": lambda: GaussianNoise(std=-1).fit_resample(X, y),
+        "ImageAugmenter rotation": lambda: ImageAugmenter(rotation=-5).fit_resample(X, y),
+        "DuplicateRemover method": lambda: DuplicateRemover(method="md5").fit_resample(X, y),
+        "BatchAugment contrast": lambda: BatchAugment(contrast=2.0),
+        "CNNClassifier augment": lambda: CNNClassifier(augment="flip").fit(X, y),
+        "CNNClassifier class_weight": lambda: CNNClassifier(class_weight="equal").fit(X, y),
+        "CNNClassifier lr": lambda: CNNClassifier(lr=-1.0).fit(X, y),
+        "TTAClassifier transforms": lambda: TTAClassifier(
+            LogisticRegression(), transforms=("rotate",)
+        ).fit(X, y),
+        "TumorFirstClassifier threshold": lambda: TumorFirstClassifier(
+            LogisticRegression(), threshold=2.0
+        ).fit(X.reshape(8, -1), y),
+        "load_sample subset": lambda: load_sample("validation"),
+        "load_image_folder on_error": lambda: load_image_folder(".", on_error="ignore"),
+        "read_image color_mode": lambda: read_image("x.png", color_mode="cmyk"),
+        "duplicate_groups max_distance": lambda: duplicate_groups(X, max_distance=99),
+        "predict_folder batch_size": lambda: predict_folder(
+            LogisticRegression(), ".", "out.csv", batch_size=0
+        ),
+        "save format": lambda: save(LogisticRegression(), "m.btm", format="pickle"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_calls()))
+def test_one_error_type_for_every_bad_parameter(case):
+    from sklearn_braintumor.exceptions import InvalidParameterError
+
+    assert issubclass(InvalidParameterError, ValueError)
+    assert issubclass(InvalidParameterError, TypeError)
+    with pytest.raises(InvalidParameterError, match="parameter"):
+        _bad_calls()[case]()

@@ -96,7 +96,7 @@ def test_classes_select_and_order(tree):
     assert data.target.tolist() == [0, 1, 1, 1, 1, 1]
     with pytest.raises(ValueError, match=r"\['tumour'\] not found.*available"):
         load_image_folder(tree, classes=["glioma", "tumour"])
-    with pytest.raises(TypeError, match="not a string"):
+    with pytest.raises(TypeError, match="'classes' parameter of load_image_folder"):
         load_image_folder(tree, classes="glioma")
     with pytest.raises(ValueError, match="duplicates"):
         load_image_folder(tree, classes=["glioma", "glioma"])

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from imblearn.over_sampling import RandomOverSampler
 from PIL import Image
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
@@ -72,7 +73,7 @@ def test_reader_errors(files):
     with pytest.raises(ValueError, match="no file paths"):
         clf.fit([], [])
     with pytest.raises(ValueError, match="cannot be combined with reader"):
-        clone(clf).set_params(sampler=object()).fit(paths, y)
+        clone(clf).set_params(sampler=RandomOverSampler()).fit(paths, y)
     fitted = clone(clf).fit(paths, y)
     with pytest.raises(ValueError, match="a reader"):
         grad_cam(fitted, paths[:2])

@@ -7,6 +7,8 @@ import copy
 import inspect
 import numbers
 import os
+from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -14,6 +16,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, get_tags
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    RealNotInt,
+    StrOptions,
+)
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
@@ -274,6 +283,42 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     (2, 4)
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "module": [type, HasMethods(["forward"])],
+        "input_shape": [tuple, list, None],
+        "criterion": [type, callable],
+        "optimizer": [type],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "sampler": [HasMethods(["fit_resample"]), None],
+        "reader": [HasMethods(["transform"]), None],
+        "augment": [dict, BatchAugment, None],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "coarse_labels": [dict, None],
+        "callbacks": [list, None],
+        "early_stopping": [Interval(Integral, 1, None, closed="left"), None],
+        "keep_best": ["boolean"],
+        "monitor": [StrOptions({"valid_loss", "valid_acc", "valid_f1"})],
+        "lr_schedule": [StrOptions({"cosine"}), None],
+        "train_split": [
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            Interval(Integral, 1, None, closed="left"),
+            HasMethods(["split"]),
+            callable,
+            tuple,
+            None,
+        ],
+        "device": [str],
+        "accelerate": ["boolean", dict, None],
+        "channels_last": ["boolean"],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "warm_start": ["boolean"],
+        "ood_rate": [Interval(RealNotInt, 0, 1, closed="neither"), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     def __init__(
         self,
         module=GBMNet,
@@ -512,25 +557,17 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         """Return the ``accelerate.Accelerator`` that ``accelerate`` asks for, or None."""
         if self.accelerate is None or self.accelerate is False:
             return None
-        if self.accelerate is True:
-            options = {}
-        elif isinstance(self.accelerate, dict):
-            options = dict(self.accelerate)
-        else:
-            raise TypeError(
-                "accelerate must be True, a dict of accelerate.Accelerator options or None, "
-                f"got {self.accelerate!r}"
-            )
+        options = {} if self.accelerate is True else dict(self.accelerate)  # constraints checked
         unknown = sorted(set(options) - set(_ACCELERATOR_OPTIONS))
         if unknown:
-            raise ValueError(
-                f"accelerate takes the Accelerator options {list(_ACCELERATOR_OPTIONS)}, got "
-                f"{unknown}"
+            raise InvalidParameterError(
+                f"The 'accelerate' parameter of CNNClassifier takes the Accelerator options "
+                f"{list(_ACCELERATOR_OPTIONS)}, got {unknown}"
             )
         if self.device == "cpu":
             options["cpu"] = True
         elif self.device != "auto":
-            raise ValueError(
+            raise InvalidParameterError(
                 "with accelerate, the launcher chooses the device: device must be 'auto' or "
                 f"'cpu', got {self.device!r}"
             )
@@ -589,7 +626,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         if self.early_stopping is not None or self.keep_best:
             if self.train_split is None:
                 name = "early_stopping" if self.early_stopping is not None else "keep_best"
-                raise ValueError(f"{name} needs a train_split to watch")
+                raise InvalidParameterError(f"{name} needs a train_split to watch")
             # without early stopping, a patience longer than training only keeps the best epoch
             patience = self.early_stopping or self.max_epochs + 1
             callbacks.append(
@@ -638,7 +675,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         unknown = [k for k in self._extra() if not k.startswith(_PREFIXES)]
         iterators = [k for k in unknown if k.startswith(("iterator_train", "iterator_valid"))]
         if iterators:
-            raise TypeError(
+            raise InvalidParameterError(
                 f"CNNClassifier does not take {iterators}: batches are sliced from an in-memory "
                 "tensor, with no DataLoader to configure; set batch_size, and use reader= for "
                 "images that do not fit in memory"
@@ -653,53 +690,31 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 if not hints[k] and "__" not in k and _accepts(self.module, k):
                     hints[k] = [f"module__{k}"]
             said = "; ".join(f"{k!r}: did you mean {h[0]!r}?" for k, h in hints.items() if h)
-            raise TypeError(
+            raise InvalidParameterError(
                 f"CNNClassifier got unexpected parameters {unknown}; nested parameters start "
                 f"with one of {_PREFIXES}" + (f" ({said})" if said else "")
             )
-        if self.monitor not in ("valid_loss", "valid_acc", "valid_f1"):
-            raise ValueError(
-                f"monitor must be 'valid_loss', 'valid_acc' or 'valid_f1', got {self.monitor!r}"
+        self._validate_params()  # _parameter_constraints
+        if isinstance(self.train_split, (str, bytes)):  # strings have a .split method
+            raise InvalidParameterError(
+                "The 'train_split' parameter of CNNClassifier must be None, a fraction, a "
+                "number of images, a scikit-learn CV splitter, skorch's ValidSplit, a "
+                f"callable(dataset, y) or (X_valid, y_valid); got {self.train_split!r}"
             )
-        for name in ("batch_size", "max_epochs"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if self.early_stopping is not None and (
-            not isinstance(self.early_stopping, numbers.Integral) or self.early_stopping < 1
-        ):
-            raise ValueError(f"early_stopping must be a positive int, got {self.early_stopping!r}")
-        if self.lr_schedule not in (None, "cosine"):
-            raise ValueError(f"lr_schedule must be None or 'cosine', got {self.lr_schedule!r}")
-        split = self.train_split
-        if isinstance(split, numbers.Real) and not isinstance(split, bool):
-            if isinstance(split, numbers.Integral) and split < 1:
-                raise ValueError(f"train_split as a count must be at least 1, got {split!r}")
-            if not isinstance(split, numbers.Integral) and not 0 < split < 1:
-                raise ValueError(f"train_split must be a fraction in (0, 1), got {split!r}")
-        elif not (split is None or _is_explicit(split) or _is_splitter(split) or callable(split)):
-            raise ValueError(
-                "train_split must be None, a fraction, a number of images, a scikit-learn CV "
-                "splitter, skorch's ValidSplit, a callable(dataset, y) or (X_valid, y_valid); "
-                f"got {split!r}"
-            )
-        if self.ood_rate is not None and (
-            isinstance(self.ood_rate, bool)
-            or not isinstance(self.ood_rate, numbers.Real)
-            or not 0 < self.ood_rate < 1
-        ):
-            raise ValueError(
-                f"ood_rate must be a fraction in (0, 1) or None, got {self.ood_rate!r}"
+        if isinstance(self.train_split, tuple) and not _is_explicit(self.train_split):
+            raise InvalidParameterError(
+                "The 'train_split' parameter of CNNClassifier as validation data must be "
+                f"(X_valid, y_valid), got a tuple of {len(self.train_split)}"
             )
 
     def _coarse(self, y: np.ndarray) -> tuple[np.ndarray, dict]:
         """Mask of the samples with a coarse label, and the groups that occur in ``y``."""
         if self.coarse_labels is None:
             return np.zeros(len(y), dtype=bool), {}
-        if not isinstance(self.coarse_labels, dict) or not all(
+        if not all(
             isinstance(m, (list, tuple)) and len(m) >= 2 for m in self.coarse_labels.values()
         ):
-            raise ValueError(
+            raise InvalidParameterError(
                 "coarse_labels must be a dict of label -> list of at least 2 classes, e.g. "
                 f"{{'tumor': ['glioma', 'meningioma', 'pituitary']}}, got {self.coarse_labels!r}"
             )
@@ -707,7 +722,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         groups = {k: tuple(v) for k, v in self.coarse_labels.items() if k in present}
         coarse = np.isin(y, list(groups))
         if coarse.any() and self.sampler is not None:
-            raise ValueError(
+            raise InvalidParameterError(
                 "sampler= cannot resample images with coarse labels; use one or the other"
             )
         return coarse, groups
@@ -788,6 +803,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         return self._forked_fit(X, y, warm=fitted, classes=classes)
 
     def _forked_fit(self, X, y, *, warm: bool, classes=None):
+        self._check_params()  # before n_threads is applied
         devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
         with (
             self._threads(),
@@ -802,8 +818,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         if wanted is None:
             yield
             return
-        if isinstance(wanted, bool) or not isinstance(wanted, numbers.Integral) or wanted < 1:
-            raise ValueError(f"n_threads must be a positive int or None, got {wanted!r}")
         before = torch.get_num_threads()
         torch.set_num_threads(int(wanted))
         try:
@@ -816,14 +830,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         from skorch.helper import predefined_split
         from skorch.history import History
 
-        self._check_params()
         if warm and self.accelerate not in (None, False):
             raise ValueError(
                 "continuing training (warm_start=True, partial_fit) is not available with "
                 "accelerate; fine-tune without it"
             )
         if self.reader is not None and self.sampler is not None:
-            raise ValueError(
+            raise InvalidParameterError(
                 "sampler= resamples images held in memory and cannot be combined with reader="
             )
         accelerator = self._accelerator()
@@ -894,16 +907,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             )
         elif isinstance(self.class_weight, dict):
             weights = np.array([self.class_weight.get(c, 1.0) for c in self.classes_])
-        elif self.class_weight is not None:
-            raise ValueError(
-                f"class_weight must be 'balanced', a dict or None, got {self.class_weight!r}"
-            )
         if self.class_weight is not None:
             criterion_kwargs["weight"] = torch.as_tensor(weights, dtype=torch.float32)
         module = self.module if isinstance(self.module, type) else copy.deepcopy(self.module)
         others = self._prefixed("optimizer__")
-        if self.augment is not None and not isinstance(self.augment, (dict, BatchAugment)):
-            raise TypeError(f"augment must be a dict, a BatchAugment or None, got {self.augment!r}")
         y_tensor = torch.from_numpy(y_encoded)
         train_X, train_y, valid = X_tensor, y_tensor, None
         self.valid_indices_ = None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils._param_validation import HasMethods, InvalidParameterError
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -42,13 +45,19 @@ class TTAClassifier(ClassifierMixin, BaseEstimator):
     classes_ : ndarray
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "estimator": [HasMethods(["fit", "predict_proba"])],
+        "transforms": [list, tuple],
+    }
+
     def __init__(self, estimator, transforms=("identity", "hflip")) -> None:
         self.estimator = estimator
         self.transforms = transforms
 
     def _functions(self):
+        self._validate_params()
         if not len(self.transforms):
-            raise ValueError("transforms must not be empty")
+            raise InvalidParameterError("The 'transforms' parameter of TTAClassifier is empty")
         functions = []
         for transform in self.transforms:
             if callable(transform):
@@ -56,9 +65,9 @@ class TTAClassifier(ClassifierMixin, BaseEstimator):
             elif transform in TRANSFORMS:
                 functions.append(TRANSFORMS[transform])
             else:
-                raise ValueError(
-                    f"unknown transform {transform!r}; use a callable or one of "
-                    f"{sorted(TRANSFORMS)}"
+                raise InvalidParameterError(
+                    f"The 'transforms' parameter of TTAClassifier has the unknown transform "
+                    f"{transform!r}; use a callable or one of {sorted(TRANSFORMS)}"
                 )
         return functions
 

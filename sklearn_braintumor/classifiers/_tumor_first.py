@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
+from numbers import Real
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -62,6 +64,13 @@ class TumorFirstClassifier(ClassifierMixin, BaseEstimator):
     (array([[0.3, 0.3, 0.4]]), array(['glioma'], dtype='<U10'))
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "estimator": [HasMethods(["fit", "predict_proba"])],
+        "negative_class": "no_validation",
+        "threshold": [Interval(Real, 0, 1, closed="neither"), StrOptions({"auto"})],
+        "negative_recall": [Interval(Real, 0, 1, closed="neither")],
+    }
+
     def __init__(
         self,
         estimator,
@@ -89,13 +98,8 @@ class TumorFirstClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : TumorFirstClassifier
         """
+        self._validate_params()
         auto = isinstance(self.threshold, str) and self.threshold == "auto"
-        if not auto and (
-            not isinstance(self.threshold, numbers.Real) or not 0 < self.threshold < 1
-        ):
-            raise ValueError(f"threshold must be in (0, 1) or 'auto', got {self.threshold!r}")
-        if not isinstance(self.negative_recall, numbers.Real) or not 0 < self.negative_recall < 1:
-            raise ValueError(f"negative_recall must be in (0, 1), got {self.negative_recall!r}")
         self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
         self.classes_ = np.asarray(self.estimator_.classes_)
         if self.negative_class not in self.classes_.tolist():

@@ -14,10 +14,12 @@ import urllib.error
 import urllib.request
 import zipfile
 from http.client import HTTPException
+from numbers import Real
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .. import __version__
 from ..exceptions import ChecksumError, DownloadError
@@ -25,7 +27,7 @@ from ..utils._images import stack_images
 from ._base import get_data_home
 from ._figshare import load_figshare_folder
 from ._folder import load_image_folder
-from ._io import check_color_mode
+from ._io import COLOR_MODE
 from ._registry import DATASETS, DatasetInfo
 
 __all__ = ["fetch_dataset"]
@@ -271,6 +273,17 @@ def dataset_path(name: str, data_home: str | os.PathLike | None = None) -> Path 
     return root if (root / MANIFEST_NAME).is_file() else None
 
 
+@validate_params(
+    {
+        "name": [str],
+        "download_if_missing": ["boolean"],
+        "subset": [StrOptions({"all", *_SUBSETS})],
+        "color_mode": COLOR_MODE,
+        "return_X_y": ["boolean"],
+        "timeout": [Interval(Real, 0, None, closed="neither")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def fetch_dataset(
     name: str,
     *,
@@ -336,9 +349,6 @@ def fetch_dataset(
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}")
-    if subset not in ("all", *_SUBSETS):
-        raise ValueError(f"subset must be 'all', 'train' or 'test', got {subset!r}")
-    check_color_mode(color_mode)
     info = DATASETS[name]
     home = get_data_home(data_home)
     root = dataset_path(name, home)

@@ -6,14 +6,16 @@ import hashlib
 import os
 import warnings
 from collections.abc import Sequence
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from ..exceptions import ImageReadError
 from ..utils._images import stack_images
-from ._io import IMAGE_EXTENSIONS, check_color_mode, decode_image
+from ._io import COLOR_MODE, IMAGE_EXTENSIONS, decode_image
 
 __all__ = ["load_image_folder"]
 
@@ -118,8 +120,6 @@ def _read_chunks(paths, *, color_mode, on_error, transform, n_jobs, chunk_size, 
     """:func:`read_images` over chunks of ``paths``, in parallel, transformed, with a bar."""
     from joblib import Parallel, delayed
 
-    if not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
     starts = range(0, len(paths), chunk_size)
     jobs = (
         delayed(_read_chunk)(paths[start : start + chunk_size], color_mode, on_error, transform)
@@ -159,6 +159,19 @@ def warn_skipped(failures: list[tuple[str, str]]) -> None:
         )
 
 
+@validate_params(
+    {
+        "classes": ["array-like", None],
+        "color_mode": COLOR_MODE,
+        "on_error": [StrOptions({"raise", "warn"})],
+        "return_X_y": ["boolean"],
+        "transform": [HasMethods(["transform"]), None],
+        "n_jobs": [Integral, None],
+        "chunk_size": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_image_folder(
     path: str | os.PathLike,
     *,
@@ -254,9 +267,6 @@ def load_image_folder(
     >>> data.images.shape, data.target_names  # doctest: +SKIP
     ((1311, 224, 224), ['glioma', 'meningioma', 'notumor', 'pituitary'])
     """
-    check_color_mode(color_mode)
-    if on_error not in ("raise", "warn"):
-        raise ValueError(f"on_error must be 'raise' or 'warn', got {on_error!r}")
     root = Path(path)
     if not root.is_dir():
         raise FileNotFoundError(f"image folder {str(root)!r} does not exist or is not a folder")

@@ -24,6 +24,11 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
+from sklearn.utils._param_validation import (
+    StrOptions,
+    validate_parameter_constraints,
+    validate_params,
+)
 
 from ..exceptions import ImageReadError
 from ..utils._images import rescale_to_uint8
@@ -36,10 +41,15 @@ COLOR_MODES = ("grayscale", "rgb", "unchanged")
 _HIGH_DEPTH_MODES = ("I", "F")
 
 
-def check_color_mode(color_mode: str) -> None:
-    """Raise ValueError unless ``color_mode`` is one of :data:`COLOR_MODES`."""
-    if color_mode not in COLOR_MODES:
-        raise ValueError(f"color_mode must be one of {COLOR_MODES}, got {color_mode!r}")
+COLOR_MODE = [StrOptions(set(COLOR_MODES))]
+"""The constraint on every ``color_mode`` parameter (scikit-learn's declarative checks)."""
+
+
+def check_color_mode(color_mode: str, caller: str = "color_mode") -> None:
+    """Raise ``InvalidParameterError`` unless ``color_mode`` is one of :data:`COLOR_MODES`."""
+    validate_parameter_constraints(
+        {"color_mode": COLOR_MODE}, {"color_mode": color_mode}, caller_name=caller
+    )
 
 
 def _over_black(image: Image.Image) -> Image.Image:
@@ -71,6 +81,7 @@ def _pil_to_array(image: Image.Image, color_mode: str) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
 
 
+@validate_params({"color_mode": COLOR_MODE}, prefer_skip_nested_validation=True)
 def decode_image(data: bytes, *, name: str, color_mode: str = "grayscale") -> np.ndarray:
     """Decode one encoded image into a uint8 array.
 
@@ -96,7 +107,6 @@ def decode_image(data: bytes, *, name: str, color_mode: str = "grayscale") -> np
         If the bytes are not a readable image (unknown format, truncated,
         corrupt, NaN in a floating-point TIFF).
     """
-    check_color_mode(color_mode)
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()  # decode fully here: a truncated file fails now
@@ -108,6 +118,7 @@ def decode_image(data: bytes, *, name: str, color_mode: str = "grayscale") -> np
         raise ImageReadError(name, str(exc) or type(exc).__name__) from exc
 
 
+@validate_params({"color_mode": COLOR_MODE}, prefer_skip_nested_validation=True)
 def read_image(path, *, color_mode: str = "grayscale") -> np.ndarray:
     """Read and decode one image file, as :func:`decode_image` does its bytes.
 

@@ -10,10 +10,11 @@ from importlib import resources
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ..exceptions import ImageReadError
 from ..utils._images import stack_images
-from ._io import check_color_mode, decode_image
+from ._io import COLOR_MODE, decode_image
 
 __all__ = ["load_sample"]
 
@@ -27,6 +28,11 @@ def _package_file(*parts: str):
     return resources.files("sklearn_braintumor.datasets").joinpath(*parts)
 
 
+@validate_params(
+    {"subset": [StrOptions({"train", "test", "all"})], "color_mode": COLOR_MODE,
+     "return_X_y": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)  # fmt: skip
 def load_sample(
     subset: str = "train",
     *,
@@ -80,9 +86,6 @@ def load_sample(
     >>> data.images.shape
     (200, 224, 224)
     """
-    if subset not in ("train", "test", "all"):
-        raise ValueError(f"subset must be 'train', 'test' or 'all', got {subset!r}")
-    check_color_mode(color_mode)
     with _package_file("data", SAMPLE_FILE).open("rb") as handle:
         archive = zipfile.ZipFile(io.BytesIO(handle.read()))
     rows = list(csv.DictReader(io.TextIOWrapper(archive.open(MANIFEST_MEMBER), "utf-8")))

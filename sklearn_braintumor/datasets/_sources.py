@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import InvalidParameterError
 
 from ..utils._images import stack_images
 from ._fetch import _load_split_folders
@@ -131,7 +132,9 @@ def _as_source(item) -> ImageSource:
         return item
     if isinstance(item, (str, os.PathLike)):
         return ImageSource.parse(os.fspath(item))
-    raise TypeError(f"a source must be an ImageSource, a folder or 'DIR:MAPPING', got {item!r}")
+    raise InvalidParameterError(
+        f"a source must be an ImageSource, a folder or 'DIR:MAPPING', got {item!r}"
+    )
 
 
 def _load_one(source: ImageSource, color_mode: str, on_error: str, transform, n_jobs) -> Bunch:

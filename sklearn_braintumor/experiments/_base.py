@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
+from sklearn.utils._param_validation import Interval, InvalidParameterError, validate_params
 
 from ..inspection._history import find_classifier
 from ..metrics import EvaluationReport, evaluation_report
@@ -361,7 +363,9 @@ def _check_device(device: str) -> str:
     import torch
 
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+        raise InvalidParameterError(
+            f"The 'device' parameter must be 'auto', 'cpu' or 'cuda', got {device!r}"
+        )
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("--device cuda was asked for, but torch finds no CUDA device")
     if device == "auto":
@@ -394,6 +398,11 @@ def _cross_validate(model: Model, config: RunConfig, images, y, folds: int) -> d
     return {name: float(np.mean(scores[f"test_{name}"])) for name in scoring}
 
 
+@validate_params(
+    {"seeds": [Interval(Integral, 1, None, closed="left")], "verbose": ["verbose"],
+     "log": [callable]},
+    prefer_skip_nested_validation=True,
+)  # fmt: skip
 def run_recipe(
     recipe: Recipe,
     data: ExperimentData,
@@ -442,9 +451,10 @@ def run_recipe(
     RunResult
     """
     if profile not in recipe.profiles:
-        raise ValueError(f"profile must be one of {sorted(recipe.profiles)}, got {profile!r}")
-    if not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds must be a positive int, got {seeds!r}")
+        raise InvalidParameterError(
+            f"The 'profile' parameter of run_recipe must be one of {sorted(recipe.profiles)}, "
+            f"got {profile!r}"
+        )
     device = _check_device(device)
     if recipe.task == "binary":
         data = data.binarized()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 from functools import lru_cache
+from numbers import Integral
+from typing import ClassVar
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from skimage.feature import graycomatrix, graycoprops
+from sklearn.utils._param_validation import Interval
 
 from ..preprocessing._base import ImageTransformer
 from ..preprocessing._color import Grayscale
@@ -153,6 +156,16 @@ class GLCMFeatures(ImageTransformer, auto_wrap_output_keys=("transform",)):
     ((3, 1), ['glcm_energy_d1_a0'])
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "distances": ["array-like"],
+        "angles": ["array-like"],
+        "levels": [Interval(Integral, 2, 256, closed="both")],
+        "properties": ["array-like"],
+        "symmetric": ["boolean"],
+        "value_range": [tuple, list, None],
+        "n_jobs": [Integral, None],
+    }
+
     def __init__(
         self,
         distances: Sequence[int] = (1,),
@@ -173,26 +186,32 @@ class GLCMFeatures(ImageTransformer, auto_wrap_output_keys=("transform",)):
         self.value_range = value_range
         self.n_jobs = n_jobs
 
-    def _validate_params(self) -> None:
-        if not isinstance(self.levels, numbers.Integral) or not 2 <= self.levels <= 256:
-            raise ValueError(f"levels must be an int in [2, 256], got {self.levels!r}")
+    def _check_param_relations(self) -> None:
         if not len(self.distances) or any(
             not isinstance(d, numbers.Integral) or d < 1 for d in self.distances
         ):
-            raise ValueError(f"distances must be positive ints, got {self.distances!r}")
+            raise self._invalid(
+                f"'distances' parameter must hold positive ints, got {self.distances!r}"
+            )
         if not len(self.angles):
-            raise ValueError("angles must not be empty")
+            raise self._invalid("'angles' parameter must not be empty")
         unknown = [p for p in self.properties if p not in PROPERTIES]
         if unknown or not len(self.properties):
-            raise ValueError(f"unknown GLCM properties {unknown}; choose from {PROPERTIES}")
+            raise self._invalid(
+                f"'properties' parameter has unknown GLCM properties {unknown}; choose from "
+                f"{PROPERTIES}"
+            )
+        if self.value_range is not None and (
+            len(self.value_range) != 2 or not self.value_range[1] > self.value_range[0]
+        ):
+            raise self._invalid(
+                "'value_range' parameter must be (low, high) with high > low, got "
+                f"{self.value_range!r}"
+            )
 
     def _range(self, image: np.ndarray, index: int) -> tuple[float, float]:
         if self.value_range is not None:
-            low, high = self.value_range
-            if not high > low:
-                raise ValueError(
-                    f"value_range must be (low, high) with high > low, got {self.value_range!r}"
-                )
+            low, high = self.value_range  # checked in _check_param_relations
             return float(low), float(high)
         key = image.dtype.str[1:]
         if key in _DTYPE_RANGES:
@@ -208,7 +227,6 @@ class GLCMFeatures(ImageTransformer, auto_wrap_output_keys=("transform",)):
         raise ValueError(f"sample {index} has dtype {image.dtype}; pass value_range=(low, high)")
 
     def _transform_images(self, images):
-        self._validate_params()
         gray = Grayscale().fit_transform(images)
         ranges = {self._range(image, i) for i, image in enumerate(gray)}
         if len(ranges) > 1:
@@ -245,6 +263,7 @@ class GLCMFeatures(ImageTransformer, auto_wrap_output_keys=("transform",)):
         feature_names_out : ndarray of str
         """
         self._validate_params()
+        self._check_param_relations()
         names = [
             f"glcm_{p}_d{d}_a{round(float(np.degrees(a)))}"
             for p in self.properties

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._hashing import hamming_distances, phash, pixel_hash
 from ..utils._images import rescale_to_uint8
@@ -20,11 +21,11 @@ def _as_uint8(images) -> list[np.ndarray]:
     return [image if image.dtype == np.uint8 else rescale_to_uint8(image) for image in images]
 
 
-def _check_method(method: str, max_distance) -> None:
-    if method not in ("exact", "phash"):
-        raise ValueError(f"method must be 'exact' or 'phash', got {method!r}")
-    if not isinstance(max_distance, numbers.Integral) or not 0 <= max_distance <= 64:
-        raise ValueError(f"max_distance must be an int in [0, 64], got {max_distance!r}")
+DUPLICATE_CONSTRAINTS = {
+    "method": [StrOptions({"exact", "phash"})],
+    "max_distance": [Interval(numbers.Integral, 0, 64, closed="both")],
+}
+"""How duplicates are found: shared by the functions here and ``DuplicateRemover``."""
 
 
 def image_hashes(images, method: str) -> np.ndarray:
@@ -60,6 +61,7 @@ def near_pairs(
     return tuple(np.concatenate(parts).astype(np.int64) for parts in (rows, cols, dists))
 
 
+@validate_params(DUPLICATE_CONSTRAINTS, prefer_skip_nested_validation=True)
 def duplicate_groups(images, *, method: str = "phash", max_distance: int = 4) -> np.ndarray:
     """Give each image a group id shared with its exact or near duplicates.
 
@@ -95,7 +97,6 @@ def duplicate_groups(images, *, method: str = "phash", max_distance: int = 4) ->
     >>> duplicate_groups(np.concatenate([X, X[:1]])).tolist()
     [0, 1, 2, 0]
     """
-    _check_method(method, max_distance)
     return group_ids(check_images(images), method, max_distance)
 
 
@@ -187,6 +188,9 @@ class SplitAudit:
         return self.to_markdown()
 
 
+@validate_params(
+    {"max_distance": DUPLICATE_CONSTRAINTS["max_distance"]}, prefer_skip_nested_validation=True
+)
 def audit_split(
     X_train,
     X_test,
@@ -214,7 +218,6 @@ def audit_split(
     audit : SplitAudit
         Counts, masks and pairs; ``print(audit)`` shows a markdown table.
     """
-    _check_method("phash", max_distance)
     train = check_images(X_train)
     test = check_images(X_test)
     exact_train = set(image_hashes(train, "exact").tolist())
@@ -248,6 +251,9 @@ def audit_split(
     return audit
 
 
+@validate_params(
+    {"max_distance": DUPLICATE_CONSTRAINTS["max_distance"]}, prefer_skip_nested_validation=True
+)
 def clean_test_mask(X_train, X_test, *, max_distance: int = 4) -> np.ndarray:
     """Mask of the test images that have no exact or near duplicate in the training set.
 

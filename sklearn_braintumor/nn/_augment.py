@@ -88,20 +88,9 @@ class BatchAugment(nn.Module):
         check_augmentation(
             self, horizontal_flip=horizontal_flip, vertical_flip=vertical_flip, rotation=rotation,
             shear=shear, translation=translation, zoom=zoom, crop_scale=crop_scale,
-            blur_sigma=blur_sigma,
+            blur_sigma=blur_sigma, noise_std=noise_std, gamma=gamma, contrast=contrast,
+            brightness=brightness, invert=invert, histogram_swap=histogram_swap,
         )  # fmt: skip
-        for option in ("noise_std", "gamma", "contrast", "brightness"):
-            if getattr(self, option) < 0:
-                raise ValueError(
-                    f"BatchAugment: {option} must be >= 0, got {getattr(self, option)!r}"
-                )
-        if not 0 <= contrast < 1:
-            raise ValueError(f"BatchAugment: contrast must be in [0, 1), got {contrast!r}")
-        for option in ("invert", "histogram_swap"):
-            if not 0 <= getattr(self, option) <= 1:
-                raise ValueError(
-                    f"BatchAugment: {option} is a probability, got {getattr(self, option)!r}"
-                )
 
     def extra_repr(self) -> str:
         names = ("horizontal_flip", "vertical_flip", "rotation", "shear", "translation", "zoom",

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
+from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
 #: backbone -> (torchvision builder, attribute holding its ImageNet classifier, Grad-CAM layer)
@@ -141,7 +142,10 @@ class TransferNet(nn.Module):
                 parameter.requires_grad_(False)
             return
         if not isinstance(freeze, int) or freeze < 0:
-            raise ValueError(f"freeze must be 'features', 'none' or an int, got {freeze!r}")
+            raise InvalidParameterError(
+                f"The 'freeze' parameter of TransferNet must be 'features', 'none' or an int, "
+                f"got {freeze!r}"
+            )
         part = (
             getattr(self.backbone, _FEATURES[backbone]) if backbone in _FEATURES else self.backbone
         )

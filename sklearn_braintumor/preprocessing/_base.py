@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import InvalidParameterError
 
 from ..utils._validation import check_images
 
@@ -16,8 +19,14 @@ class ImageTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
     scikit-learn's :class:`~sklearn.preprocessing.FunctionTransformer`.
     Subclasses implement ``_transform_images(images)`` on the output of
     :func:`~sklearn_braintumor.utils.check_images` and may set ``_allow_2d``
-    and ``_non_negative``.
+    and ``_non_negative``. Parameters are declared in ``_parameter_constraints``
+    (scikit-learn's declarative checks, an ``InvalidParameterError`` that is
+    both a ``ValueError`` and a ``TypeError``), checked by ``fit`` and by
+    ``transform`` (which works unfitted); rules that tie parameters together
+    go in ``_check_param_relations``.
     """
+
+    _parameter_constraints: ClassVar[dict] = {}
 
     _allow_2d = False
     _non_negative = False
@@ -30,7 +39,15 @@ class ImageTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
             cls.transform = ImageTransformer.__dict__["transform"]
         super().__init_subclass__(auto_wrap_output_keys=auto_wrap_output_keys, **kwargs)
 
+    def _check_param_relations(self) -> None:
+        """Raise ``InvalidParameterError`` for values each valid alone but not together."""
+
+    def _invalid(self, message: str) -> InvalidParameterError:
+        return InvalidParameterError(f"The {message} of {type(self).__name__}")
+
     def _check(self, X):
+        self._validate_params()
+        self._check_param_relations()
         return check_images(
             X, estimator=self, allow_2d=self._allow_2d, non_negative=self._non_negative
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
+from numbers import Integral, Real
+from typing import ClassVar
 
 import cv2
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..utils._images import rescale_to_uint8, stack_images
 from ._base import ImageTransformer
@@ -86,6 +88,14 @@ class BrainCrop(ImageTransformer):
     """
 
     _non_negative = True
+    _parameter_constraints: ClassVar[dict] = {
+        "blur": [Interval(Integral, 0, None, closed="left")],
+        "threshold": [Interval(Real, 0, 255, closed="left"), StrOptions({"otsu"})],
+        "erode_iterations": [Interval(Integral, 0, None, closed="left")],
+        "dilate_iterations": [Interval(Integral, 0, None, closed="left")],
+        "margin": [Interval(Integral, 0, None, closed="left")],
+        "min_area": [Interval(Real, 0, 1, closed="left")],
+    }
 
     def __init__(
         self,
@@ -103,21 +113,11 @@ class BrainCrop(ImageTransformer):
         self.margin = margin
         self.min_area = min_area
 
-    def _validate_params(self) -> None:
-        for name in ("blur", "erode_iterations", "dilate_iterations", "margin"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 0:
-                raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    def _check_param_relations(self) -> None:
         if self.blur > 1 and self.blur % 2 == 0:
-            raise ValueError(f"blur must be odd (OpenCV kernel side), got {self.blur}")
-        if self.threshold != "otsu" and not (
-            isinstance(self.threshold, numbers.Real) and 0 <= self.threshold < 255
-        ):
-            raise ValueError(
-                f"threshold must be 'otsu' or a number in [0, 255), got {self.threshold!r}"
+            raise self._invalid(
+                f"'blur' parameter must be odd (an OpenCV kernel side), got {self.blur}"
             )
-        if not (isinstance(self.min_area, numbers.Real) and 0 <= self.min_area < 1):
-            raise ValueError(f"min_area must be in [0, 1), got {self.min_area!r}")
 
     def _box(self, image: np.ndarray) -> tuple[int, int, int, int, bool]:
         gray = _to_gray_uint8(image)
@@ -147,7 +147,6 @@ class BrainCrop(ImageTransformer):
         return 0, height, 0, width, True
 
     def _boxes(self, images) -> tuple[np.ndarray, np.ndarray]:
-        self._validate_params()
         results = [self._box(image) for image in images]
         boxes = np.array([r[:4] for r in results], dtype=np.int64).reshape(-1, 4)
         return boxes, np.array([r[4] for r in results], dtype=bool)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from numbers import Real
+from typing import ClassVar
+
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 
 from ..utils._images import stack_images
 from ._base import ImageTransformer, to_float32
@@ -38,6 +42,11 @@ class IntensityScaler(ImageTransformer):
     """
 
     _allow_2d = True
+    _parameter_constraints: ClassVar[dict] = {
+        "method": [StrOptions({"minmax", "zscore", "percentile"})],
+        "percentiles": [tuple, list],
+        "background": [Real, None],
+    }
 
     def __init__(
         self,
@@ -91,16 +100,17 @@ class IntensityScaler(ImageTransformer):
         std = reference.std()
         return (values - reference.mean()) / std if std > 0 else np.zeros_like(values)
 
+    def _check_param_relations(self) -> None:
+        bounds = tuple(self.percentiles)
+        if len(bounds) != 2 or not all(isinstance(b, Real) for b in bounds):
+            raise self._invalid(f"'percentiles' parameter must be (low, high), got {bounds!r}")
+        if self.method == "percentile" and not 0 <= bounds[0] < bounds[1] <= 100:
+            raise self._invalid(
+                "'percentiles' parameter must satisfy 0 <= low < high <= 100, got "
+                f"{self.percentiles!r}"
+            )
+
     def _transform_images(self, images):
-        if self.method not in ("minmax", "zscore", "percentile"):
-            raise ValueError(
-                f"method must be 'minmax', 'zscore' or 'percentile', got {self.method!r}"
-            )
-        low, high = self.percentiles
-        if self.method == "percentile" and not 0 <= low < high <= 100:
-            raise ValueError(
-                f"percentiles must satisfy 0 <= low < high <= 100, got {self.percentiles!r}"
-            )
         if isinstance(images, np.ndarray):
             if (
                 images.ndim == 2

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from numbers import Integral
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import StrOptions
 
-from ..datasets._io import check_color_mode, read_image
+from ..datasets._io import read_image
 from ..utils._images import stack_images
 
 
@@ -37,12 +40,17 @@ class ImageReader(TransformerMixin, BaseEstimator):
     >>> reader = make_pipeline(ImageReader(), Resize((64, 64)))  # paths -> 64x64 images
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "color_mode": [StrOptions({"grayscale", "rgb", "unchanged"})],
+        "n_jobs": [Integral, None],
+    }
+
     def __init__(self, color_mode: str = "grayscale", n_jobs: int | None = None) -> None:
         self.color_mode = color_mode
         self.n_jobs = n_jobs
 
     def _paths(self, X) -> list:
-        check_color_mode(self.color_mode)
+        self._validate_params()
         if isinstance(X, (str, os.PathLike)):
             raise TypeError("ImageReader takes a sequence of paths, not a single path")
         paths = list(np.asarray(X, dtype=object).ravel()) if not isinstance(X, list) else X

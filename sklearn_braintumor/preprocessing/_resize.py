@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numbers
+from typing import ClassVar
 
 import cv2
 import numpy as np
+from sklearn.utils._param_validation import Options
 
 from ..utils._images import stack_images
 from ._base import ImageTransformer, to_float32
@@ -44,6 +46,12 @@ class Resize(ImageTransformer):
     (2, 32, 32)
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "shape": [tuple, list],
+        "anti_aliasing": ["boolean"],
+        "order": [Options(numbers.Integral, {0, 1, 3})],
+    }
+
     def __init__(
         self,
         shape: tuple[int, int] = (64, 64),
@@ -55,13 +63,15 @@ class Resize(ImageTransformer):
         self.anti_aliasing = anti_aliasing
         self.order = order
 
-    def _transform_images(self, images):
-        shape = tuple(self.shape) if isinstance(self.shape, (tuple, list)) else ()
+    def _check_param_relations(self) -> None:
+        shape = tuple(self.shape)
         if len(shape) != 2 or not all(isinstance(s, numbers.Integral) and s > 0 for s in shape):
-            raise ValueError(f"shape must be (height, width) positive ints, got {self.shape!r}")
-        if self.order not in (0, 1, 3):
-            raise ValueError(f"order must be 0, 1 or 3, got {self.order!r}")
-        height, width = shape
+            raise self._invalid(
+                f"'shape' parameter must be (height, width), two positive ints, got {self.shape!r}"
+            )
+
+    def _transform_images(self, images):
+        height, width = tuple(self.shape)
         interpolation = {0: cv2.INTER_NEAREST, 1: cv2.INTER_LINEAR, 3: cv2.INTER_CUBIC}
         out = []
         for image in images:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import numbers
+from numbers import Integral, Real
+from typing import ClassVar
 
 import cv2
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, InvalidParameterError
 
-from ..utils._validation import check_augmentation
+from ..utils._validation import AUGMENTATION_CONSTRAINTS, check_augmentation
 from ._base import ImageSampler
 
 
@@ -72,6 +74,26 @@ class ImageAugmenter(ImageSampler):
     are accepted; each copy keeps its source's size.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_copies": [Interval(Integral, 0, None, closed="left")],
+        "keep_original": ["boolean"],
+        **{
+            key: AUGMENTATION_CONSTRAINTS[key]
+            for key in (
+                "horizontal_flip",
+                "vertical_flip",
+                "rotation",
+                "shear",
+                "translation",
+                "zoom",
+                "crop_scale",
+                "blur_sigma",
+            )
+        },
+        "fill": [Real],
+        "random_state": ["random_state"],
+    }
+
     def __init__(
         self,
         n_copies: int = 1,
@@ -102,11 +124,12 @@ class ImageAugmenter(ImageSampler):
         self.fill = fill
         self.random_state = random_state
 
-    def _check_params(self) -> None:
-        if not isinstance(self.n_copies, numbers.Integral) or self.n_copies < 0:
-            raise ValueError(f"n_copies must be a non-negative int, got {self.n_copies!r}")
+    def _check_param_relations(self) -> None:
         if self.n_copies == 0 and not self.keep_original:
-            raise ValueError("n_copies=0 with keep_original=False would return no images")
+            raise InvalidParameterError(
+                "The 'n_copies' parameter of ImageAugmenter must be positive with "
+                "keep_original=False, or it would return no images"
+            )
         check_augmentation(
             self, horizontal_flip=self.horizontal_flip, vertical_flip=self.vertical_flip,
             rotation=self.rotation, shear=self.shear, translation=self.translation,
@@ -158,7 +181,6 @@ class ImageAugmenter(ImageSampler):
         return out[..., np.newaxis] if squeeze else out
 
     def _resample(self, images, y):
-        self._check_params()
         rng = check_random_state(self.random_state)
         n = len(images)
         sources = np.tile(np.arange(n), self.n_copies)

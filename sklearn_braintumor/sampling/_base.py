@@ -51,7 +51,12 @@ class ImageSampler(BaseSampler):
         self._validate(X, y)
         return self
 
+    def _check_param_relations(self) -> None:
+        """Raise ``InvalidParameterError`` for values each valid alone but not together."""
+
     def _validate(self, X, y):
+        self._validate_params()  # the subclass's _parameter_constraints
+        self._check_param_relations()
         images = check_images(X, estimator=self, allow_2d=self._allow_2d)
         check_classification_targets(y)
         y, binarized = check_target_type(y, indicate_one_vs_all=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
-from ..model_selection._duplicates import _check_method, group_ids
+from ..model_selection._duplicates import DUPLICATE_CONSTRAINTS, group_ids
 from ._base import ImageSampler
 
 
@@ -43,13 +45,14 @@ class DuplicateRemover(ImageSampler):
 
     _allow_2d = True
 
+    _parameter_constraints: ClassVar[dict] = dict(DUPLICATE_CONSTRAINTS)
+
     def __init__(self, method: str = "exact", max_distance: int = 4):
         super().__init__()
         self.method = method
         self.max_distance = max_distance
 
     def _resample(self, images, y):
-        _check_method(self.method, self.max_distance)
         if self.method == "phash" and isinstance(images, np.ndarray) and images.ndim == 2:
             raise ValueError(
                 "DuplicateRemover(method='phash') needs images, got a 2D array of rows; "

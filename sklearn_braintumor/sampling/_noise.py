@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
+from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 
 from ._base import ImageSampler
 
@@ -45,6 +47,12 @@ class GaussianNoise(ImageSampler):
     """
 
     _allow_2d = True
+    _parameter_constraints: ClassVar[dict] = {
+        "std": [Interval(Real, 0, None, closed="left")],
+        "n_copies": [Interval(Integral, 0, None, closed="left")],
+        "clip": [tuple, list, None],
+        "random_state": ["random_state"],
+    }
 
     def __init__(self, std: float = 10.0, n_copies: int = 0, clip=None, random_state=None):
         super().__init__()
@@ -54,10 +62,6 @@ class GaussianNoise(ImageSampler):
         self.random_state = random_state
 
     def _resample(self, images, y):
-        if not isinstance(self.std, numbers.Real) or self.std < 0:
-            raise ValueError(f"std must be a non-negative number, got {self.std!r}")
-        if not isinstance(self.n_copies, numbers.Integral) or self.n_copies < 0:
-            raise ValueError(f"n_copies must be a non-negative int, got {self.n_copies!r}")
         rng = check_random_state(self.random_state)
         n = len(images)
 

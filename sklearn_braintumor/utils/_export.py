@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import torch
+from sklearn.utils._param_validation import StrOptions, validate_params
 from torch import nn
 
 from ._persistence import atomic_write_text, replacing
@@ -78,6 +79,7 @@ def _parts(model) -> dict:
     return parts
 
 
+@validate_params({"format": [StrOptions(set(FORMATS))]}, prefer_skip_nested_validation=True)
 def export_model(model, path: str | os.PathLike, *, format: str = "onnx") -> tuple[Path, Path]:
     """Write a fitted model's network to ONNX or TorchScript, and its preprocessing to JSON.
 
@@ -120,8 +122,6 @@ def export_model(model, path: str | os.PathLike, *, format: str = "onnx") -> tup
     >>> spec.name
     '4class.json'
     """
-    if format not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
     parts = _parts(model)
     clf = parts["classifier"]
     if not hasattr(clf, "net_"):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from numbers import Integral
 from pathlib import Path
 
 import joblib
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 
 def _alive(pid: int) -> bool:
@@ -116,6 +118,13 @@ def chmod_like_new(path: str | os.PathLike, *, folder: bool = False) -> None:
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 
 
+@validate_params(
+    {
+        "format": [StrOptions({"safe", "joblib"})],
+        "compress": [Interval(Integral, 0, 9, closed="both")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def save(estimator, path: str | os.PathLike, *, format: str = "safe", compress: int = 3) -> Path:
     """Save a fitted estimator or pipeline, atomically.
 
@@ -166,8 +175,6 @@ def save(estimator, path: str | os.PathLike, *, format: str = "safe", compress: 
     from ._safe import dumps
 
     path = Path(path)
-    if format not in ("safe", "joblib"):
-        raise ValueError(f"format must be 'safe' or 'joblib', got {format!r}")
     if format == "safe" and path.suffix.lower() in PICKLE_SUFFIXES:
         raise ValueError(
             f"{path.name} is a pickle file name, but format='safe' writes the safe format; "
@@ -194,6 +201,7 @@ def _describe(head: bytes) -> str:
     return "not a model file of this library"
 
 
+@validate_params({"trusted": ["boolean"]}, prefer_skip_nested_validation=True)
 def load(path: str | os.PathLike, *, trusted: bool = False):
     """Load an estimator saved with :func:`save`.
 

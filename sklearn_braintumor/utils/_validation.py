@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 from scipy.sparse import issparse
 from sklearn.utils import check_array
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    validate_parameter_constraints,
+)
 
 _CHANNELS = (1, 3, 4)
 
@@ -171,23 +178,42 @@ def check_images(
     return images
 
 
-def check_augmentation(owner, *, horizontal_flip, vertical_flip, rotation, shear, translation,
-                       zoom, crop_scale, blur_sigma) -> None:  # fmt: skip
-    """Validate the augmentation options shared by ImageAugmenter and BatchAugment."""
+_PROBABILITY = [Interval(Real, 0, 1, closed="both")]
+_NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
+AUGMENTATION_CONSTRAINTS = {
+    "horizontal_flip": _PROBABILITY,
+    "vertical_flip": _PROBABILITY,
+    "rotation": _NON_NEGATIVE,
+    "shear": _NON_NEGATIVE,
+    "translation": _NON_NEGATIVE,
+    "zoom": [Interval(Real, 0, 1, closed="left")],
+    "crop_scale": [tuple, list, None],
+    "blur_sigma": _NON_NEGATIVE,
+    # BatchAugment's intensity options
+    "noise_std": _NON_NEGATIVE,
+    "gamma": _NON_NEGATIVE,
+    "contrast": [Interval(Real, 0, 1, closed="left")],
+    "brightness": _NON_NEGATIVE,
+    "invert": _PROBABILITY,
+    "histogram_swap": _PROBABILITY,
+}
+"""Declarative checks of the augmentation options shared by ImageAugmenter and BatchAugment."""
+
+
+def check_augmentation(owner, **options) -> None:
+    """Check augmentation options against ``AUGMENTATION_CONSTRAINTS`` and each other.
+
+    Raises scikit-learn's ``InvalidParameterError`` (a ``ValueError`` and a
+    ``TypeError``) naming the option and ``owner``'s class.
+    """
     name = _name(owner)
-    for option, value in (("horizontal_flip", horizontal_flip), ("vertical_flip", vertical_flip)):
-        if not 0 <= value <= 1:
-            raise ValueError(f"{name}: {option} is a probability, got {value!r}")
-    for option, value in (("rotation", rotation), ("shear", shear),
-                          ("translation", translation), ("zoom", zoom),
-                          ("blur_sigma", blur_sigma)):  # fmt: skip
-        if value < 0:
-            raise ValueError(f"{name}: {option} must be >= 0, got {value!r}")
-    if zoom >= 1:
-        raise ValueError(f"{name}: zoom must be < 1, got {zoom!r}")
+    validate_parameter_constraints(
+        {key: AUGMENTATION_CONSTRAINTS[key] for key in options}, options, caller_name=name
+    )
+    crop_scale = options.get("crop_scale")
     if crop_scale is not None:
-        low, high = crop_scale
-        if not 0 < low <= high <= 1:
-            raise ValueError(
-                f"{name}: crop_scale must satisfy 0 < low <= high <= 1, got {crop_scale!r}"
+        if len(crop_scale) != 2 or not 0 < crop_scale[0] <= crop_scale[1] <= 1:
+            raise InvalidParameterError(
+                f"The 'crop_scale' parameter of {name} must satisfy 0 < low <= high <= 1, got "
+                f"{crop_scale!r}"
             )
