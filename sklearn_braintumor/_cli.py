@@ -233,15 +233,17 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise FileExistsError(f"{out} already exists; pass --overwrite or another --out")
     estimator = _load_model(args.model or DEFAULT_MODEL, args.trusted)
     bar = None
-    if not args.quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(unit="img", desc="predicting")
 
     def progress(done: int, total: int) -> None:
-        if bar is not None:
-            bar.total = total
-            bar.update(done - bar.n)
+        # started by the first batch, so input errors come before any bar; none off a terminal
+        nonlocal bar
+        if args.quiet:
+            return
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="img", desc="predicting", disable=None)
+        bar.update(done - bar.n)
 
     try:
         summary = predict_folder(
@@ -342,6 +344,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+_EXAMPLES = """examples:
+  braintumor predict scans/                      predict a folder with the shipped 4class model
+  braintumor models 4class                       its model card: data, figures, weak spots
+  braintumor demo                                a HOG + SVM pipeline on the embedded sample
+  braintumor reproduce recommended --data DIR    the recommended recipe on a folder with
+                                                 Training/ and Testing/, with its report
+  braintumor evaluate model.btm yesno/ --map yes=tumor,no=notumor
+                                                 a saved model on another collection
+  braintumor export 4class --format onnx         the network for onnxruntime, with its JSON
+"""
+
 _TRUSTED_HELP = (
     "also load a pickle (joblib) model file, which can run any code it holds: only for files "
     "you made or trust (the library's own .btm format never needs it)"
@@ -353,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="braintumor",
         description="Brain MRI tumour classification with scikit-learn estimators.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -362,18 +377,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    for sub in (
-        add("info", _cmd_info, "versions, compute device, data home and cached datasets"),
-        add("datasets", _cmd_datasets, "datasets that can be loaded or fetched"),
-    ):
-        sub.add_argument(
-            "--data-home",
-            default=None,
-            help="dataset cache (default: $SKLEARN_BRAINTUMOR_DATA or ~/sklearn_braintumor_data)",
-        )
+    info = add("info", _cmd_info, "versions, compute device, data home and cached datasets")
+    listing = add("datasets", _cmd_datasets, "datasets that can be loaded or fetched")
     fetch = add("fetch", _cmd_fetch, "download a public dataset into the data home")
     fetch.add_argument("name", help="dataset name, see `braintumor datasets`")
-    fetch.add_argument("--data-home", default=None, help="dataset cache folder")
     add(
         "demo",
         _cmd_demo,
@@ -397,7 +404,6 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--dataset", default=None, help="a dataset fetched with `braintumor fetch NAME`"
     )
-    reproduce.add_argument("--data-home", default=None, help="cache of fetched datasets")
     reproduce.add_argument(
         "--external",
         action="append",
@@ -419,10 +425,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         choices=("quick", "paper"),
         default="quick",
-        help="quick: smaller images / fewer epochs, <= 10 min per seed on 2 CPU cores; "
-        "paper: the paper's protocol (GPU recommended)",
+        help="quick (default): the paper's networks at smaller image sizes and fewer epochs, "
+        "which fit a CPU; paper: the paper's sizes, epochs and backbones (GPU recommended); "
+        "each report lists its profile's deviations from the paper",
     )
-    reproduce.add_argument("--seeds", type=int, default=1, help="training seeds (default 1)")
+    reproduce.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="number of training seeds (0..N-1), for mean and spread (default 1)",
+    )
     reproduce.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     reproduce.add_argument(
         "--out",
@@ -486,6 +499,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", default=None, help="network file (default MODEL.onnx / .pt)")
     export.add_argument("--overwrite", action="store_true", help="replace existing files")
     export.add_argument("--trusted", action="store_true", help=_TRUSTED_HELP)
+    for sub in (info, listing, fetch, reproduce):
+        sub.add_argument(
+            "--data-home",
+            default=None,
+            help="where fetched datasets are cached (default: $SKLEARN_BRAINTUMOR_DATA or "
+            "~/sklearn_braintumor_data)",
+        )
     predict = add(
         "predict",
         _cmd_predict,

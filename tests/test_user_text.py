@@ -77,3 +77,21 @@ def test_every_public_name_has_an_api_entry():
     missing = sorted(f"{m}.{n}" for m, n in public_names()
                      if (m, n) not in documented and n not in prose)  # fmt: skip
     assert not missing, f"add to docs/api.rst: {missing}"
+
+
+def test_logs_off_a_terminal_have_no_colour_codes_or_progress_bars(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "from sklearn_braintumor.classifiers import CNNClassifier\n"
+        "from sklearn_braintumor.datasets import make_synthetic_mri\n"
+        "X, y = make_synthetic_mri(520, image_size=16, random_state=0)\n"  # 104 batches of 4
+        "CNNClassifier(max_epochs=2, batch_size=4, verbose=1, module__hidden=8,"
+        " device='cpu').fit(X, y)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)  # fmt: skip
+    assert "valid_loss" in result.stdout  # the epoch table is printed
+    assert "\x1b[" not in result.stdout + result.stderr  # but without colours
+    assert "it/s" not in result.stderr  # and no progress bar lines

@@ -7,6 +7,7 @@ import copy
 import inspect
 import numbers
 import os
+import sys
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -32,7 +33,7 @@ from ..nn import BatchAugment, GBMNet
 from ..nn._losses import CoarseLabelLoss
 from ..utils._validation import check_images
 from ._data import LazyImages, TensorBatches
-from ._net import AcceleratedNet, AugmentingNet
+from ._net import AcceleratedNet, AugmentingNet, console_print
 from ._ood import fit_guard, guard_features, guard_layer, predict_ood, project, typicality
 
 _PREFIXES = ("module__", "optimizer__", "criterion__", "callbacks__")
@@ -608,7 +609,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         from skorch.utils import noop
 
         callbacks = []
-        if self.verbose and main_process and n_samples / self.batch_size >= 100:  # long epochs
+        # long epochs, on a terminal (a bar in a log file is a line per update)
+        long_epochs = n_samples / self.batch_size >= 100
+        if self.verbose and main_process and long_epochs and sys.stderr.isatty():
             callbacks.append(("progress_bar", ProgressBar()))
         if self.monitor == "valid_f1":
             callbacks.append(
@@ -644,6 +647,17 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 )
             )
         return callbacks
+
+    def _log_sink(self, accelerator) -> dict:
+        """Return the epoch table's printer: no colour codes when stdout is not a terminal.
+
+        skorch's PrintLog prints to any sink other than ``print`` whatever
+        ``verbose`` says, so the sink is only replaced when the table is wanted
+        (accelerate's net sets its own).
+        """
+        if not self.verbose or accelerator is not None:
+            return {}
+        return {"callbacks__print_log__sink": console_print}
 
     def _make_net(self, net_class, *, module, criterion, **kwargs):
         """Build the skorch net (training in ``fit``, prediction for a loaded model).
@@ -949,6 +963,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 len(train_X), main_process=accelerator is None or accelerator.is_main_process
             )
             + list(self.callbacks or []),
+            **self._log_sink(accelerator),
             **self._prefixed("callbacks__"),
             verbose=self.verbose,
             **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 import torch
 from skorch import NeuralNetClassifier
 from skorch.hf import AccelerateMixin
@@ -73,6 +76,16 @@ class AugmentingNet(NeuralNetClassifier):
         return iterator
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def console_print(*args, **kwargs) -> None:
+    """``print``, without skorch's colour codes when stdout is not a terminal (logs, files)."""
+    if not sys.stdout.isatty():
+        args = tuple(_ANSI.sub("", str(arg)) for arg in args)
+    print(*args, **kwargs)
+
+
 class _MainProcessPrint:
     """``print`` on accelerate's main process only; picklable, unlike ``Accelerator.print``."""
 
@@ -80,7 +93,7 @@ class _MainProcessPrint:
         from accelerate import PartialState
 
         if PartialState().is_main_process:
-            print(*args, **kwargs)
+            console_print(*args, **kwargs)
 
 
 class AcceleratedNet(AccelerateMixin, AugmentingNet):

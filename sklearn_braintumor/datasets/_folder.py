@@ -129,7 +129,8 @@ def _read_chunks(paths, *, color_mode, on_error, transform, n_jobs, chunk_size, 
     if verbose:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(paths), unit="img", desc="loading")
+        # disable=None: no bar (and no repeated lines) when stderr is not a terminal
+        bar = tqdm(total=len(paths), unit="img", desc="loading", disable=None)
     images, digests, kept, failures = [], [], [], []
     try:
         results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
