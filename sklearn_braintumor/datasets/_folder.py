@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import warnings
 from collections.abc import Sequence
 from numbers import Integral
@@ -146,6 +147,8 @@ def _read_chunks(paths, *, color_mode, on_error, transform, n_jobs, chunk_size, 
     finally:
         if bar is not None:
             bar.close()
+    if bar is not None and bar.disable:  # off a terminal: one line instead of a bar
+        print(f"loading: {len(paths)} files read, {len(failures)} unreadable", file=sys.stderr)
     return images, digests, kept, failures
 
 
