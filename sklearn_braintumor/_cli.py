@@ -10,8 +10,6 @@ import sys
 import time
 from collections.abc import Sequence
 
-import numpy as np
-
 from . import __version__
 from .pretrained._registry import DEFAULT_MODEL
 
@@ -100,39 +98,31 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _hog_features(images: np.ndarray) -> np.ndarray:
-    """HOG descriptors of each image at half resolution."""
-    from skimage.feature import hog
-    from skimage.transform import downscale_local_mean
-
-    return np.stack(
-        [
-            hog(
-                downscale_local_mean(image, (2, 2)),
-                orientations=9,
-                pixels_per_cell=(8, 8),
-                cells_per_block=(2, 2),
-            )
-            for image in images
-        ]
-    )
-
-
 def _cmd_demo(args: argparse.Namespace) -> int:
     from sklearn.metrics import classification_report, confusion_matrix
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+    from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
-    from .datasets import load_sample
+    from .datasets import load_image_folder, load_sample
+    from .features import HOGFeatures
+    from .preprocessing import Resize
 
     start = time.perf_counter()
-    train, test = load_sample("train"), load_sample("test")
-    pipe = make_pipeline(FunctionTransformer(_hog_features), StandardScaler(), SVC(C=10.0))
-    print(
-        f"Embedded sample: {len(train.target)} training and {len(test.target)} test "
-        "images (224x224, 4 classes, no duplicates across the split)."
-    )
+    if args.data is None:
+        train, test = load_sample("train"), load_sample("test")
+        print(
+            f"Embedded sample: {len(train.target)} training and {len(test.target)} test "
+            "images (224x224, 4 classes, no duplicates across the split)."
+        )
+    else:
+        from pathlib import Path
+
+        train, test = (
+            load_image_folder(Path(args.data) / part) for part in ("Training", "Testing")
+        )
+        print(f"{args.data}: {len(train.target)} training and {len(test.target)} test images.")
+    pipe = make_pipeline(Resize((224, 224)), HOGFeatures(), StandardScaler(), SVC(C=10.0))
     print(f"Pipeline: {pipe}")
     pipe.fit(train.images, train.target)
     predicted = pipe.predict(test.images)
@@ -381,11 +371,16 @@ def build_parser() -> argparse.ArgumentParser:
     listing = add("datasets", _cmd_datasets, "datasets that can be loaded or fetched")
     fetch = add("fetch", _cmd_fetch, "download a public dataset into the data home")
     fetch.add_argument("name", help="dataset name, see `braintumor datasets`")
-    add(
+    demo = add(
         "demo",
         _cmd_demo,
-        "fit a HOG + SVM pipeline on the embedded sample's training subset and "
-        "report on its test subset",
+        "fit a HOG + SVM pipeline on the embedded sample's training subset (or a folder's "
+        "Training/) and report on its test subset (or Testing/)",
+    )
+    demo.add_argument(
+        "--data",
+        default=None,
+        help="a folder with Training/ and Testing/ class folders (default: the embedded sample)",
     )
     add("list", _cmd_list, "the reproducible experiments (recipes)")
     reproduce = add(

@@ -53,3 +53,20 @@ def test_module_entry_point():
     assert result.returncode == 0 and __version__ in result.stdout
     with pytest.raises(SystemExit):
         main([])
+
+
+def test_demo_on_a_folder(tmp_path, capsys):
+    from PIL import Image
+
+    from sklearn_braintumor.datasets import make_synthetic_mri
+
+    X, y = make_synthetic_mri(48, image_size=64, random_state=0)
+    for i, (image, label) in enumerate(zip(X, y, strict=True)):
+        part = "Training" if i < 36 else "Testing"
+        folder = tmp_path / part / f"class{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"{i}.png")
+    assert main(["demo", "--data", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "36 training and 12 test images" in out and "HOGFeatures()" in out
+    assert "<function" not in out  # a readable pipeline

@@ -23,7 +23,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks as sklearn_ch
 
 from sklearn_braintumor.classifiers import TTAClassifier, TumorFirstClassifier
 from sklearn_braintumor.datasets import make_synthetic_mri
-from sklearn_braintumor.features import GLCMFeatures
+from sklearn_braintumor.features import GLCMFeatures, HOGFeatures
 from sklearn_braintumor.preprocessing import (
     BrainCrop,
     Grayscale,
@@ -45,6 +45,7 @@ ESTIMATORS = [
     IntensityScaler(method="percentile"),
     ImageFlattener(),
     GLCMFeatures(),
+    HOGFeatures(pixels_per_cell=(4, 4), downscale=1),
     GaussianNoise(random_state=0),
     GaussianNoise(n_copies=2, random_state=0),
     DuplicateRemover(),

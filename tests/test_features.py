@@ -90,3 +90,31 @@ def test_parameters(params, message):
     X, _ = make_synthetic_mri(2, image_size=32, random_state=0)
     with pytest.raises(ValueError, match=message):
         GLCMFeatures(**params).fit_transform(X)
+
+
+def test_hog_features_table_and_sizes():
+    import pandas as pd
+
+    from sklearn_braintumor.features import HOGFeatures
+    from sklearn_braintumor.preprocessing import Resize
+
+    X, _ = make_synthetic_mri(4, image_size=64, random_state=0)
+    hog = HOGFeatures().fit(X)
+    rows = hog.transform(X)
+    assert rows.shape == (4, hog.n_features_out_) == (4, 324)
+    from skimage.feature import hog as skimage_hog
+    from skimage.transform import downscale_local_mean
+
+    half = downscale_local_mean(X[0].astype(np.float32), (2, 2))
+    expected = skimage_hog(half, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2))
+    np.testing.assert_allclose(rows[0], expected, rtol=1e-6)
+    mixed = [X[0], X[1][:48, :40]]
+    with pytest.raises(ValueError, match=r"one size.*Resize"):
+        HOGFeatures().fit_transform(mixed)
+    assert Resize((64, 64)).fit_transform(mixed).shape == (2, 64, 64)
+    with pytest.raises(ValueError, match="fitted size"):
+        hog.transform(X[:, :32, :32])
+    table = HOGFeatures().set_output(transform="pandas").fit_transform(X)
+    assert isinstance(table, pd.DataFrame) and table.columns[0] == "hog0"
+    with pytest.raises(ValueError, match="pixels_per_cell"):
+        HOGFeatures(pixels_per_cell=(8,)).fit(X)
