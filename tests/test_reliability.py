@@ -409,3 +409,20 @@ def test_a_jpeg_damaged_mid_file_decodes_without_error_as_documented(tmp_path):
     assert damaged.shape == X[0].shape
     with pytest.raises(ImageReadError, match=r"damaged\.jpg"):
         decode_image(bytes(data[:middle]), name="damaged.jpg")  # truncated: caught
+
+
+def test_safe_format_keeps_private_fitted_state(tmp_path):
+    # SVC keeps what predict needs in private attributes (_sparse, _probA, ...)
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    from sklearn_braintumor.features import HOGFeatures
+    from sklearn_braintumor.utils import load
+
+    X, y = make_synthetic_mri(40, image_size=64, random_state=0)
+    pipe = make_pipeline(HOGFeatures(), StandardScaler(),
+                         SVC(probability=True, random_state=0)).fit(X, y)  # fmt: skip
+    loaded = load(save(pipe, tmp_path / "svc.btm"))
+    np.testing.assert_allclose(loaded.predict_proba(X[:5]), pipe.predict_proba(X[:5]))
+    np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))

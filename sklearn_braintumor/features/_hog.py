@@ -133,7 +133,7 @@ class HOGFeatures(ImageTransformer, auto_wrap_output_keys=("transform",)):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features_out_)
+        X_new : ndarray of shape (n_samples, ``n_features_out_``)
         """
         rows = self._transform_images(self._check(X))
         expected = getattr(self, "n_features_out_", rows.shape[1])

@@ -37,7 +37,8 @@ ALLOWED_TORCH = {
 }
 
 
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")  # parameter and attribute names, no dunders
+# parameter and attribute names: public, or private with one underscore (SVC's _sparse); no dunders
+_NAME = re.compile(r"^_?[A-Za-z][A-Za-z0-9_]*$")
 
 
 class UnsafeModelError(ValueError):
@@ -126,8 +127,11 @@ class _Writer:
             params, state = hook()
         else:
             params = estimator.get_params(deep=False)
+            # fitted attributes, public (coef_) and private (SVC's _sparse, _probA): what
+            # predict needs, as pickle would keep it
             state = {k: v for k, v in vars(estimator).items()
-                     if k.endswith("_") and not k.startswith("_") and k not in params}  # fmt: skip
+                     if (k.endswith("_") or k.startswith("_")) and not k.startswith("__")
+                     and k not in params}  # fmt: skip
         return {
             "__estimator__": name,
             "params": {k: self.encode(v, f"{where}.{k}") for k, v in params.items()},
