@@ -1,6 +1,11 @@
 """Sphinx configuration: builds offline (no intersphinx), warnings are errors (-W)."""
 
+import sys
+from pathlib import Path
+
 import sklearn_braintumor
+
+sys.path.insert(0, str(Path(__file__).parent))  # gallery_order, named in sphinx_gallery_conf
 
 project = "sklearn-braintumor"
 author = "sklearn-braintumor developers"
@@ -33,4 +38,5 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",
     "download_all_examples": False,
     "show_memory": False,
+    "within_subsection_order": "gallery_order.ExampleOrder",
 }

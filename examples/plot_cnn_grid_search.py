@@ -33,9 +33,9 @@ search.fit(train.images, train.target, groups=duplicate_groups(train.images))
 results = pd.DataFrame(search.cv_results_)[
     ["param_cnnclassifier__module__dropout", "param_cnnclassifier__lr", "mean_test_score"]
 ]
-print(results.sort_values("mean_test_score", ascending=False).to_string(index=False))
 print(f"best {search.best_params_}, test accuracy {search.score(test.images, test.target):.3f}")
+results.sort_values("mean_test_score", ascending=False)
 
 # %%
 # The best model's learning curve (trained on every training image).
-plot_history(search.best_estimator_)
+figure = plot_history(search.best_estimator_)

@@ -146,3 +146,16 @@ def test_tta_contract():
     fitted.fit(X, y)
     restored = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_allclose(restored.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_report_renders_as_html_tables():
+    from sklearn.linear_model import LogisticRegression
+
+    from sklearn_braintumor.metrics import evaluation_report
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 3)), np.arange(40) % 2
+    html = evaluation_report(LogisticRegression().fit(X, y), X, y,
+                             target_names=["no <tumour>", "tumour"])._repr_html_()  # fmt: skip
+    assert html.startswith('<div style="overflow-x: auto">') and html.count("<table>") == 2
+    assert "no &lt;tumour&gt;" in html and "<th>precision</th>" in html

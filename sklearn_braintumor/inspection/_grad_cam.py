@@ -10,7 +10,15 @@ from ..preprocessing import BrainCrop, Resize
 
 
 def _split(estimator):
-    """Return ``(transformer steps, CNNClassifier)`` of a fitted classifier or pipeline."""
+    """Return ``(transformer steps, CNNClassifier)`` of a fitted classifier or pipeline.
+
+    Searches and wrappers (TTAClassifier, TumorFirstClassifier, a pretrained
+    model) are looked through to the pipeline they hold: the heatmaps are
+    those of the images as given, not of test-time augmented copies.
+    """
+    from ._history import unwrap
+
+    estimator = unwrap(estimator)
     steps = [step for _, step in getattr(estimator, "steps", [("only", estimator)])]
     classifier = steps[-1]
     if not hasattr(classifier, "net_") or not hasattr(classifier, "module_"):
@@ -144,7 +152,7 @@ def grad_cam(estimator, images, target=None, *, batch_size: int = 32) -> np.ndar
 
 
 def plot_grad_cam(estimator, images, target=None, *, ncols: int = 4, alpha: float = 0.45,
-                  titles=None):  # fmt: skip
+                  titles=None, y_true=None):  # fmt: skip
     """Draw a gallery of images with their Grad-CAM heatmaps overlaid.
 
     Parameters
@@ -159,7 +167,11 @@ def plot_grad_cam(estimator, images, target=None, *, ncols: int = 4, alpha: floa
     alpha : float, default=0.45
         Opacity of the heatmap.
     titles : sequence of str or None, default=None
-        Panel titles; default the predicted class and its probability.
+        Panel titles; default the predicted class name and its probability
+        (the model's own decision, ``predict``), preceded by the true class
+        when ``y_true`` is given.
+    y_true : array-like of labels or None, default=None
+        The true classes, as class names or as indices into ``classes_``.
 
     Returns
     -------
@@ -171,7 +183,14 @@ def plot_grad_cam(estimator, images, target=None, *, ncols: int = 4, alpha: floa
     if titles is None:
         proba = estimator.predict_proba(images)
         classes = np.asarray(estimator.classes_)
-        titles = [f"{classes[p.argmax()]} ({p.max():.2f})" for p in proba]
+        predicted = np.asarray(estimator.predict(images))
+        column = {label: k for k, label in enumerate(classes.tolist())}
+        titles = [f"predicted {label} ({p[column[label]]:.2f})"
+                  for label, p in zip(predicted.tolist(), proba, strict=True)]  # fmt: skip
+        if y_true is not None:
+            truth = [classes[t] if isinstance(t, (int, np.integer)) and t not in column else t
+                     for t in np.asarray(y_true).tolist()]  # fmt: skip
+            titles = [f"true {t}\n{title}" for t, title in zip(truth, titles, strict=True)]
     n = len(heatmaps)
     nrows = int(np.ceil(n / ncols))
     figure, axes = plt.subplots(nrows, ncols, figsize=(3 * ncols, 3 * nrows), squeeze=False)

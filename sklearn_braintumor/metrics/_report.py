@@ -126,6 +126,39 @@ class EvaluationReport:
             lines.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """Render as HTML tables in notebooks and the docs gallery (wide tables scroll)."""
+        from html import escape
+
+        def fmt(value):
+            return "n/a" if value is None else f"{value:.4f}"
+
+        def table(header, rows):
+            head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
+            body = "".join(
+                "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>"
+                for row in rows
+            )
+            return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+        per_class = table(
+            ["class", "precision", "recall", "F1", "ROC AUC (one vs rest)", "support"],
+            [[name, f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}",
+              fmt(row["roc_auc"]), row["support"]] for name, row in self.per_class.items()],
+        )  # fmt: skip
+        confusion = table(
+            ["true \\ predicted", *self.target_names],
+            [[name, *row.tolist()]
+             for name, row in zip(self.target_names, self.confusion_matrix, strict=True)],
+        )  # fmt: skip
+        summary = (
+            f"Accuracy {self.accuracy:.4f}, balanced accuracy {self.balanced_accuracy:.4f}, "
+            f"macro F1 {self.macro_f1:.4f}, weighted F1 {self.weighted_f1:.4f}, "
+            f"macro ROC AUC {fmt(self.roc_auc)}, expected calibration error {fmt(self.ece)} "
+            f"({len(self.y_true)} samples)."
+        )
+        return f'<div style="overflow-x: auto">{per_class}<p>{escape(summary)}</p>{confusion}</div>'
+
     def plot(self, *, figsize=(15, 4.5)):
         """Draw the confusion matrix, the ROC curves and the reliability diagram.
 
