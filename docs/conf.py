@@ -30,8 +30,9 @@ autodoc_preserve_defaults = True
 numpydoc_show_class_members = False
 myst_heading_anchors = 3
 html_theme = "pydata_sphinx_theme"
-html_title = f"sklearn-braintumor {version}"
-html_theme_options = {"navigation_with_keys": False}
+html_title = "sklearn-braintumor"
+# the nav bar fits on one line at 1280 px: three page links, the rest under "More"
+html_theme_options = {"navigation_with_keys": False, "header_links_before_dropdown": 3}
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",

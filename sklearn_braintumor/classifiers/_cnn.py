@@ -340,7 +340,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         keep_best: bool = False,
         monitor: str = "valid_loss",
         lr_schedule: str | None = None,
-        train_split: float | None = 0.2,
+        train_split=0.2,
         device: str = "auto",
         accelerate: bool | dict | None = None,
         channels_last: bool = True,
