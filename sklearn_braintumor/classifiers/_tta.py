@@ -43,6 +43,19 @@ class TTAClassifier(ClassifierMixin, BaseEstimator):
     ----------
     estimator_ : fitted clone of ``estimator``
     classes_ : ndarray
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_braintumor.classifiers import TTAClassifier
+    >>> from sklearn_braintumor.datasets import make_synthetic_mri
+    >>> from sklearn_braintumor.preprocessing import ImageFlattener
+    >>> X, y = make_synthetic_mri(40, image_size=16, random_state=0)
+    >>> inner = make_pipeline(ImageFlattener(), LogisticRegression(max_iter=1000))
+    >>> tta = TTAClassifier(inner, transforms=("identity", "hflip")).fit(X, y)
+    >>> tta.predict_proba(X[:2]).shape
+    (2, 4)
     """
 
     _parameter_constraints: ClassVar[dict] = {

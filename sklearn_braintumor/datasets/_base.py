@@ -24,6 +24,14 @@ def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
     Returns
     -------
     data_home : pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn_braintumor.datasets import get_data_home
+    >>> home = get_data_home(tempfile.mkdtemp())
+    >>> home.is_dir()
+    True
     """
     if data_home is None:
         data_home = os.environ.get(DATA_HOME_ENV) or Path("~", "sklearn_braintumor_data")
@@ -39,5 +47,14 @@ def clear_data_home(data_home: str | os.PathLike | None = None) -> None:
     ----------
     data_home : str or path-like, default=None
         As for :func:`get_data_home`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn_braintumor.datasets import clear_data_home, get_data_home
+    >>> home = get_data_home(tempfile.mkdtemp())
+    >>> clear_data_home(home)
+    >>> home.exists()
+    False
     """
     shutil.rmtree(get_data_home(data_home))

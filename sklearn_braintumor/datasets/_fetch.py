@@ -346,6 +346,13 @@ def fetch_dataset(
         If the download or the extraction fails (the message names the URL).
     ChecksumError
         If the archive or a cached file does not match its SHA-256.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.datasets import fetch_dataset
+    >>> data = fetch_dataset("brain-tumor-mri-4class", subset="test")  # doctest: +SKIP
+    >>> data.images.shape, data.target_names  # doctest: +SKIP
+    ((1311, 224, 224), ['glioma', 'meningioma', 'notumor', 'pituitary'])
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}")

@@ -106,6 +106,19 @@ def decode_image(data: bytes, *, name: str, color_mode: str = "grayscale") -> np
     ImageReadError
         If the bytes are not a readable image (unknown format, truncated,
         corrupt, NaN in a floating-point TIFF).
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from sklearn_braintumor.datasets import decode_image
+    >>> buffer = io.BytesIO()
+    >>> Image.fromarray(np.zeros((8, 6, 3), np.uint8)).save(buffer, format="PNG")
+    >>> decode_image(buffer.getvalue(), name="scan.png").shape
+    (8, 6)
+    >>> decode_image(buffer.getvalue(), name="scan.png", color_mode="rgb").shape
+    (8, 6, 3)
     """
     try:
         with Image.open(io.BytesIO(data)) as image:

@@ -35,6 +35,13 @@ class DatasetInfo:
         What to cite when using it.
     description : str
         One paragraph for ``DESCR`` and ``braintumor datasets``.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.datasets import DATASETS
+    >>> info = DATASETS["brain-tumor-mri-4class"]
+    >>> info.layout
+    'split_folders'
     """
 
     name: str

@@ -36,6 +36,12 @@ def get_recipe(name: str) -> Recipe:
     Returns
     -------
     Recipe
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.experiments import get_recipe
+    >>> get_recipe("D").name, get_recipe("recommended").task
+    ('gbmnet', 'multiclass')
     """
     for recipe in RECIPES.values():
         if name == recipe.name or (recipe.letter and name.upper() == recipe.letter):

@@ -46,6 +46,13 @@ class RunConfig:
         ``"auto"``, ``"cpu"`` or ``"cuda"``, passed to the classifiers.
     verbose : int
         Passed to the classifiers (1: per-epoch table).
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.experiments import RunConfig
+    >>> config = RunConfig("quick", {"image_size": 64}, seed=0, device="cpu", verbose=0)
+    >>> config.settings["image_size"]
+    64
     """
 
     profile: str = "quick"
@@ -98,6 +105,12 @@ class Split:
     cv : int or None
         Also cross-validate each model with this many stratified folds on the
         training part (reported as its own column).
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.experiments import Split
+    >>> Split(kind="official").kind
+    'official'
     """
 
     kind: str = "official"
@@ -178,6 +191,21 @@ def summarize(report: EvaluationReport) -> dict:
     -------
     metrics : dict
         Metric name to value (None where undefined, e.g. AUC without probabilities).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_braintumor.datasets import make_synthetic_mri
+    >>> from sklearn_braintumor.experiments import summarize
+    >>> from sklearn_braintumor.metrics import evaluation_report
+    >>> from sklearn_braintumor.preprocessing import ImageFlattener
+    >>> X, y = make_synthetic_mri(40, image_size=16, random_state=0)
+    >>> clf = make_pipeline(ImageFlattener(), LogisticRegression(max_iter=1000)).fit(X, y)
+    >>> report = evaluation_report(clf, X, y)
+    >>> summary = summarize(report)
+    >>> summary["accuracy"] == report.accuracy, "macro_f1" in summary
+    (True, True)
     """
     per_class = report.per_class
     support = np.array([row["support"] for row in per_class.values()], dtype=float)
@@ -449,6 +477,17 @@ def run_recipe(
     Returns
     -------
     RunResult
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from sklearn_braintumor.experiments import RECIPES, load_experiment_data, run_recipe
+    >>> recipe = RECIPES["recommended"]
+    >>> tiny = {**recipe.profiles["quick"], "image_size": 32, "max_epochs": 2}
+    >>> recipe = dataclasses.replace(recipe, profiles={"quick": tiny})
+    >>> result = run_recipe(recipe, load_experiment_data(), device="cpu", log=lambda line: None)
+    >>> sorted({record["arm"] for record in result.records})
+    ['leakage_free', 'paper']
     """
     if profile not in recipe.profiles:
         raise InvalidParameterError(

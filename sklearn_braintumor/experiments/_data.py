@@ -163,6 +163,13 @@ def load_experiment_data(
     -------
     ExperimentData
         Without ``data`` and ``dataset``: the embedded sample.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.experiments import load_experiment_data
+    >>> data = load_experiment_data()  # the embedded sample
+    >>> len(data.images), data.target_names
+    (800, ['glioma', 'meningioma', 'notumor', 'pituitary'])
     """
     from ..datasets import fetch_dataset, load_image_folder, load_sample
     from ..datasets._fetch import _load_split_folders

@@ -492,6 +492,13 @@ def write_report(
     Returns
     -------
     out : pathlib.Path
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.experiments import write_report
+    >>> folder = write_report(result, "reports/recommended")  # doctest: +SKIP
+    >>> sorted(p.name for p in folder.iterdir())  # doctest: +SKIP
+    ['figures', 'report.md', 'results.json']
     """
     out = check_output_folder(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)

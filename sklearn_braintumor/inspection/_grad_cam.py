@@ -100,6 +100,16 @@ def grad_cam(estimator, images, target=None, *, batch_size: int = 32) -> np.ndar
     heatmaps : ndarray
         ``(n_images, height, width)`` float32 in [0, 1], or an object array
         when the images differ in size.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.datasets import load_sample
+    >>> from sklearn_braintumor.inspection import grad_cam
+    >>> from sklearn_braintumor.pretrained import load_pretrained
+    >>> images = load_sample("test").images[:2]
+    >>> heatmaps = grad_cam(load_pretrained(), images)
+    >>> heatmaps.shape, float(heatmaps.max()) <= 1.0
+    ((2, 224, 224), True)
     """
     from captum.attr import LayerAttribution, LayerGradCam
 
@@ -176,6 +186,18 @@ def plot_grad_cam(estimator, images, target=None, *, ncols: int = 4, alpha: floa
     Returns
     -------
     figure : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_braintumor.datasets import load_sample
+    >>> from sklearn_braintumor.inspection import plot_grad_cam
+    >>> from sklearn_braintumor.pretrained import load_pretrained
+    >>> test = load_sample("test")
+    >>> truth = np.asarray(test.target_names)[test.target[:2]]
+    >>> figure = plot_grad_cam(load_pretrained(), test.images[:2], y_true=truth, ncols=2)
+    >>> figure.axes[0].get_title().splitlines()[0]
+    'true glioma'
     """
     import matplotlib.pyplot as plt
 

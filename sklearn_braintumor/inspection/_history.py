@@ -56,6 +56,17 @@ def plot_history(estimator, *, figsize=(10, 4)):
     figure : matplotlib.figure.Figure
         Training (and validation) loss; beside it, validation accuracy (and
         F1 when it was monitored) when a validation split was used.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.classifiers import CNNClassifier
+    >>> from sklearn_braintumor.datasets import make_synthetic_mri
+    >>> from sklearn_braintumor.inspection import plot_history
+    >>> X, y = make_synthetic_mri(40, image_size=32, random_state=0)
+    >>> clf = CNNClassifier(max_epochs=2, module__hidden=16, random_state=0).fit(X, y)
+    >>> figure = plot_history(clf)
+    >>> len(figure.axes)
+    2
     """
     import matplotlib.pyplot as plt
 

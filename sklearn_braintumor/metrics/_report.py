@@ -32,6 +32,14 @@ def expected_calibration_error(y_true, y_proba, classes, *, n_bins: int = 10) ->
     Returns
     -------
     ece : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_braintumor.metrics import expected_calibration_error
+    >>> proba = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.4, 0.6]])
+    >>> round(expected_calibration_error([0, 1, 1, 1], proba, classes=[0, 1]), 3)
+    0.4
     """
     proba = np.asarray(y_proba, dtype=np.float64)
     confidence = proba.max(axis=1)
@@ -226,6 +234,19 @@ def evaluation_report(estimator, X, y, *, target_names=None, n_bins: int = 10) -
     -------
     report : EvaluationReport
         ``print(report.to_markdown())``, ``report.to_dict()``, ``report.plot()``.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_braintumor.datasets import make_synthetic_mri
+    >>> from sklearn_braintumor.metrics import evaluation_report
+    >>> from sklearn_braintumor.preprocessing import ImageFlattener
+    >>> X, y = make_synthetic_mri(60, image_size=16, random_state=0)
+    >>> clf = make_pipeline(ImageFlattener(), LogisticRegression(max_iter=1000)).fit(X, y)
+    >>> report = evaluation_report(clf, X, y)
+    >>> report.accuracy == clf.score(X, y), report.confusion_matrix.shape
+    (True, (4, 4))
     """
     y_true = np.asarray(y)
     classes = np.asarray(estimator.classes_)

@@ -217,6 +217,15 @@ def audit_split(
     -------
     audit : SplitAudit
         Counts, masks and pairs; ``print(audit)`` shows a markdown table.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.datasets import load_sample
+    >>> from sklearn_braintumor.model_selection import audit_split
+    >>> train, test = load_sample("train"), load_sample("test")
+    >>> audit = audit_split(train.images, test.images)
+    >>> int(audit.near_mask.sum())  # the sample was built without leaks
+    0
     """
     train = check_images(X_train)
     test = check_images(X_test)
@@ -270,5 +279,15 @@ def clean_test_mask(X_train, X_test, *, max_distance: int = 4) -> np.ndarray:
     Returns
     -------
     mask : ndarray of bool, shape (n_test,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_braintumor.datasets import load_sample
+    >>> from sklearn_braintumor.model_selection import clean_test_mask
+    >>> train, test = load_sample("train"), load_sample("test")
+    >>> leaky_test = np.concatenate([test.images[:3], train.images[:2]])  # two copies
+    >>> clean_test_mask(train.images, leaky_test).tolist()
+    [True, True, True, False, False]
     """
     return ~audit_split(X_train, X_test, max_distance=max_distance).near_mask

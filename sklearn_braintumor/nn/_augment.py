@@ -64,6 +64,14 @@ class BatchAugment(nn.Module):
         Probability that an image takes the intensity histogram of another
         image of the batch (rank-preserving quantile mapping): its anatomy
         stays, its grey levels become another collection's.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_braintumor.nn import BatchAugment
+    >>> augment = BatchAugment(horizontal_flip=1.0, rotation=10.0)
+    >>> augment.train()(torch.rand(4, 1, 32, 32)).shape
+    torch.Size([4, 1, 32, 32])
     """
 
     def __init__(self, horizontal_flip=0.5, vertical_flip=0.0, rotation=0.0, shear=0.0,

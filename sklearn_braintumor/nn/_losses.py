@@ -22,6 +22,16 @@ class FocalLoss(nn.Module):
         A constant factor, or one weight per class.
     weight : torch.Tensor or None, default=None
         Per-class weights multiplied in as well (what ``class_weight`` sets).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_braintumor.nn import FocalLoss
+    >>> logits, target = torch.tensor([[4.0, 0.0], [0.0, 4.0]]), torch.tensor([0, 0])
+    >>> import torch.nn.functional as F
+    >>> focal = FocalLoss(gamma=0.0, alpha=1.0)(logits, target)  # gamma=0, alpha=1: cross-entropy
+    >>> bool(torch.isclose(focal, F.cross_entropy(logits, target)))
+    True
     """
 
     def __init__(self, gamma: float = 2.0, alpha=0.25, weight: torch.Tensor | None = None) -> None:
@@ -63,6 +73,17 @@ class CoarseLabelLoss(nn.Module):
         Row ``g`` marks the classes of group ``g``.
     **kwargs
         Passed to ``criterion`` (``label_smoothing=0.1``, ``weight=...``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from sklearn_braintumor.nn import CoarseLabelLoss
+    >>> groups = torch.tensor([[True, True, False]])  # label 3 = "class 0 or 1"
+    >>> loss = CoarseLabelLoss(nn.CrossEntropyLoss, groups)
+    >>> logits = torch.tensor([[2.0, 2.0, -4.0], [0.0, 0.0, 5.0]])
+    >>> bool(loss(logits, torch.tensor([3, 2])) < 0.05)
+    True
     """
 
     def __init__(self, criterion, groups: torch.Tensor, **kwargs) -> None:

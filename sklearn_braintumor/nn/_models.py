@@ -22,6 +22,15 @@ class GaussianNoise(nn.Module):
     ----------
     std : float, default=0.1
         Standard deviation of the noise.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_braintumor.nn import GaussianNoise
+    >>> layer = GaussianNoise(std=0.1)
+    >>> x = torch.zeros(2, 1, 4, 4)
+    >>> bool((layer.train()(x) != 0).any()), bool((layer.eval()(x) == 0).all())
+    (True, True)
     """
 
     def __init__(self, std: float = 0.1) -> None:
@@ -78,6 +87,14 @@ class GBMNet(_SizedCNN):
     channels : tuple of int, default=(8, 16, 32, 64)
     hidden : int, default=512
     dropout : float, default=0.3
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_braintumor.nn import GBMNet
+    >>> net = GBMNet(n_classes=4, input_size=(64, 64)).eval()
+    >>> net(torch.zeros(2, 1, 64, 64)).shape
+    torch.Size([2, 4])
     """
 
     gradcam_layer = "features.block4.conv"
@@ -124,6 +141,14 @@ class LiuCNN(_SizedCNN):
     dropout : float, default=0.25
     noise_std : float, default=0.1
     negative_slope : float, default=0.01
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_braintumor.nn import LiuCNN
+    >>> net = LiuCNN(input_size=(256, 256)).eval()
+    >>> net(torch.zeros(1, 1, 256, 256)).shape
+    torch.Size([1, 2])
     """
 
     gradcam_layer = "features.conv128b"
@@ -170,6 +195,14 @@ class BaroneBaselineCNN(_SizedCNN):
     n_classes : int, default=4
     in_channels : int, default=1
     input_size : tuple of (int, int), default=(30, 30)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_braintumor.nn import BaroneBaselineCNN
+    >>> net = BaroneBaselineCNN().eval()
+    >>> net(torch.zeros(2, 1, 30, 30)).shape
+    torch.Size([2, 4])
     """
 
     gradcam_layer = "features.conv2"
@@ -217,6 +250,14 @@ class BaroneImprovedCNN(_SizedCNN):
     channels : tuple of int, default=(32, 64, 128)
     hidden : int, default=128
     dropout : float, default=0.07
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_braintumor.nn import BaroneImprovedCNN
+    >>> net = BaroneImprovedCNN().eval()
+    >>> net(torch.zeros(2, 1, 30, 30)).shape
+    torch.Size([2, 4])
     """
 
     def __init__(self, n_classes=4, in_channels=1, input_size=(30, 30), channels=(32, 64, 128),
@@ -247,6 +288,14 @@ class SimpleCNN(_SizedCNN):
     input_size : tuple of (int, int), default=(224, 224)
     channels : tuple of int, default=(32, 64, 128)
     hidden : int, default=128
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_braintumor.nn import SimpleCNN
+    >>> net = SimpleCNN(input_size=(64, 64)).eval()
+    >>> net(torch.zeros(2, 3, 64, 64)).shape
+    torch.Size([2, 2])
     """
 
     def __init__(self, n_classes=2, in_channels=3, input_size=(224, 224), channels=(32, 64, 128),
@@ -274,6 +323,14 @@ class LiCNN(_SizedCNN):
     in_channels : int, default=3
     input_size : tuple of (int, int), default=(150, 150)
     dropout : float, default=0.5
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_braintumor.nn import LiCNN
+    >>> net = LiCNN().eval()
+    >>> net(torch.zeros(1, 3, 150, 150)).shape
+    torch.Size([1, 4])
     """
 
     gradcam_layer = "features.conv4"

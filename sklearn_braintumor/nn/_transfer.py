@@ -36,7 +36,15 @@ def _torchvision():
 
 
 def imagenet_weights_path(backbone: str) -> tuple[Path, str, str]:
-    """Where torchvision caches ``backbone``'s ImageNet weights, their URL, and their enum."""
+    """Where torchvision caches ``backbone``'s ImageNet weights, their URL, and their enum.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.nn import imagenet_weights_path
+    >>> path, url, name = imagenet_weights_path("resnet18")  # doctest: +SKIP
+    >>> path.name  # doctest: +SKIP
+    'resnet18-f37072fd.pth'
+    """
     torchvision = _torchvision()
     weights = torchvision.models.get_model_weights(BACKBONES[backbone][0]).DEFAULT
     filename = os.path.basename(urlparse(weights.url).path)
@@ -90,6 +98,14 @@ class TransferNet(nn.Module):
     ----------
     gradcam_layer : str
         Name of the last convolutional block, for Grad-CAM.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_braintumor.nn import TransferNet
+    >>> net = TransferNet("resnet18", n_classes=4, input_size=(64, 64))  # doctest: +SKIP
+    >>> net.eval()(torch.zeros(2, 3, 64, 64)).shape  # doctest: +SKIP
+    torch.Size([2, 4])
     """
 
     def __init__(self, backbone="mobilenet_v2", n_classes=4, in_channels=3, input_size=(224, 224),

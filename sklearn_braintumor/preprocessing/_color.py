@@ -33,6 +33,14 @@ class Grayscale(ImageTransformer):
     Uses ITU-R 601-2 luma (``0.299 R + 0.587 G + 0.114 B``), as the loaders
     do; an alpha channel is composited over black first. Integer images keep
     their dtype (rounded); float images become float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_braintumor.preprocessing import Grayscale
+    >>> rgb = np.zeros((2, 8, 8, 3), np.uint8)
+    >>> Grayscale().fit_transform(rgb).shape
+    (2, 8, 8)
     """
 
     def _transform_images(self, images):
@@ -58,6 +66,14 @@ class ToRGB(ImageTransformer):
     Grayscale images are repeated in three channels; RGBA images are
     composited over black; RGB images pass through. Integer images keep
     their dtype (rounded); float RGBA becomes float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_braintumor.preprocessing import ToRGB
+    >>> gray = np.zeros((2, 8, 8), np.uint8)
+    >>> ToRGB().fit_transform(gray).shape
+    (2, 8, 8, 3)
     """
 
     def _transform_images(self, images):

@@ -39,6 +39,15 @@ class IntensityScaler(ImageTransformer):
     test images are treated like training images. A 2D array
     ``(n_samples, n_features)`` is treated as flattened images, one per row.
     float32 and float64 input keep their dtype; other input becomes float32.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.datasets import make_synthetic_mri
+    >>> from sklearn_braintumor.preprocessing import IntensityScaler
+    >>> X, y = make_synthetic_mri(3, image_size=32, random_state=0)
+    >>> scaled = IntensityScaler(method="percentile", background=8).fit_transform(X)
+    >>> float(scaled.min()), float(scaled.max())
+    (0.0, 1.0)
     """
 
     _allow_2d = True

@@ -72,6 +72,16 @@ class ImageAugmenter(ImageSampler):
     -----
     The dtype is kept (uint8 stays uint8). Lists of differently sized images
     are accepted; each copy keeps its source's size.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.datasets import make_synthetic_mri
+    >>> from sklearn_braintumor.sampling import ImageAugmenter
+    >>> X, y = make_synthetic_mri(10, image_size=32, random_state=0)
+    >>> augmenter = ImageAugmenter(n_copies=2, rotation=10.0, random_state=0)
+    >>> X_new, y_new = augmenter.fit_resample(X, y)
+    >>> X_new.shape
+    (30, 32, 32)
     """
 
     _parameter_constraints: ClassVar[dict] = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from imblearn.base import BaseSampler
 from imblearn.utils import check_target_type
@@ -24,10 +26,25 @@ class ImageSampler(BaseSampler):
     ``_allow_2d``) and return the same kind of container they were given.
     Subclasses implement ``_resample(images, y) -> (images, y, indices)``
     where ``indices[k]`` is the input sample that output ``k`` comes from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_braintumor.sampling import ImageSampler
+    >>> class FlipCopies(ImageSampler):
+    ...     def _resample(self, images, y):
+    ...         n = len(images)
+    ...         flipped = np.stack([image[:, ::-1] for image in images])
+    ...         indices = np.concatenate([np.arange(n), np.arange(n)])
+    ...         return np.concatenate([images, flipped]), y[indices], indices
+    >>> X_new, y_new = FlipCopies().fit_resample(np.zeros((4, 8, 8)), np.array([0, 1, 0, 1]))
+    >>> X_new.shape
+    (8, 8, 8)
     """
 
     _sampling_type = "bypass"
     _allow_2d = False
+    _parameter_constraints: ClassVar[dict] = {}  # subclasses declare theirs
 
     def __init__(self) -> None:
         super().__init__(sampling_strategy="auto")

@@ -41,6 +41,18 @@ class DuplicateRemover(ImageSampler):
     -----
     With ``method="exact"`` a 2D array ``(n_samples, n_features)`` is
     accepted (rows are compared); ``"phash"`` needs images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_braintumor.datasets import make_synthetic_mri
+    >>> from sklearn_braintumor.sampling import DuplicateRemover
+    >>> X, y = make_synthetic_mri(10, image_size=16, random_state=0)
+    >>> X2, y2 = np.concatenate([X, X[:3]]), np.concatenate([y, y[:3]])
+    >>> remover = DuplicateRemover()
+    >>> X_kept, y_kept = remover.fit_resample(X2, y2)
+    >>> len(X_kept), remover.n_removed_
+    (10, 3)
     """
 
     _allow_2d = True

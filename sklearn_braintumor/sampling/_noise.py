@@ -44,6 +44,15 @@ class GaussianNoise(ImageSampler):
     The output is float32 (noise cannot be stored in uint8 without
     rounding). A 2D array ``(n_samples, n_features)`` is treated as flattened
     images, so the sampler can also follow ``ImageFlattener`` or SMOTE.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.datasets import make_synthetic_mri
+    >>> from sklearn_braintumor.sampling import GaussianNoise
+    >>> X, y = make_synthetic_mri(10, image_size=16, random_state=0)
+    >>> X_new, y_new = GaussianNoise(std=5.0, n_copies=1, random_state=0).fit_resample(X, y)
+    >>> X_new.shape, X_new.dtype
+    ((20, 16, 16), dtype('float32'))
     """
 
     _allow_2d = True

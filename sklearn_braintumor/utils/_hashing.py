@@ -27,6 +27,14 @@ def pixel_hash(image: ArrayLike) -> str:
     -------
     digest : str
         32 hexadecimal characters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_braintumor.utils import pixel_hash
+    >>> image = np.zeros((4, 4), np.uint8)
+    >>> pixel_hash(image) == pixel_hash(image.copy()), pixel_hash(image) == pixel_hash(image.T[:3])
+    (True, False)
     """
     array = np.ascontiguousarray(image)
     digest = hashlib.md5(usedforsecurity=False)
@@ -88,6 +96,15 @@ def phash(
     -------
     hashes : ndarray of uint64
         A 0-d array for one image, else shape (n_images,).
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.datasets import load_sample
+    >>> from sklearn_braintumor.utils import hamming_distances, phash
+    >>> images = load_sample("test").images[:2]
+    >>> hashes = phash(images)
+    >>> hashes.dtype, int(hamming_distances(hashes)[0, 0])
+    (dtype('uint64'), 0)
     """
     if hash_size * hash_size > 64:
         raise ValueError(f"hash_size={hash_size} gives more than 64 bits")
@@ -119,6 +136,13 @@ def hamming_distances(hashes_a: ArrayLike, hashes_b: ArrayLike | None = None) ->
     -------
     distances : ndarray of shape (n_a, n_b), dtype int64
         Number of differing bits for each pair.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_braintumor.utils import hamming_distances
+    >>> hamming_distances(np.array([0b1011], dtype=np.uint64), np.array([0b0001], dtype=np.uint64))
+    array([[2]])
     """
     bits_a = _bits(np.asarray(hashes_a)).astype(np.float32)
     bits_b = bits_a if hashes_b is None else _bits(np.asarray(hashes_b)).astype(np.float32)

@@ -227,6 +227,17 @@ def load(path: str | os.PathLike, *, trusted: bool = False):
     ValueError
         A pickle without ``trusted=True``, or a file that is empty, truncated
         or not a model, with the path and what the file seems to be.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn_braintumor.utils import load, save
+    >>> model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    >>> path = save(model, Path(tempfile.mkdtemp()) / "model.btm")
+    >>> load(path).predict([[0.9]]).tolist()
+    [1]
     """
     from ._safe import UnsafeModelError, is_safe_file, loads
 

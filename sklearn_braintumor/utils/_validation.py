@@ -116,6 +116,15 @@ def check_images(
         messages the scikit-learn common checks expect.
     TypeError
         For non-numeric data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_braintumor.utils import check_images
+    >>> check_images(np.zeros((2, 8, 8), np.uint8)).shape
+    (2, 8, 8)
+    >>> [image.shape for image in check_images([np.zeros((8, 8)), np.zeros((4, 6, 3))])]
+    [(8, 8), (4, 6, 3)]
     """
     name = _name(estimator)
     if issparse(X):
