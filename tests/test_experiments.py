@@ -267,7 +267,9 @@ def test_cli_reproduce(tmp_path, capsys, monkeypatch):
     printed = capsys.readouterr().out
     assert "leakage-free protocol" in printed and "report: " in printed
     report = (out / "report.md").read_text()
-    assert "embedded sample" in report and "93.14" in report  # the peer's number beside ours
+    # figures measured on the full dataset are not set beside the sample's
+    assert "embedded sample" in report and "93.14" not in report
+    assert "measured on the full dataset, not on the embedded sample" in report
     assert f"braintumor {' '.join(argv)}" in report
     from sklearn_braintumor.datasets import load_sample
     from sklearn_braintumor.utils import load
@@ -305,3 +307,13 @@ def test_backbone_rows_build_and_train_where_torchvision_loads():
     imagenet = next(m for m in RECIPES["liaqat"].models(config) if m.name == "VGG16 (ImageNet)")
     if (reason := imagenet.unavailable(config)) is not None:
         assert reason.startswith("ImageNet weights not available")
+
+
+def test_reference_figures_only_beside_runs_on_the_full_data():
+    from sklearn_braintumor.experiments._report import results_table
+
+    recipe = tiny(RECIPES["recommended"])
+    result = run_recipe(recipe, phantom_data(), device="cpu", log=lambda line: None)
+    assert "93.14" in results_table(result)  # a folder of the dataset: the peer's figure shown
+    result.data.name = "sample"
+    assert "93.14" not in results_table(result)
