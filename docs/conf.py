@@ -40,4 +40,7 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "show_memory": False,
     "within_subsection_order": "gallery_order.ExampleOrder",
+    # "Examples using X" on each API page (the minigallery in the autosummary templates)
+    "backreferences_dir": "generated",
+    "doc_module": ("sklearn_braintumor",),
 }
