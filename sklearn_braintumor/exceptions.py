@@ -23,6 +23,20 @@ class ImageReadError(ValueError):
         The file (or archive member) that failed.
     reason : str
         What went wrong.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sklearn_braintumor.datasets import read_image
+    >>> from sklearn_braintumor.exceptions import ImageReadError
+    >>> broken = Path(tempfile.mkdtemp()) / "scan.png"
+    >>> _ = broken.write_bytes(b"not an image")
+    >>> try:
+    ...     read_image(broken)
+    ... except ImageReadError as error:
+    ...     print(error.path == str(broken), isinstance(error, ValueError))
+    True True
     """
 
     def __init__(self, path: str, reason: str) -> None:
@@ -36,8 +50,22 @@ class ImageReadError(ValueError):
 
 
 class DownloadError(OSError):
-    """A dataset download or extraction failed; nothing was cached."""
+    """A dataset download or extraction failed; nothing was cached.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.exceptions import ChecksumError, DownloadError
+    >>> issubclass(DownloadError, OSError), issubclass(ChecksumError, DownloadError)
+    (True, True)
+    """
 
 
 class ChecksumError(DownloadError):
-    """Downloaded or cached data does not match its recorded SHA-256."""
+    """Downloaded or cached data does not match its recorded SHA-256.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.exceptions import ChecksumError
+    >>> str(ChecksumError("archive.zip: SHA-256 differs from the registry's"))
+    "archive.zip: SHA-256 differs from the registry's"
+    """

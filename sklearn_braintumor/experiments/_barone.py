@@ -28,6 +28,14 @@ class ShareOfReference:
     target_class, reference_class : label
         Class labels, as the classifier passes them to its sampler.
     ratio : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_braintumor.experiments import ShareOfReference
+    >>> y = np.array(["glioma"] * 20 + ["notumor"] * 100)
+    >>> ShareOfReference("glioma", "notumor", ratio=0.85)(y)
+    {'glioma': 85}
     """
 
     def __init__(self, target_class="glioma", reference_class="notumor",

@@ -78,6 +78,14 @@ class Model:
         (say, ImageNet weights not present locally); None when it can.
     note : str
         What the row is, when the name does not say it.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from sklearn_braintumor.experiments import Model
+    >>> row = Model("majority class", lambda config: DummyClassifier())
+    >>> row.build(None)
+    DummyClassifier()
     """
 
     name: str
@@ -155,6 +163,13 @@ class Recipe:
         Its classifiers take the coarse label ``"tumor"`` (a tumour of unknown
         type, ``CNNClassifier(coarse_labels=...)``), so a 4-class recipe can
         also train on a yes/no collection (``train_extra``).
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.experiments import RECIPES
+    >>> recipe = RECIPES["gbmnet"]
+    >>> recipe.letter, sorted(recipe.profiles)
+    ('D', ['paper', 'quick'])
     """
 
     name: str
@@ -366,7 +381,14 @@ def make_arms(recipe: Recipe, data: ExperimentData, images) -> tuple[list[Arm], 
 
 @dataclass
 class RunResult:
-    """Everything a run measured; what the report is written from."""
+    """Everything a run measured; what the report is written from.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.experiments import RunResult
+    >>> sorted(f for f in RunResult.__dataclass_fields__)[:3]
+    ['arms', 'audit', 'data']
+    """
 
     recipe: Recipe
     profile: str

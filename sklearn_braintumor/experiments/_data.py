@@ -44,6 +44,14 @@ class ExperimentData:
         What was done to it on the way (binarization).
     name : str
         A short name for reports (the folder's name).
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.experiments import load_experiment_data
+    >>> data = load_experiment_data()
+    >>> binary = data.binarized()
+    >>> binary.target_names, int((data.subset == "test").sum())
+    (['no_tumor', 'tumor'], 200)
     """
 
     images: object

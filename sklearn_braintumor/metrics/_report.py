@@ -76,6 +76,19 @@ class EvaluationReport:
         Rows true, columns predicted.
     y_true, y_pred : ndarray
     y_proba : ndarray or None
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_braintumor.datasets import make_synthetic_mri
+    >>> from sklearn_braintumor.metrics import evaluation_report
+    >>> from sklearn_braintumor.preprocessing import ImageFlattener
+    >>> X, y = make_synthetic_mri(40, image_size=16, random_state=0)
+    >>> clf = make_pipeline(ImageFlattener(), LogisticRegression(max_iter=1000)).fit(X, y)
+    >>> report = evaluation_report(clf, X, y)
+    >>> sorted(report.to_dict())[:3], report.to_markdown().splitlines()[0][:19]
+    (['accuracy', 'balanced_accuracy', 'confusion_matrix'], '| class | precision')
     """
 
     target_names: list

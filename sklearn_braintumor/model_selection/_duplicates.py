@@ -147,6 +147,15 @@ class SplitAudit:
     n_label_conflicts : int or None
         Near pairs whose two images carry different labels, when both label
         arrays were given.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.datasets import load_sample
+    >>> from sklearn_braintumor.model_selection import audit_split
+    >>> train, test = load_sample("train"), load_sample("test")
+    >>> audit = audit_split(train.images, test.images[:10])
+    >>> audit.near_mask.shape
+    (10,)
     """
 
     n_train: int
