@@ -95,3 +95,17 @@ def test_logs_off_a_terminal_have_no_colour_codes_or_progress_bars(tmp_path):
     assert "valid_loss" in result.stdout  # the epoch table is printed
     assert "\x1b[" not in result.stdout + result.stderr  # but without colours
     assert "it/s" not in result.stderr  # and no progress bar lines
+
+
+def test_every_public_class_and_function_has_an_example():
+    import importlib
+    import inspect
+
+    owned_elsewhere = {"InvalidParameterError"}  # scikit-learn's class, re-exported
+    missing = []
+    for module, name in public_names():
+        obj = getattr(importlib.import_module(module), name)
+        if (inspect.isclass(obj) or inspect.isfunction(obj)) and name not in owned_elsewhere:
+            if "Examples\n--------" not in (inspect.getdoc(obj) or ""):
+                missing.append(f"{module}.{name}")
+    assert not missing, f"add an Examples section (a doctest) to {missing}"
