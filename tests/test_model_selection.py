@@ -87,3 +87,38 @@ def test_bad_arguments():
         duplicate_groups(X, max_distance=65)
     with pytest.raises(ValueError, match="no images"):
         audit_split([], X)
+
+
+def test_leakage_free_split_keeps_copies_together():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_braintumor.exceptions import InvalidParameterError
+    from sklearn_braintumor.model_selection import LeakageFreeSplit, audit_split
+    from sklearn_braintumor.preprocessing import ImageFlattener, Resize
+
+    sample = load_sample("train")
+    copies = np.arange(0, 600, 6)  # a hundred images twice
+    X = np.concatenate([sample.images, sample.images[copies]])
+    y = np.concatenate([sample.target, sample.target[copies]])
+    splitter = LeakageFreeSplit(n_splits=3, test_size=0.2, random_state=0)
+    splits = list(splitter.split(X, y))
+    assert len(splits) == splitter.get_n_splits() == 3
+    for train, test in splits:
+        assert not set(train) & set(test)
+        assert int(audit_split(X[train], X[test]).near_mask.sum()) == 0
+        assert 0.15 < len(test) / len(X) < 0.25
+        np.testing.assert_allclose(np.bincount(y[test]) / len(test), 0.25, atol=0.05)
+    # a plain random split of the same images leaks
+    from sklearn.model_selection import train_test_split
+
+    train, test = train_test_split(np.arange(len(X)), test_size=0.2, random_state=0)
+    assert int(audit_split(X[train], X[test]).near_mask.sum()) > 0
+    pipe = make_pipeline(Resize((16, 16)), ImageFlattener(), LogisticRegression(max_iter=300))
+    scores = cross_val_score(pipe, X, y, cv=LeakageFreeSplit(n_splits=2, random_state=0))
+    assert scores.shape == (2,)
+    with pytest.raises(InvalidParameterError, match="'n_splits' parameter"):
+        list(LeakageFreeSplit(n_splits=9, test_size=0.2).split(X, y))
+    with pytest.raises(InvalidParameterError, match="'test_size' parameter"):
+        list(LeakageFreeSplit(test_size=0.8).split(X, y))

@@ -9,7 +9,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils._param_validation import Interval, InvalidParameterError, validate_params
 
 from ..inspection._history import find_classifier
@@ -21,6 +21,7 @@ from ..model_selection._duplicates import (
     image_hashes,
     near_pairs,
 )
+from ..model_selection._split import LeakageFreeSplit
 from ..utils._validation import check_images
 from . import _cross_source as xs
 from ._data import ExperimentData, take
@@ -354,10 +355,10 @@ def make_arms(recipe: Recipe, data: ExperimentData, images) -> tuple[list[Arm], 
     # one pHash per image serves both the paper split's audit and the duplicate groups
     hashes = image_hashes(take(images, pool), "phash")
     n_near = len(np.unique(near_pairs(hashes[test], hashes[train], 4)[0]))
-    n_splits = max(2, round(1 / split.test_size))
     groups = hash_groups(hashes, "phash", 4)
-    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=split.random_state)
-    g_train, g_test = next(folds.split(np.zeros(len(pool)), y, groups))
+    splitter = LeakageFreeSplit(test_size=split.test_size, random_state=split.random_state)
+    g_train, g_test = next(splitter.split(take(images, pool), y, groups))
+    n_splits = max(2, round(1 / split.test_size))
     arms = [
         Arm(
             "paper", np.sort(pool[train]), np.sort(pool[test]),
@@ -369,8 +370,8 @@ def make_arms(recipe: Recipe, data: ExperimentData, images) -> tuple[list[Arm], 
             "leakage_free", pool[g_train], pool[g_test],
             f"duplicate-grouped split: images within pHash distance 4 of each other share "
             f"a group ({len(np.unique(groups))} groups for {len(pool)} images), "
-            f"StratifiedGroupKFold(n_splits={n_splits}) first fold, so no copy of a test "
-            "image is in training",
+            f"LeakageFreeSplit: StratifiedGroupKFold(n_splits={n_splits}) first fold, so no "
+            "copy of a test image is in training",
         ),
     ]  # fmt: skip
     return arms, notes

@@ -2,8 +2,10 @@
 
 from ._duplicates import SplitAudit, audit_split, clean_test_mask, duplicate_groups
 from ._sources import LeaveOneSourceOut, SourceAudit, source_audit
+from ._split import LeakageFreeSplit
 
 __all__ = [
+    "LeakageFreeSplit",
     "LeaveOneSourceOut",
     "SourceAudit",
     "SplitAudit",
