@@ -418,11 +418,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reproduce.add_argument(
         "--profile",
-        choices=("quick", "paper"),
+        choices=("quick", "paper", "tiny"),
         default="quick",
         help="quick (default): the paper's networks at smaller image sizes and fewer epochs, "
         "which fit a CPU; paper: the paper's sizes, epochs and backbones (GPU recommended); "
-        "each report lists its profile's deviations from the paper",
+        "tiny: seconds, a check of the set-up, not a result; each report lists its profile's "
+        "deviations from the paper",
     )
     reproduce.add_argument(
         "--seeds",

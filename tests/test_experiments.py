@@ -22,26 +22,13 @@ from sklearn_braintumor.experiments import (
 from sklearn_braintumor.experiments import _report as report_module
 
 NAMES = ["glioma", "meningioma", "notumor", "pituitary"]
-# tiny versions of each recipe's profile: every model still runs, in seconds
-TINY = {
-    "liu": {"image_size": 104, "transfer_size": 64, "max_epochs": 2, "lr": 1e-3,
-            "backbones": False},
-    "barone": {"baseline_epochs": 1, "max_epochs": 2, "n_iter": 2, "cv": 2},
-    "liaqat": {"image_size": 32, "transfer_size": 32, "max_epochs": 2, "lr": 1e-2,
-               "backbones": False},
-    "gbmnet": {"image_size": 32, "transfer_size": 32, "max_epochs": 2, "lr": 1e-3,
-               "backbones": False},
-    "li": {"image_size": 64, "max_epochs": 1},
-    "recommended": {"image_size": 32, "max_epochs": 3},
-    "recommended-binary": {"image_size": 32, "max_epochs": 3},
-}  # fmt: skip
 
 
 def tiny(recipe):
-    # the quick profile with what makes it slow overridden: settings added later stay tested
-    settings = {**recipe.profiles["quick"], **TINY[recipe.name],
-                "deviations": ["tiny test profile"]}  # fmt: skip
-    return dataclasses.replace(recipe, profiles={"quick": settings})
+    # every recipe's own tiny profile (the quick one with what makes it slow overridden), run
+    # as its quick one: a recipe added later is tested the same way, with nothing to add here
+    return dataclasses.replace(recipe, profiles={**recipe.profiles,
+                                                 "quick": recipe.profiles["tiny"]})  # fmt: skip
 
 
 def phantom_data(n_train=72, n_test=36, duplicate=True):
@@ -75,7 +62,7 @@ def test_registry_and_lookup():
     with pytest.raises(ValueError, match=r"unknown recipe 'alexnet'; known: liu \(A\)"):
         get_recipe("alexnet")
     for recipe in RECIPES.values():
-        assert set(recipe.profiles) == {"quick", "paper"}
+        assert set(recipe.profiles) == {"quick", "paper", "tiny"}
         for settings in recipe.profiles.values():
             assert isinstance(settings["deviations"], list)
         assert recipe.metrics
@@ -107,7 +94,7 @@ def test_recipe_end_to_end(name, tmp_path):
     out = write_report(result, tmp_path / "report", argv=["reproduce", name])
     text = (out / "report.md").read_text()
     assert recipe.title in text and "braintumor reproduce " + name in text
-    assert "tiny test profile" in text
+    assert "tiny profile: a set-up check" in text
     data = json.loads((out / "results.json").read_text())
     assert data["recipe"] == recipe.name and data["runs"]
     assert data["data"]["file_list_sha256"] == result.data.file_list_hash
@@ -167,7 +154,7 @@ def test_binary_recipes_binarize_and_four_class_recipes_refuse_binary_data():
 def test_bad_run_options():
     recipe, data = tiny(RECIPES["recommended"]), phantom_data()
     with pytest.raises(ValueError, match="'profile' parameter of run_recipe must be one of"):
-        run_recipe(recipe, data, profile="paper")
+        run_recipe(recipe, data, profile="huge")
     with pytest.raises(ValueError, match="'seeds' parameter of run_recipe"):
         run_recipe(recipe, data, seeds=0)
     with pytest.raises(ValueError, match="'device' parameter must be"):
@@ -288,11 +275,12 @@ def test_backbone_rows_build_and_train_where_torchvision_loads():
 
     from sklearn_braintumor.experiments import RunConfig
 
-    settings = {**TINY["liaqat"], "backbones": True, "max_epochs": 1}
+    settings = {**RECIPES["liaqat"].profiles["tiny"], "backbones": True, "max_epochs": 1}
     config = RunConfig("quick", settings, 0, "cpu", 0)
     for name in ("liu", "liaqat", "gbmnet"):
         recipe = RECIPES[name]
-        rows_config = RunConfig("quick", {**TINY[name], "backbones": True}, 0, "cpu", 0)
+        rows_config = RunConfig("quick", {**recipe.profiles["tiny"], "backbones": True}, 0,
+                                "cpu", 0)  # fmt: skip
         for model in recipe.models(rows_config):
             if model.build is not None:  # every row that names a network builds a pipeline
                 assert hasattr(clone(model.build(rows_config)), "fit")
@@ -317,3 +305,13 @@ def test_reference_figures_only_beside_runs_on_the_full_data():
     assert "93.14" in results_table(result)  # a folder of the dataset: the peer's figure shown
     result.data.name = "sample"
     assert "93.14" not in results_table(result)
+
+
+def test_profiles_are_checked_when_a_recipe_is_defined():
+    recipe = RECIPES["li"]
+    paper = {**recipe.profiles["paper"]}
+    paper["max_epoch"] = paper.pop("max_epochs")  # misspelt
+    with pytest.raises(ValueError, match=r"profile 'paper' names the knobs \['max_epoch', "):
+        dataclasses.replace(recipe, profiles={"quick": recipe.profiles["quick"], "paper": paper})
+    with pytest.raises(ValueError, match=r"tiny overrides \['image_sise'\]"):
+        dataclasses.replace(recipe, tiny={"image_sise": 8})

@@ -169,6 +169,7 @@ RECIPE = Recipe(
             "deviations": ["the baseline trains 20 epochs (the paper does not give its count)"],
         },
     },
+    tiny={"baseline_epochs": 1, "max_epochs": 2, "n_iter": 2, "cv": 2},
     reported={
         "Baseline CNN": {
             "accuracy": 0.7529,

@@ -38,7 +38,7 @@ class RunConfig:
 
     Attributes
     ----------
-    profile : {"quick", "paper"}
+    profile : {"quick", "paper", "tiny"}
     settings : dict
         The recipe's settings for that profile (image size, epochs, ...).
     seed : int
@@ -151,7 +151,9 @@ class Recipe:
     profiles : dict
         ``{"quick": settings, "paper": settings}``; each settings dict holds
         the knobs the models read and ``"deviations"``, a list of what that
-        profile does differently from the paper.
+        profile does differently from the paper. Every profile names the same
+        knobs: a misspelt or missing one is an error when the recipe is
+        defined, not a ``KeyError`` in the middle of a run.
     reported : dict
         ``{row: {metric: value}}``: the paper's numbers, fractions in [0, 1].
     reported_source : str
@@ -164,13 +166,18 @@ class Recipe:
         Its classifiers take the coarse label ``"tumor"`` (a tumour of unknown
         type, ``CNNClassifier(coarse_labels=...)``), so a 4-class recipe can
         also train on a yes/no collection (``train_extra``).
+    tiny : dict
+        Overrides of the quick profile that make every model of the recipe
+        run in seconds (small images, an epoch or two): the ``"tiny"``
+        profile, which checks a set-up end to end (``--profile tiny``) and
+        which the test suite runs for every recipe.
 
     Examples
     --------
     >>> from sklearn_braintumor.experiments import RECIPES
     >>> recipe = RECIPES["gbmnet"]
     >>> recipe.letter, sorted(recipe.profiles)
-    ('D', ['paper', 'quick'])
+    ('D', ['paper', 'quick', 'tiny'])
     """
 
     name: str
@@ -187,6 +194,30 @@ class Recipe:
     metrics: tuple
     protocol: str
     coarse_training: bool = False
+    tiny: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        quick = self.profiles.get("quick")
+        if quick is None:
+            raise ValueError(f"recipe {self.name!r} has no 'quick' profile")
+        knobs = set(quick)
+        for name, settings in self.profiles.items():
+            if name != "tiny" and set(settings) != knobs:
+                raise ValueError(
+                    f"recipe {self.name!r}: profile {name!r} names the knobs "
+                    f"{sorted(set(settings) ^ knobs)} that 'quick' does not, or lacks them; "
+                    "every profile names the same knobs"
+                )
+        unknown = sorted(set(self.tiny) - knobs)
+        if unknown:
+            raise ValueError(
+                f"recipe {self.name!r}: tiny overrides {unknown}, which are not knobs of its "
+                f"profiles ({sorted(knobs)})"
+            )
+        tiny = {**quick, **self.tiny,
+                "deviations": [*quick["deviations"], "tiny profile: a set-up check, "
+                               "not a result (small images, few epochs)"]}  # fmt: skip
+        object.__setattr__(self, "profiles", {**self.profiles, "tiny": tiny})
 
 
 # -- metrics -------------------------------------------------------------------------------------
@@ -483,7 +514,8 @@ def run_recipe(
     data : ExperimentData
         As returned by :func:`load_experiment_data`; binarized here for
         binary recipes.
-    profile : {"quick", "paper"}, default="quick"
+    profile : {"quick", "paper", "tiny"}, default="quick"
+        ``"tiny"``: every model in seconds, a check of the set-up (``Recipe.tiny``).
     seeds : int, default=1
         Training seeds 0 .. seeds-1 (the paper's split itself stays fixed).
     device : {"auto", "cpu", "cuda"}, default="auto"

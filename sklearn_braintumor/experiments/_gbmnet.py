@@ -93,6 +93,7 @@ RECIPE = Recipe(
             "deviations": [],
         },
     },
+    tiny={"image_size": 32, "transfer_size": 32, "max_epochs": 2, "lr": 1e-3, "backbones": False},
     reported={
         "GBMnet": {
             "accuracy": 0.9066,

@@ -58,6 +58,7 @@ RECIPE = Recipe(
             "deviations": ["50 epochs (the paper does not give its count)"],
         },
     },
+    tiny={"image_size": 64, "max_epochs": 1},
     reported={"LiCNN": {"valid_accuracy": 0.96}},
     reported_source="its text and Figure 4 (final validation accuracy; no test figure is given)",
     metrics=("valid_accuracy", "accuracy", "balanced_accuracy", "macro_f1"),

@@ -95,6 +95,7 @@ RECIPE = Recipe(
             ],
         },
     },
+    tiny={"image_size": 32, "transfer_size": 32, "max_epochs": 2, "lr": 1e-2, "backbones": False},
     reported={
         "SimpleCNN": {"accuracy": 0.771, "macro_f1": 0.7052},
         "DenseNet121 (random init)": {"accuracy": 0.6507, "macro_f1": 0.5151},

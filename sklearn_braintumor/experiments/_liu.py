@@ -92,6 +92,7 @@ RECIPE = Recipe(
             "deviations": [],
         },
     },
+    tiny={"image_size": 104, "transfer_size": 64, "max_epochs": 2, "lr": 1e-3, "backbones": False},
     reported={
         "LiuCNN": {"macro_precision": 0.9746, "macro_recall": 0.9634, "macro_f1": 0.9637},
         "InceptionV3": {"macro_f1": 0.9600},

