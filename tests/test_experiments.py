@@ -315,3 +315,21 @@ def test_profiles_are_checked_when_a_recipe_is_defined():
         dataclasses.replace(recipe, profiles={"quick": recipe.profiles["quick"], "paper": paper})
     with pytest.raises(ValueError, match=r"tiny overrides \['image_sise'\]"):
         dataclasses.replace(recipe, tiny={"image_sise": 8})
+
+
+def test_a_new_recipe_is_one_new_module(tmp_path, monkeypatch):
+    import sys
+
+    import sklearn_braintumor.experiments as experiments
+
+    (tmp_path / "_cheng.py").write_text(
+        "import dataclasses\n"
+        "from ._li import RECIPE as _LI\n"
+        "RECIPE = dataclasses.replace(_LI, name='cheng', letter='F')\n"
+    )
+    monkeypatch.setattr(experiments, "__path__", [*experiments.__path__, str(tmp_path)])
+    monkeypatch.delitem(sys.modules, "sklearn_braintumor.experiments._cheng", raising=False)
+    found = experiments._discover()
+    assert list(found)[:6] == ["liu", "barone", "liaqat", "gbmnet", "li", "cheng"]
+    assert found["li"] is RECIPES["li"]  # imported by the new module, still listed once
+    sys.modules.pop("sklearn_braintumor.experiments._cheng", None)

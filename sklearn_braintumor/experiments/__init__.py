@@ -7,23 +7,36 @@ leakage-free one; :func:`write_report` writes the report folder. From a shell:
 ``braintumor list`` and ``braintumor reproduce NAME``.
 """
 
-from ._barone import RECIPE as _BARONE
+import importlib
+import pkgutil
+
 from ._barone import ShareOfReference
 from ._base import Model, Recipe, RunConfig, RunResult, Split, run_recipe, summarize
 from ._data import ExperimentData, load_experiment_data
-from ._gbmnet import RECIPE as _GBMNET
-from ._li import RECIPE as _LI
-from ._liaqat import RECIPE as _LIAQAT
-from ._liu import RECIPE as _LIU
-from ._recommended import BINARY_RECIPE as _RECOMMENDED_BINARY
-from ._recommended import RECIPE as _RECOMMENDED
 from ._report import write_report
 
-RECIPES = {
-    r.name: r for r in (_LIU, _BARONE, _LIAQAT, _GBMNET, _LI, _RECOMMENDED, _RECOMMENDED_BINARY)
-}
-"""The recipes by name, in the papers' order (A to E), then ``recommended`` and
-``recommended-binary`` (the recipes of the shipped pretrained models)."""
+
+def _discover() -> dict:
+    """Every :class:`Recipe` defined at the top level of a module of this package.
+
+    Adding a recipe is adding one module: nothing here names it.
+    """
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, Recipe):
+                other = found.setdefault(value.name, value)
+                if other is not value:
+                    raise RuntimeError(f"two recipes are named {value.name!r}")
+    ordered = sorted(found.values(), key=lambda r: (r.letter == "", r.letter, r.name))
+    return {recipe.name: recipe for recipe in ordered}
+
+
+RECIPES = _discover()
+"""The recipes by name, found in this package's modules: the papers' in their order (A to E),
+then the library's own (``recommended``, ``recommended-binary``: the recipes of the shipped
+pretrained models)."""
 
 
 def get_recipe(name: str) -> Recipe:
