@@ -139,13 +139,17 @@ def test_binary_recipes_binarize_and_four_class_recipes_refuse_binary_data():
     assert binary.target_names == ["no_tumor", "tumor"]
     np.testing.assert_array_equal(binary.target, (data.target != 2).astype(int))
     assert "notumor" in binary.notes[0]
-    with pytest.raises(ValueError, match="classifies the 4 classes"):
+    with pytest.raises(ValueError, match=r"classifies the classes \['glioma', 'meningioma'"):
         run_recipe(tiny(RECIPES["gbmnet"]), binary, device="cpu")
     odd = dataclasses.replace(data, target_names=["a", "b", "c", "d"])
     with pytest.raises(ValueError, match="cannot binarize"):
         odd.binarized()
-    with pytest.raises(ValueError, match="classifies the 4 classes"):
+    with pytest.raises(ValueError, match=r"classifies the classes .*has classes \['a', 'b'"):
         run_recipe(tiny(RECIPES["gbmnet"]), odd, device="cpu")
+    # the class list is the recipe's: a recipe of other classes runs on data that has them
+    abcd = dataclasses.replace(tiny(RECIPES["li"]), classes=("a", "b", "c", "d"))
+    result = run_recipe(abcd, odd, device="cpu", log=lambda line: None)
+    assert result.records
     no_split = dataclasses.replace(data, subset=None)
     with pytest.raises(ValueError, match="official Training/Testing split"):
         run_recipe(tiny(RECIPES["recommended"]), no_split, device="cpu")

@@ -166,6 +166,9 @@ class Recipe:
         Its classifiers take the coarse label ``"tumor"`` (a tumour of unknown
         type, ``CNNClassifier(coarse_labels=...)``), so a 4-class recipe can
         also train on a yes/no collection (``train_extra``).
+    classes : tuple of str
+        The classes a multiclass recipe's data must have, in order (the 4-class
+        set's by default); binary recipes relabel any data tumour / no tumour.
     tiny : dict
         Overrides of the quick profile that make every model of the recipe
         run in seconds (small images, an epoch or two): the ``"tiny"``
@@ -194,6 +197,7 @@ class Recipe:
     metrics: tuple
     protocol: str
     coarse_training: bool = False
+    classes: tuple = tuple(FOUR_CLASSES)
     tiny: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -552,10 +556,10 @@ def run_recipe(
     device = _check_device(device)
     if recipe.task == "binary":
         data = data.binarized()
-    elif list(data.target_names) != FOUR_CLASSES:
+    elif list(data.target_names) != list(recipe.classes):
         raise ValueError(
-            f"recipe {recipe.name!r} classifies the 4 classes of the Brain Tumor MRI "
-            f"Dataset ({FOUR_CLASSES}); this data has classes {data.target_names}"
+            f"recipe {recipe.name!r} classifies the classes {list(recipe.classes)}; this data "
+            f"has classes {data.target_names}"
         )
     start = time.perf_counter()
     settings = dict(recipe.profiles[profile])
