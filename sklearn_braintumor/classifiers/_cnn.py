@@ -1184,7 +1184,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         if not hasattr(self, "ood_offset_"):
             raise ValueError(
                 "this CNNClassifier has no out-of-distribution guard: it was fitted with "
-                "ood_rate=None or a module without an nn.Linear output layer"
+                "ood_rate=None or a module with neither an nn.Conv2d nor an nn.Linear layer"
             )
         with self._threads():
             features = guard_features(self.net_, self._to_tensor(X, reset=False))

@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 from sklearn.covariance import LedoitWolf
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 MAX_DIMENSIONS = 256
@@ -174,3 +176,41 @@ def _inner_has(method: str):
         return hasattr(inner, method)
 
     return check
+
+
+class GuardDelegationMixin:
+    """The guard's methods of a classifier that wraps one ``estimator_`` (TTA, tumour-first).
+
+    Available when the wrapped estimator has a guard. The scores are those of
+    the images as given (never of test-time augmented copies): the threshold
+    was set on such images.
+    """
+
+    @available_if(_inner_has("score_samples"))
+    def score_samples(self, X) -> np.ndarray:
+        """Return the wrapped estimator's typicality scores (higher: more like training).
+
+        Parameters
+        ----------
+        X : array-like of images or list
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.score_samples(X)
+
+    @available_if(_inner_has("score_samples"))
+    def predict_ood(self, X) -> np.ndarray:
+        """Flag images unlike the training images (see :func:`predict_ood`).
+
+        Parameters
+        ----------
+        X : array-like of images or list
+
+        Returns
+        -------
+        flags : ndarray of bool of shape (n_samples,)
+        """
+        return predict_ood(self, X)

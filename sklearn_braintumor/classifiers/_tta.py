@@ -7,12 +7,11 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils._param_validation import HasMethods, InvalidParameterError
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._images import stack_images
 from ..utils._validation import check_images
-from ._ood import _inner_has, predict_ood
+from ._ood import GuardDelegationMixin
 
 TRANSFORMS = {
     "identity": lambda image: image,
@@ -21,7 +20,7 @@ TRANSFORMS = {
 }
 
 
-class TTAClassifier(ClassifierMixin, BaseEstimator):
+class TTAClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator):
     """Average predicted probabilities over transformed copies of each test image.
 
     ``fit`` trains a clone of ``estimator`` on the images as given;
@@ -137,39 +136,6 @@ class TTAClassifier(ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)
         return np.asarray(self.classes_)[proba.argmax(axis=1)]
-
-    @available_if(_inner_has("score_samples"))
-    def score_samples(self, X) -> np.ndarray:
-        """Return the fitted estimator's typicality scores of the images as given.
-
-        The out-of-distribution guard reads the untransformed images only (its
-        threshold was set on them); see ``CNNClassifier.score_samples``.
-
-        Parameters
-        ----------
-        X : array-like of images or list
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-            Higher: more like the training images.
-        """
-        check_is_fitted(self, "estimator_")
-        return self.estimator_.score_samples(X)
-
-    @available_if(_inner_has("score_samples"))
-    def predict_ood(self, X) -> np.ndarray:
-        """Flag images unlike the training images (see :func:`predict_ood`).
-
-        Parameters
-        ----------
-        X : array-like of images or list
-
-        Returns
-        -------
-        flags : ndarray of bool of shape (n_samples,)
-        """
-        return predict_ood(self, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

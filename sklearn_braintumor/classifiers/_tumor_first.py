@@ -9,13 +9,12 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._ood import _inner_has, predict_ood
+from ._ood import GuardDelegationMixin
 
 
-class TumorFirstClassifier(ClassifierMixin, BaseEstimator):
+class TumorFirstClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator):
     """Call a scan "no tumour" only when that class holds most of the probability.
 
     A multi-class model's ``argmax`` can answer "no tumour" with, say, 0.45
@@ -187,35 +186,6 @@ class TumorFirstClassifier(ClassifierMixin, BaseEstimator):
         others[:, negative] = -np.inf
         choice = np.where(proba[:, negative] >= self.threshold_, negative, others.argmax(axis=1))
         return self.classes_[choice]
-
-    @available_if(_inner_has("score_samples"))
-    def score_samples(self, X) -> np.ndarray:
-        """Return the wrapped estimator's typicality scores (higher: more like training).
-
-        Parameters
-        ----------
-        X : array-like
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self, "estimator_")
-        return self.estimator_.score_samples(X)
-
-    @available_if(_inner_has("score_samples"))
-    def predict_ood(self, X) -> np.ndarray:
-        """Flag images unlike the training images (see :func:`predict_ood`).
-
-        Parameters
-        ----------
-        X : array-like
-
-        Returns
-        -------
-        flags : ndarray of bool of shape (n_samples,)
-        """
-        return predict_ood(self, X)
 
     def predict(self, X) -> np.ndarray:
         """Return the negative class where it reaches ``threshold``, else the likeliest other.
