@@ -49,21 +49,16 @@ def fine_tune(model, X, y, **params):
     """
     from sklearn.pipeline import Pipeline
 
+    from ..inspection._history import nesting
     from ._cnn import CNNClassifier
     from ._tumor_first import TumorFirstClassifier
 
-    chain, step = [], model
-    while not isinstance(step, CNNClassifier):
-        chain.append(step)
-        if isinstance(step, Pipeline):
-            step = step.steps[-1][1]
-        elif hasattr(step, "estimator_"):
-            step = step.estimator_
-        else:
-            raise TypeError(
-                f"fine_tune takes a fitted CNNClassifier, a pipeline ending in one or the "
-                f"library's wrappers around them; found a {type(step).__name__}"
-            )
+    *chain, step = nesting(model)
+    if not isinstance(step, CNNClassifier):
+        raise TypeError(
+            f"fine_tune takes a fitted CNNClassifier, a pipeline ending in one or the "
+            f"library's wrappers around them; found a {type(step).__name__}"
+        )
     step.set_params(warm_start=True, **params)
     target = next((s for s in reversed(chain) if isinstance(s, Pipeline)), step)
     target.fit(X, y)

@@ -18,6 +18,25 @@ def unwrap(estimator):
         estimator = inner
 
 
+def nesting(estimator) -> list:
+    """Return ``estimator`` and what it holds, outermost first, down to the last one.
+
+    Looks through searches (``best_estimator_``), wrappers holding one fitted
+    ``estimator_`` and pipelines (their last step): a pretrained model gives
+    ``[TumorFirstClassifier, TTAClassifier, Pipeline, CNNClassifier]``.
+    """
+    chain = [estimator]
+    while True:
+        step = chain[-1]
+        if hasattr(step, "steps"):
+            chain.append(step.steps[-1][1])
+            continue
+        inner = getattr(step, "best_estimator_", None) or getattr(step, "estimator_", None)
+        if inner is None:
+            return chain
+        chain.append(inner)
+
+
 def find_classifier(estimator):
     """Return the fitted step that holds ``history_``, or None.
 

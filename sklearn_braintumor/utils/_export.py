@@ -44,37 +44,38 @@ def _parts(model) -> dict:
     from sklearn.pipeline import Pipeline
 
     from ..classifiers import CNNClassifier, TTAClassifier, TumorFirstClassifier
+    from ..inspection._history import nesting
 
     parts: dict = {"decision": None, "tta": None, "steps": []}
-    step = model
-    while not isinstance(step, CNNClassifier):
-        if isinstance(step, TumorFirstClassifier):
+    *wrappers, step = nesting(model)
+    for wrapper in wrappers:
+        if isinstance(wrapper, TumorFirstClassifier):
             parts["decision"] = {
                 "rule": "tumour first: predict negative_class when its probability is at least "
                 "threshold, else the most probable other class",
-                "negative_class": str(step.negative_class),
-                "threshold": float(step.threshold_),
+                "negative_class": str(wrapper.negative_class),
+                "threshold": float(wrapper.threshold_),
             }
-            step = step.estimator_
-        elif isinstance(step, TTAClassifier):
-            if not all(isinstance(t, str) for t in step.transforms):
+        elif isinstance(wrapper, TTAClassifier):
+            if not all(isinstance(t, str) for t in wrapper.transforms):
                 raise ValueError("cannot describe a TTAClassifier with callable transforms in JSON")
-            parts["tta"] = list(step.transforms)
-            step = step.estimator_
-        elif isinstance(step, Pipeline):
-            for name, est in step.steps[:-1]:
+            parts["tta"] = list(wrapper.transforms)
+        elif isinstance(wrapper, Pipeline):
+            for name, est in wrapper.steps[:-1]:
                 params = est.get_params(deep=False)
                 parts["steps"].append({
                     "name": name, "estimator": repr(est),
                     "class": f"{type(est).__module__}.{type(est).__name__}",
                     "params": {k: repr(v) for k, v in params.items()},
                 })  # fmt: skip
-            step = step.steps[-1][1]
         else:
-            raise TypeError(
-                f"cannot export a {type(step).__name__}: export takes a fitted CNNClassifier, a "
-                "pipeline ending in one, or TTAClassifier / TumorFirstClassifier around them"
-            )
+            step = wrapper  # an unknown wrapper: refused below
+            break
+    if not isinstance(step, CNNClassifier):
+        raise TypeError(
+            f"cannot export a {type(step).__name__}: export takes a fitted CNNClassifier, a "
+            "pipeline ending in one, or TTAClassifier / TumorFirstClassifier around them"
+        )
     parts["classifier"] = step
     return parts
 
