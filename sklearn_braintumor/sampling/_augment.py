@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError
 
-from ..utils._validation import AUGMENTATION_CONSTRAINTS, check_augmentation
+from ..utils._validation import AUGMENTATION_CONSTRAINTS, check_crop_scale
 from ._base import ImageSampler
 
 
@@ -140,11 +140,8 @@ class ImageAugmenter(ImageSampler):
                 "The 'n_copies' parameter of ImageAugmenter must be positive with "
                 "keep_original=False, or it would return no images"
             )
-        check_augmentation(
-            self, horizontal_flip=self.horizontal_flip, vertical_flip=self.vertical_flip,
-            rotation=self.rotation, shear=self.shear, translation=self.translation,
-            zoom=self.zoom, crop_scale=self.crop_scale, blur_sigma=self.blur_sigma,
-        )  # fmt: skip
+        # each option alone is checked by _parameter_constraints; this is the one relation
+        check_crop_scale(self, self.crop_scale)
 
     def _augment(self, image: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
         squeeze = image.ndim == 3 and image.shape[-1] == 1

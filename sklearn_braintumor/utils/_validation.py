@@ -215,14 +215,18 @@ def check_augmentation(owner, **options) -> None:
     Raises scikit-learn's ``InvalidParameterError`` (a ``ValueError`` and a
     ``TypeError``) naming the option and ``owner``'s class.
     """
-    name = _name(owner)
     validate_parameter_constraints(
-        {key: AUGMENTATION_CONSTRAINTS[key] for key in options}, options, caller_name=name
+        {key: AUGMENTATION_CONSTRAINTS[key] for key in options}, options, caller_name=_name(owner)
     )
-    crop_scale = options.get("crop_scale")
-    if crop_scale is not None:
-        if len(crop_scale) != 2 or not 0 < crop_scale[0] <= crop_scale[1] <= 1:
-            raise InvalidParameterError(
-                f"The 'crop_scale' parameter of {name} must satisfy 0 < low <= high <= 1, got "
-                f"{crop_scale!r}"
-            )
+    check_crop_scale(owner, options.get("crop_scale"))
+
+
+def check_crop_scale(owner, crop_scale) -> None:
+    """Raise ``InvalidParameterError`` unless ``crop_scale`` is None or ``0 < low <= high <= 1``."""
+    if crop_scale is not None and (
+        len(crop_scale) != 2 or not 0 < crop_scale[0] <= crop_scale[1] <= 1
+    ):
+        raise InvalidParameterError(
+            f"The 'crop_scale' parameter of {_name(owner)} must satisfy 0 < low <= high <= 1, "
+            f"got {crop_scale!r}"
+        )
