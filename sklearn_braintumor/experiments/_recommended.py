@@ -37,6 +37,40 @@ def _gbmnet(config: RunConfig, *, binary: bool = False):
                                 negative_recall=s["notumor_recall"])  # fmt: skip
 
 
+def _protocol(*, binary: bool) -> str:
+    """Return the protocol in words, of the 4-class recipe or its tumour / no-tumour twin."""
+    negative = "no_tumor" if binary else "notumor"
+    decision = (
+        f"a scan is called {negative} only when that class holds enough of the probability"
+        + ("" if binary else ", else its most probable tumour type")
+    )
+    data = (
+        "Labels: notumor -> no_tumor; glioma, meningioma, pituitary -> tumor."
+        if binary
+        else "Scans of another collection given with --train-extra DIR:yes=tumor,no=notumor "
+        "join the training images: its 'tumor' scans (type unknown) train the network to put "
+        "their probability on the three tumour classes together (CNNClassifier(coarse_labels="
+        "...), each repeated 10 times per epoch, never in the validation split)."
+    )
+    return (
+        "Grayscale slices cropped to the brain (BrainCrop, the OpenCV contour recipe), resized "
+        "to 64 px (area interpolation), and each image's tissue (pixels above 8) mapped from "
+        "its own 1st-99th percentile range onto [0, 1], background kept 0 (IntensityScaler); "
+        "official Training / Testing split; "
+        "10 % of Training held out (stratified) for validation; GBMNet (4 conv-BN-ReLU-pool "
+        "blocks, dense 512, dropout 0.3) stored channels-last; Adam lr 1e-3 annealed to 0 by a "
+        "cosine schedule, batch 64, cross-entropy with label smoothing 0.1, random horizontal "
+        "flips and rotations up to 10 degrees; the epoch with the lowest validation loss is "
+        "restored (model selection on the validation split, never on the test set); "
+        "predictions average the probabilities of each image and its mirror image "
+        f"(TTAClassifier), and {decision} (TumorFirstClassifier): enough "
+        "is set after training, on the validation split, as the highest threshold that still "
+        f"calls 98 % of its {negative} images {negative}, counted among those a majority (0.5) "
+        f"already calls {negative} (kept within 0.5 and 0.95). {data} Scored once on Testing "
+        "and once on its clean subset."
+    )
+
+
 RECIPE = Recipe(
     name="recommended",
     letter="",
@@ -78,28 +112,7 @@ RECIPE = Recipe(
     "on its clean subset",
     metrics=("accuracy", "balanced_accuracy", "macro_f1", "valid_accuracy"),
     coarse_training=True,
-    protocol=(
-        "Grayscale slices cropped to the brain (BrainCrop, the OpenCV contour recipe), resized "
-        "to 64 px (area interpolation), and each image's tissue (pixels above 8) mapped from "
-        "its own 1st-99th percentile range onto [0, 1], background kept 0 (IntensityScaler); "
-        "official Training / Testing split; "
-        "10 % of Training held out (stratified) for validation; GBMNet (4 conv-BN-ReLU-pool "
-        "blocks, dense 512, dropout 0.3) stored channels-last; Adam lr 1e-3 annealed to 0 by a "
-        "cosine schedule, batch 64, cross-entropy with label smoothing 0.1, random horizontal "
-        "flips and rotations up to 10 degrees; the epoch with the lowest validation loss is "
-        "restored (model selection on the validation split, never on the test set); "
-        "predictions average the probabilities of each image and its mirror image "
-        "(TTAClassifier), and a scan is called notumor only when that class holds enough of "
-        "the probability, else its most probable tumour type (TumorFirstClassifier): enough "
-        "is set after training, on the validation split, as the highest threshold that still "
-        "calls 98 % of its notumor images notumor, counted among those a majority (0.5) already "
-        "calls notumor (kept within 0.5 and 0.95). "
-        "Scans of another collection given with --train-extra DIR:yes=tumor,no=notumor join "
-        "the training images: its 'tumor' scans (type unknown) train the network to put their "
-        "probability on the three tumour classes together (CNNClassifier(coarse_labels=...), "
-        "each repeated 10 times per epoch, never in the validation split). Scored once on "
-        "Testing and once on its clean subset."
-    ),
+    protocol=_protocol(binary=False),
 )
 
 BINARY_RECIPE = dataclasses.replace(
@@ -118,10 +131,5 @@ BINARY_RECIPE = dataclasses.replace(
     "no-tumour model",
     metrics=("accuracy", "balanced_accuracy", "macro_f1", "valid_accuracy"),
     coarse_training=False,
-    protocol=RECIPE.protocol.split(" Scans of another collection")[0].replace(
-        "a scan is called notumor only when that class holds enough of the probability, else "
-        "its most probable tumour type",
-        "a scan is called no_tumor only when that class holds enough of the probability",
-    )
-    + " Labels: notumor -> no_tumor; glioma, meningioma, pituitary -> tumor.",
+    protocol=_protocol(binary=True),
 )
