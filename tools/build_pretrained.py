@@ -122,6 +122,7 @@ def main(argv=None) -> int:
             "sha256": hashlib.sha256(payload).hexdigest(),
             "n_bytes": len(payload),
             "classes": [str(c) for c in model.classes_],
+            "negative_class": str(model.negative_class),
             "threshold": float(model.threshold_),
             "figures": _figures(runs, external.name if external else None, command),
             "guard": guard,

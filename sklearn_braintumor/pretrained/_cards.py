@@ -7,10 +7,6 @@ def _pct(value) -> str:
     return "–" if value is None else f"{100 * value:.1f} %"
 
 
-def _negative(classes: list) -> str:
-    return next((c for c in classes if c in ("notumor", "no_tumor")), classes[0])
-
-
 def render_card(card: dict) -> str:
     """Return one model card as Markdown."""
     figures, guard = card.get("figures", {}), card.get("guard", {})
@@ -22,7 +18,7 @@ def render_card(card: dict) -> str:
         f"- **Classes**: {', '.join(card['classes'])}",
         f"- **Training data**: {card['training_data']}.",
         f"- **Recipe**: `{card['recipe']}` (`braintumor list` describes it), quick profile, "
-        f"seed 0; {_negative(card['classes'])} only at a probability of at least "
+        f"seed 0; {card['negative_class']} only at a probability of at least "
         f"{card['threshold']:.3f}; trained in "
         f"{card['fit_seconds'] / 60:.1f} min on a {card['hardware']}.",
         f"- **Rebuild**: `{card['build_command']}` (from a clone of the repository).",
