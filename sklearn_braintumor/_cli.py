@@ -98,6 +98,14 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fetch_weights(args: argparse.Namespace) -> int:
+    from .nn import fetch_imagenet_weights
+
+    path = fetch_imagenet_weights(args.name, url=args.url, file=args.file)
+    print(f"{args.name}: ImageNet weights in {path}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from sklearn.metrics import classification_report, confusion_matrix
     from sklearn.pipeline import make_pipeline
@@ -371,6 +379,18 @@ def build_parser() -> argparse.ArgumentParser:
     listing = add("datasets", _cmd_datasets, "datasets that can be loaded or fetched")
     fetch = add("fetch", _cmd_fetch, "download a public dataset into the data home")
     fetch.add_argument("name", help="dataset name, see `braintumor datasets`")
+    weights = add(
+        "fetch-weights",
+        _cmd_fetch_weights,
+        "put a torchvision backbone's ImageNet weights into torchvision's cache (downloaded "
+        "once, or copied from a file), for weights='imagenet' and the recipes' ImageNet rows",
+    )
+    weights.add_argument("name", help="a TransferNet backbone, e.g. vgg16 or mobilenet_v2")
+    origin = weights.add_mutually_exclusive_group()
+    origin.add_argument("--url", default=None, help="download from this mirror instead")
+    origin.add_argument(
+        "--file", default=None, help="copy this weights file, downloaded elsewhere (no network)"
+    )
     demo = add(
         "demo",
         _cmd_demo,

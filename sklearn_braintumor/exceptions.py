@@ -50,7 +50,7 @@ class ImageReadError(ValueError):
 
 
 class DownloadError(OSError):
-    """A dataset download or extraction failed; nothing was cached.
+    """A download (dataset or weights) or an extraction failed; nothing was cached.
 
     Examples
     --------

@@ -49,7 +49,7 @@ def test_missing_imagenet_weights_say_what_to_run(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     path, url, _ = imagenet_weights_path("resnet50")
     assert str(path).startswith(str(tmp_path)) and not path.exists()
-    with pytest.raises(FileNotFoundError, match=r"get_state_dict\(\)") as info:
+    with pytest.raises(FileNotFoundError, match="braintumor fetch-weights resnet50") as info:
         TransferNet("resnet50", weights="imagenet", input_size=(64, 64))
     assert url in str(info.value) and str(path) in str(info.value)
 
@@ -78,3 +78,116 @@ def test_missing_torchvision_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "torchvision", None)
     with pytest.raises(ImportError, match=r"sklearn-braintumor\[transfer\]"):
         TransferNet()
+
+
+# -- ImageNet weights: fetched once on request, from a server or a local file -------------------
+
+
+@pytest.fixture
+def weights_server(tmp_path):
+    """A real HTTP server on 127.0.0.1 serving ``tmp_path / "served"``; counts requests."""
+    import http.server
+    import threading
+    from functools import partial
+
+    folder = tmp_path / "served"
+    folder.mkdir()
+    hits = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            hits.append(self.path)
+            super().do_GET()
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=folder))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}", hits
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_fetch_weights_downloads_once_checks_the_hash_and_leaves_nothing_half_written(
+    weights_server, tmp_path, monkeypatch
+):
+    import hashlib
+    import io
+
+    from sklearn_braintumor.exceptions import DownloadError
+    from sklearn_braintumor.nn import _transfer, fetch_imagenet_weights
+
+    folder, base, hits = weights_server
+    cache = tmp_path / "hub"
+    state = {"weight": torch.arange(6.0).reshape(2, 3)}  # a tiny, locally made state dict
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    payload = buffer.getvalue()
+    prefix = hashlib.sha256(payload).hexdigest()[:8]
+    (folder / "w.pth").write_bytes(payload)
+    target = cache / "checkpoints" / f"vgg16-{prefix}.pth"
+    monkeypatch.setattr(
+        _transfer, "imagenet_weights_path", lambda b: (target, f"{base}/w.pth", "W.DEFAULT")
+    )
+    path = fetch_imagenet_weights("vgg16")
+    assert path == target and path.read_bytes() == payload and hits == ["/w.pth"]
+    assert torch.equal(torch.load(path, weights_only=True)["weight"], state["weight"])
+    assert fetch_imagenet_weights("vgg16") == target and hits == ["/w.pth"]  # cached: no request
+    # a file whose content does not match the name's hash prefix is refused, nothing cached
+    target.unlink()
+    (folder / "other.pth").write_bytes(payload + b"x")
+    with pytest.raises(DownloadError, match=f"expected {prefix}; nothing was cached"):
+        fetch_imagenet_weights("vgg16", url=f"{base}/other.pth")
+    with pytest.raises(DownloadError, match=r"download of .* failed"):
+        fetch_imagenet_weights("vgg16", url=f"{base}/missing.pth")
+    assert sorted(p.name for p in target.parent.iterdir()) == []
+    # without network: a file downloaded elsewhere, through the command line
+    from sklearn_braintumor._cli import main
+
+    copy = tmp_path / "downloaded-elsewhere.pth"
+    copy.write_bytes(payload)
+    assert main(["fetch-weights", "vgg16", "--file", str(copy)]) == 0
+    assert target.read_bytes() == payload and hits == ["/w.pth", "/other.pth", "/missing.pth"]
+    copy.write_bytes(b"not weights")
+    assert main(["fetch-weights", "vgg16", "--file", str(copy)]) == 1
+    assert target.read_bytes() == payload  # the good file stays
+    with pytest.raises(ValueError, match="unknown backbone"):
+        fetch_imagenet_weights("alexnet")
+
+
+def test_transfer_net_downloads_imagenet_weights_only_when_asked(
+    weights_server, tmp_path, monkeypatch
+):
+    import hashlib
+    import io
+
+    import torchvision
+
+    from sklearn_braintumor.nn import _transfer
+
+    folder, base, hits = weights_server
+    source = torchvision.models.mobilenet_v2(weights=None)  # stands in for ImageNet's
+    buffer = io.BytesIO()
+    torch.save(source.state_dict(), buffer)
+    payload = buffer.getvalue()
+    target = (
+        tmp_path
+        / "hub"
+        / "checkpoints"
+        / (f"mobilenet_v2-{hashlib.sha256(payload).hexdigest()[:8]}.pth")
+    )
+    (folder / target.name).write_bytes(payload)
+    monkeypatch.setattr(
+        _transfer, "imagenet_weights_path",
+        lambda b: (target, f"{base}/{target.name}", "W.DEFAULT"),
+    )  # fmt: skip
+    with pytest.raises(FileNotFoundError, match="braintumor fetch-weights mobilenet_v2"):
+        TransferNet("mobilenet_v2", weights="imagenet", input_size=(64, 64))
+    assert hits == []  # never downloaded unless asked
+    net = TransferNet("mobilenet_v2", weights="imagenet", download=True, input_size=(64, 64))
+    assert hits == [f"/{target.name}"] and target.is_file()
+    for name, value in source.state_dict().items():
+        if not name.startswith("classifier"):
+            assert torch.equal(net.backbone.state_dict()[name], value)

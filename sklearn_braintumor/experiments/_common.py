@@ -42,7 +42,10 @@ def transfer_unavailable(backbone: str, weights):
         if weights == "imagenet":
             path = imagenet_weights_path(backbone)[0]
             if not path.is_file():
-                return f"ImageNet weights not available ({path} is missing)"
+                return (
+                    f"ImageNet weights not available ({path.name} is not in torchvision's cache; "
+                    f"`braintumor fetch-weights {backbone}` puts it there)"
+                )
         return None
 
     return check

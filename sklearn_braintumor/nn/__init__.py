@@ -11,7 +11,7 @@ from ._models import (
     LiuCNN,
     SimpleCNN,
 )
-from ._transfer import BACKBONES, TransferNet, imagenet_weights_path
+from ._transfer import BACKBONES, TransferNet, fetch_imagenet_weights, imagenet_weights_path
 
 __all__ = [
     "BACKBONES",
@@ -26,5 +26,6 @@ __all__ = [
     "LiuCNN",
     "SimpleCNN",
     "TransferNet",
+    "fetch_imagenet_weights",
     "imagenet_weights_path",
 ]

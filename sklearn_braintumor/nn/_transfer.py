@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -51,15 +53,96 @@ def imagenet_weights_path(backbone: str) -> tuple[Path, str, str]:
     return Path(torch.hub.get_dir()) / "checkpoints" / filename, weights.url, str(weights)
 
 
-def _imagenet_state_dict(backbone: str) -> dict:
-    path, url, name = imagenet_weights_path(backbone)
+_HASH_PREFIX = re.compile(r"-([a-f0-9]{6,})\.")
+
+
+def fetch_imagenet_weights(
+    backbone: str, *, url: str | None = None, file: str | os.PathLike | None = None,
+    timeout: float = 60.0,
+) -> Path:  # fmt: skip
+    """Put ``backbone``'s ImageNet weights into torchvision's cache, once; return the path.
+
+    The one place where the library downloads weights, and only when called
+    (``braintumor fetch-weights NAME`` from a shell, or
+    ``TransferNet(weights="imagenet", download=True)``): a ``fit`` never does.
+    The file is written under a temporary name and renamed when complete, and
+    its SHA-256 must start with the hash prefix in torchvision's file name
+    (``resnet50-11ad3fa6.pth``): a damaged or wrong file is refused and
+    nothing is cached. Already cached: nothing is downloaded.
+
+    Parameters
+    ----------
+    backbone : str
+        A key of :data:`BACKBONES`.
+    url : str, optional
+        Download from here instead of torchvision's address (a mirror).
+    file : path, optional
+        Copy a weights file obtained elsewhere (no network needed); its name
+        may differ, its content must match torchvision's hash prefix.
+    timeout : float, default=60.0
+        Seconds to wait for the server.
+
+    Returns
+    -------
+    path : Path
+        The cached file, which ``weights="imagenet"`` reads.
+
+    Raises
+    ------
+    DownloadError
+        The download failed, was incomplete or its content does not match.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.nn import fetch_imagenet_weights
+    >>> path = fetch_imagenet_weights("mobilenet_v2")  # doctest: +SKIP
+    >>> path.name  # doctest: +SKIP
+    'mobilenet_v2-7ebf99e0.pth'
+    """
+    from ..datasets._fetch import _download, _sha256_file
+    from ..exceptions import DownloadError
+
+    if backbone not in BACKBONES:
+        raise ValueError(f"unknown backbone {backbone!r}; choose from {sorted(BACKBONES)}")
+    path, default_url, _ = imagenet_weights_path(backbone)
+    if path.is_file() and file is None:
+        return path
+    match = _HASH_PREFIX.search(path.name)
+    prefix = match.group(1) if match else ""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        if file is not None:
+            shutil.copyfile(file, partial)
+            digest, what = _sha256_file(partial), str(file)
+        else:
+            what = url or default_url
+            digest = _download(what, partial, timeout)
+        if not digest.startswith(prefix):
+            raise DownloadError(
+                f"{what} is not {backbone}'s ImageNet weights file {path.name}: its SHA-256 "
+                f"starts {digest[: len(prefix)]}, expected {prefix}; nothing was cached"
+            )
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def _imagenet_state_dict(backbone: str, download: bool = False) -> dict:
+    path, url, _ = imagenet_weights_path(backbone)
     if not path.is_file():
-        raise FileNotFoundError(
-            f"ImageNet weights for {backbone} are not in torchvision's cache ({path}); "
-            "nothing is downloaded during fit. Fetch them once, where there is network, with\n"
-            f'    python -c "import torchvision; torchvision.models.{name}.get_state_dict()"\n'
-            f"or download {url} and put the file at {path}."
-        )
+        if download:
+            fetch_imagenet_weights(backbone)
+        else:
+            raise FileNotFoundError(
+                f"ImageNet weights for {backbone} are not in torchvision's cache ({path}); "
+                "nothing is downloaded unless asked. Fetch them once, where there is network, "
+                f"with\n    braintumor fetch-weights {backbone}\n"
+                f"(or TransferNet(..., weights='imagenet', download=True)); without network, "
+                f"download {url} elsewhere and run\n"
+                f"    braintumor fetch-weights {backbone} --file FILE"
+            )
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
@@ -83,9 +166,9 @@ class TransferNet(nn.Module):
         Used to size the head (inception_v3 needs at least 75x75).
     weights : None, "imagenet" or path, default=None
         None: random initialisation. "imagenet": torchvision's default
-        ImageNet weights, read from torchvision's cache (never downloaded
-        here: a missing file raises an error saying how to fetch it). A path:
-        a state_dict of the torchvision model saved with ``torch.save``.
+        ImageNet weights, read from torchvision's cache (a missing file raises
+        an error saying how to fetch it, unless ``download=True``). A path: a
+        state_dict of the torchvision model saved with ``torch.save``.
     freeze : "features", "none" or int, default="none"
         "features": train only the new head; "none": fine-tune everything;
         n: freeze the first n child modules of the backbone's feature part.
@@ -93,6 +176,9 @@ class TransferNet(nn.Module):
         Hidden layer widths of the new head.
     dropout : float, default=0.5
         Dropout before each dense layer of the head.
+    download : bool, default=False
+        With ``weights="imagenet"``: download the weights into torchvision's
+        cache when they are not there yet (:func:`fetch_imagenet_weights`).
 
     Attributes
     ----------
@@ -109,7 +195,8 @@ class TransferNet(nn.Module):
     """
 
     def __init__(self, backbone="mobilenet_v2", n_classes=4, in_channels=3, input_size=(224, 224),
-                 weights=None, freeze="none", head=(64,), dropout=0.5) -> None:  # fmt: skip
+                 weights=None, freeze="none", head=(64,), dropout=0.5,
+                 download=False) -> None:  # fmt: skip
         super().__init__()
         if backbone not in BACKBONES:
             raise ValueError(f"unknown backbone {backbone!r}; choose from {sorted(BACKBONES)}")
@@ -121,7 +208,7 @@ class TransferNet(nn.Module):
         net = getattr(torchvision.models, builder)(weights=None, **kwargs)
         if weights is not None:
             state = (
-                _imagenet_state_dict(backbone)
+                _imagenet_state_dict(backbone, download)
                 if weights == "imagenet"
                 else torch.load(weights, map_location="cpu", weights_only=True)
             )
