@@ -11,9 +11,10 @@ import importlib
 import pkgutil
 
 from ._barone import ShareOfReference
-from ._base import Model, Recipe, RunConfig, RunResult, Split, run_recipe, summarize
+from ._base import Model, Recipe, RunConfig, RunResult, run_recipe, summarize
 from ._data import ExperimentData, load_experiment_data
 from ._report import write_report
+from ._splits import Arm, GroupKFoldSplit, OfficialSplit, RandomSplit, Split
 
 
 def _discover() -> dict:
@@ -65,8 +66,12 @@ def get_recipe(name: str) -> Recipe:
 
 __all__ = [
     "RECIPES",
+    "Arm",
     "ExperimentData",
+    "GroupKFoldSplit",
     "Model",
+    "OfficialSplit",
+    "RandomSplit",
     "Recipe",
     "RunConfig",
     "RunResult",

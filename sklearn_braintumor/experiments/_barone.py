@@ -13,8 +13,9 @@ from sklearn.preprocessing import StandardScaler
 from ..features import GLCMFeatures
 from ..nn import BaroneBaselineCNN, BaroneImprovedCNN, FocalLoss
 from ..preprocessing import Resize
-from ._base import Model, Recipe, RunConfig, Split
+from ._base import Model, Recipe, RunConfig
 from ._common import cnn
+from ._splits import OfficialSplit
 
 
 class ShareOfReference:
@@ -147,7 +148,7 @@ RECIPE = Recipe(
     task="multiclass",
     data="the 4-class set, grayscale, 30x30, official split "
     "(`--data` a folder with Training/ and Testing/)",
-    split=Split(kind="official"),
+    split=OfficialSplit(),
     models=_models,
     profiles={
         "quick": {

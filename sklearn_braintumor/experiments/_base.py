@@ -9,27 +9,18 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedKFold
 from sklearn.utils._param_validation import Interval, InvalidParameterError, validate_params
 
 from ..inspection._history import find_classifier
 from ..metrics import EvaluationReport, evaluation_report
-from ..model_selection._duplicates import (
-    audit_split,
-    group_ids,
-    hash_groups,
-    image_hashes,
-    near_pairs,
-)
-from ..model_selection._split import LeakageFreeSplit
 from ..utils._validation import check_images
 from . import _cross_source as xs
 from ._data import ExperimentData, take
+from ._splits import Arm, Split
 
 PROFILES = ("quick", "paper")
-ARMS = ("paper", "leakage_free")
 FOUR_CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
-ARM_TITLES = {"paper": "paper's protocol", "leakage_free": "leakage-free protocol"}
 
 
 @dataclass(frozen=True)
@@ -96,40 +87,6 @@ class Model:
 
 
 @dataclass(frozen=True)
-class Split:
-    """How a recipe divides its data into training and test images.
-
-    Attributes
-    ----------
-    kind : {"official", "random"}
-        ``"official"``: the dataset's own Training/Testing folders.
-        ``"random"``: all images merged and split, stratified.
-    test_size : float
-        Fraction of the pool in the test set (``"random"`` only).
-    random_state : int
-        Seed of the paper-protocol split (fixed across ``--seeds``).
-    dedupe : bool
-        Drop images whose pixels equal an earlier image's (the paper's MD5
-        de-duplication) before splitting.
-    cv : int or None
-        Also cross-validate each model with this many stratified folds on the
-        training part (reported as its own column).
-
-    Examples
-    --------
-    >>> from sklearn_braintumor.experiments import Split
-    >>> Split(kind="official").kind
-    'official'
-    """
-
-    kind: str = "official"
-    test_size: float = 0.25
-    random_state: int = 0
-    dedupe: bool = False
-    cv: int | None = None
-
-
-@dataclass(frozen=True)
 class Recipe:
     """One published experiment, as data and estimators.
 
@@ -146,6 +103,8 @@ class Recipe:
     data : str
         The dataset(s) the paper used, in words, with the ``--data`` to pass.
     split : Split
+        The split strategy (:class:`OfficialSplit`, :class:`RandomSplit`,
+        :class:`GroupKFoldSplit` or a subclass of :class:`Split` of one's own).
     models : callable
         ``models(config) -> list[Model]``.
     profiles : dict
@@ -312,104 +271,16 @@ def _plain(value):
     return repr(value)
 
 
-# -- splits --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Arm:
-    """Training and test indices of one protocol, and how they were drawn."""
-
-    name: str
-    train: np.ndarray
-    test: np.ndarray
-    description: str
-    retrain: bool = True  # False: evaluate the paper arm's model on a subset of its test set
-
-
-def _pool(data: ExperimentData, split: Split, images) -> tuple[np.ndarray, list[str]]:
-    """Return the indices of the images a random split draws from, after optional de-duplication."""
-    index = np.arange(len(data.target))
-    if not split.dedupe:
-        return index, []
-    groups = group_ids(images, "exact", 0)
-    first = np.zeros(len(groups), dtype=bool)
-    first[np.unique(groups, return_index=True)[1]] = True
-    notes = [f"exact pixel duplicates removed: {int((~first).sum())} of {len(groups)} images"]
-    if data.subset is not None:
-        # count as the paper does: within each folder, then test images also in training
-        within = {}
-        for part in ("train", "test"):
-            mask = data.subset == part
-            sub_groups = groups[mask]
-            within[part] = int(mask.sum() - len(np.unique(sub_groups)))
-        train_groups = set(groups[data.subset == "train"].tolist())
-        test_unique = np.unique(groups[data.subset == "test"])
-        across = int(sum(g in train_groups for g in test_unique.tolist()))
-        notes.append(
-            f"of which within Training {within['train']}, within Testing {within['test']}, "
-            f"Testing images also in Training {across}"
-        )
-    return index[first], notes
-
-
 def make_arms(recipe: Recipe, data: ExperimentData, images) -> tuple[list[Arm], list[str]]:
     """Return the paper's split and its leakage-free counterpart, with notes for the report.
 
-    ``images`` are ``data.images`` already validated by ``check_images``.
+    ``images`` are ``data.images`` already validated by ``check_images``; the
+    recipe's split strategy draws the arms.
     """
-    split = recipe.split
-    if split.kind == "official":
-        if data.subset is None:
-            raise ValueError(
-                f"recipe {recipe.name!r} uses the official Training/Testing split; give a "
-                "folder with Training and Testing sub-folders (the 4-class set)"
-            )
-        train = np.flatnonzero(data.subset == "train")
-        test = np.flatnonzero(data.subset == "test")
-        audit = audit_split(take(images, train), take(images, test))
-        clean = test[~audit.near_mask]
-        arms = [
-            Arm("paper", train, test, "official Training / Testing folders"),
-            Arm(
-                "leakage_free", train, clean,
-                f"same model, evaluated on the clean test set: the {len(clean)} Testing images "
-                f"with no exact or near duplicate (pHash distance <= 4) in Training "
-                f"({audit.n_exact} exact and {audit.n_near} near copies left out)",
-                retrain=False,
-            ),
-        ]  # fmt: skip
-        return arms, []
-    if split.kind != "random":
-        raise ValueError(f"unknown split kind {split.kind!r}")
-    pool, notes = _pool(data, split, images)
-    y = data.target[pool]
-    train, test = train_test_split(  # positions in the pool
-        np.arange(len(pool)), test_size=split.test_size, stratify=y,
-        random_state=split.random_state,
-    )  # fmt: skip
-    # one pHash per image serves both the paper split's audit and the duplicate groups
-    hashes = image_hashes(take(images, pool), "phash")
-    n_near = len(np.unique(near_pairs(hashes[test], hashes[train], 4)[0]))
-    groups = hash_groups(hashes, "phash", 4)
-    splitter = LeakageFreeSplit(test_size=split.test_size, random_state=split.random_state)
-    g_train, g_test = next(splitter.split(take(images, pool), y, groups))
-    n_splits = max(2, round(1 / split.test_size))
-    arms = [
-        Arm(
-            "paper", np.sort(pool[train]), np.sort(pool[test]),
-            f"all images pooled, stratified random split, {1 - split.test_size:.0%} / "
-            f"{split.test_size:.0%}, seed {split.random_state}; {n_near} of its "
-            f"{len(test)} test images have an exact or near duplicate in its training part",
-        ),
-        Arm(
-            "leakage_free", pool[g_train], pool[g_test],
-            f"duplicate-grouped split: images within pHash distance 4 of each other share "
-            f"a group ({len(np.unique(groups))} groups for {len(pool)} images), "
-            f"LeakageFreeSplit: StratifiedGroupKFold(n_splits={n_splits}) first fold, so no "
-            "copy of a test image is in training",
-        ),
-    ]  # fmt: skip
-    return arms, notes
+    try:
+        return recipe.split.arms(data, images)
+    except ValueError as exc:
+        raise ValueError(f"recipe {recipe.name!r}: {exc}") from exc
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -577,7 +448,7 @@ def run_recipe(
     main_hashes = xs.image_hashes(images, "phash") if extras or externals else None
     arms, split_notes = make_arms(recipe, data, images)
     for arm in arms:
-        log(f"{ARM_TITLES[arm.name]}: {len(arm.train)} training, {len(arm.test)} test images")
+        log(f"{arm.title}: {len(arm.train)} training, {len(arm.test)} test images")
     audit = None
     if externals or extras:
         log("confound audit: telling the collections apart within tumour / no tumour")
@@ -602,8 +473,8 @@ def run_recipe(
         config = RunConfig(profile, settings, seed, device, verbose)
         held = {h: xs.holdout(s, seed) for h, s in trained_on.items()
                 if any(e.data.file_list_hash == h for e in externals)}  # fmt: skip
-        plans = {arm.name: _training_side(arm, data, images, labels, main_hashes, extras, held,
-                                          seed, settings.get("extra_repeat", 1), source_notes)
+        plans = {index: _training_side(arm, data, images, labels, main_hashes, extras, held,
+                                       seed, settings.get("extra_repeat", 1), source_notes)
                  for index, arm in enumerate(arms) if arm.retrain or index == 0}  # fmt: skip
         models = recipe.models(config)
         for model in models:
@@ -614,11 +485,11 @@ def run_recipe(
                     log(f"{model.name}: not run ({reason})")
                 continue
             fitted = None
-            for arm in arms:
-                label = f"[seed {seed + 1}/{seeds}] {model.name} ({ARM_TITLES[arm.name]})"
+            for index, arm in enumerate(arms):
+                label = f"[seed {seed + 1}/{seeds}] {model.name} ({arm.title})"
                 fit_seconds = None
                 if arm.retrain or fitted is None:
-                    X_train, y_train, train_hashes, extra_text = plans[arm.name]
+                    X_train, y_train, train_hashes, extra_text = plans[index]
                     log(f"{label}: training on {len(y_train)} images{extra_text}")
                     tic = time.perf_counter()
                     fitted = clone(model.build(config)).fit(X_train, y_train)
@@ -628,7 +499,7 @@ def run_recipe(
                 )  # fmt: skip
                 metrics = summarize(report)
                 record = {
-                    "seed": seed, "arm": arm.name, "model": model.name,
+                    "seed": seed, "arm": arm.name, "fold": arm.fold, "model": model.name,
                     "fit_seconds": fit_seconds, "metrics": metrics,
                     "confusion_matrix": report.confusion_matrix.tolist(),
                     **training_record(fitted),
@@ -652,7 +523,7 @@ def run_recipe(
                         scores.update(n_copies=int((~keep).sum()) if h not in held else None,
                                       held_out=h in held)  # fmt: skip
                         record["external"][source.name] = scores
-                        if seed == 0 and arm.name == "paper":
+                        if seed == 0 and arm.name == "paper" and source.name not in misses:
                             misses[source.name] = missed
                         sens = scores["sensitivity"]
                         log(
@@ -662,7 +533,7 @@ def run_recipe(
                 records.append(record)
                 took = "" if fit_seconds is None else f" (trained in {fit_seconds:.1f} s)"
                 log(f"{label}: test accuracy {metrics['accuracy']:.4f}{took}")
-                if seed == 0:
+                if seed == 0 and (arm.name, model.name) not in reports:  # first fold's
                     reports[arm.name, model.name] = report
                     estimators[arm.name, model.name] = fitted
     for source in externals:
@@ -714,7 +585,7 @@ def _training_side(arm, data, images, labels, main_hashes, extras, held, seed, r
         hashes.append(source.hashes[index])
         added.append(f"{len(index)} from {source.name}")
         notes.append(
-            f"{source.name} trained on ({ARM_TITLES[arm.name]}, seed {seed}): {len(index)} of "
+            f"{source.name} trained on ({arm.title}, seed {seed}): {len(index)} of "
             f"{len(source.labels)} images"
             + (
                 f" ({len(coarse)} of unknown tumour type, each {repeat} times)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -44,6 +45,17 @@ class ExperimentData:
         What was done to it on the way (binarization).
     name : str
         A short name for reports (the folder's name).
+    groups : ndarray or None
+        The patient (or other group) each image belongs to, where the dataset
+        records it (the figshare set's patient IDs); splits keep a group on
+        one side.
+    folds : ndarray or None
+        The fold of each image in the dataset's published cross-validation,
+        where there is one (the figshare set's ``cvind.mat``).
+    source : ndarray of str or None
+        The collection each image came from, where one dataset merges several
+        (:func:`~sklearn_braintumor.datasets.load_image_sources`); None: all
+        from ``name``. See :attr:`sources`.
 
     Examples
     --------
@@ -63,6 +75,16 @@ class ExperimentData:
     description: str
     notes: list = field(default_factory=list)
     name: str = "data"
+    groups: np.ndarray | None = None
+    folds: np.ndarray | None = None
+    source: np.ndarray | None = None
+
+    @property
+    def sources(self) -> np.ndarray:
+        """The collection of each image: ``source``, or ``name`` for every image."""
+        if self.source is not None:
+            return np.asarray(self.source)
+        return np.full(len(self.target), self.name, dtype=object)
 
     @property
     def file_list_hash(self) -> str:
@@ -96,9 +118,8 @@ class ExperimentData:
             f"binarized: {self.target_names[negative[0]]!r} -> no_tumor, "
             f"{[n for i, n in enumerate(self.target_names) if i != negative[0]]} -> tumor"
         )
-        return ExperimentData(self.images, target, list(BINARY_NAMES), self.subset,
-                              self.filenames, self.sha256, self.description,
-                              [*self.notes, note], self.name)  # fmt: skip
+        return dataclasses.replace(self, target=target, target_names=list(BINARY_NAMES),
+                                   notes=[*self.notes, note])  # fmt: skip
 
     def labels_for(self, task: str, classes) -> np.ndarray:
         """Each image's label in a recipe's label space, for training on or scoring it.
@@ -159,9 +180,10 @@ def load_experiment_data(
     Parameters
     ----------
     data : path, optional
-        A dataset folder: either with ``Training`` and ``Testing`` folders of
-        class folders (the 4-class layout, official split kept) or with class
-        folders directly (the yes/no layout).
+        A dataset folder: with ``Training`` and ``Testing`` folders of class
+        folders (the 4-class layout, official split kept), with class folders
+        directly (the yes/no layout), or with the figshare set's ``.mat``
+        slices (patient IDs and published folds kept).
     dataset : str, optional
         A fetched dataset (``braintumor fetch NAME``); never downloads here.
     data_home : path, optional
@@ -197,6 +219,11 @@ def load_experiment_data(
     if (root / "Training").is_dir() and (root / "Testing").is_dir():
         bunch = _load_split_folders(root, "all", "grayscale")
         return _from_bunch(bunch, f"folder {root} (Training + Testing)", root)
+    if next(root.rglob("*.mat"), None) is not None:
+        from ..datasets._figshare import load_figshare_folder
+
+        bunch = load_figshare_folder(root)
+        return _from_bunch(bunch, f"folder {root} (figshare .mat slices)", root)
     return _from_bunch(load_image_folder(root), f"folder {root}", root)
 
 
@@ -208,6 +235,9 @@ def _from_bunch(bunch, description: str, root: Path | None = None) -> Experiment
         np.asarray(bunch.subset) if "subset" in bunch else None, names,
         np.asarray(bunch.sha256), description,
         name="sample" if root is None else root.resolve().name,
+        groups=np.asarray(bunch.groups) if "groups" in bunch else None,
+        folds=np.asarray(bunch.cv_fold) if "cv_fold" in bunch else None,
+        source=np.asarray(bunch.source) if "source" in bunch else None,
     )  # fmt: skip
 
 

@@ -6,8 +6,9 @@ from sklearn.pipeline import make_pipeline
 
 from ..nn import GBMNet
 from ..preprocessing import BrainCrop, Resize
-from ._base import Model, Recipe, RunConfig, Split
+from ._base import Model, Recipe, RunConfig
 from ._common import cnn, transfer, transfer_rows
+from ._splits import RandomSplit
 
 AUGMENT = {"blur_sigma": 1.0, "horizontal_flip": 0.5, "rotation": 30.0, "shear": 10.0,
            "crop_scale": (0.9, 1.0)}  # fmt: skip
@@ -70,7 +71,7 @@ RECIPE = Recipe(
     task="multiclass",
     data="the 4-class set, both folders merged after de-duplication "
     "(`--data` a folder with Training/ and Testing/)",
-    split=Split(kind="random", test_size=0.25, random_state=0, dedupe=True),
+    split=RandomSplit(test_size=0.25, random_state=0, dedupe=True),
     models=_models,
     profiles={
         "quick": {
@@ -124,6 +125,7 @@ RECIPE = Recipe(
         "random resized crop (scale 0.9-1.0); GBMnet (4 conv-BN-ReLU-pool blocks of 8-64 "
         "channels, dense 512, dropout 0.3), Adam, batch 32, cross-entropy, no validation "
         "split (the last epoch is evaluated, as in the paper). The frozen ImageNet "
-        "MobileNetV2 with a 64-unit head runs only where its weights are present locally."
+        "MobileNetV2 with a 64-unit head runs once its weights are in torchvision's cache "
+        "(`braintumor fetch-weights mobilenet_v2`)."
     ),
 )

@@ -6,8 +6,9 @@ from sklearn.pipeline import make_pipeline
 
 from ..nn import LiCNN
 from ..preprocessing import Resize, ToRGB
-from ._base import Model, Recipe, RunConfig, Split
+from ._base import Model, Recipe, RunConfig
 from ._common import cnn
+from ._splits import OfficialSplit
 
 
 def _li_cnn(config: RunConfig):
@@ -44,7 +45,7 @@ RECIPE = Recipe(
     task="multiclass",
     data="the 4-class set at 150x150 RGB, part of Training held out for validation "
     "(`--data` a folder with Training/ and Testing/)",
-    split=Split(kind="official"),
+    split=OfficialSplit(),
     models=lambda config: [Model("LiCNN", _li_cnn)],
     profiles={
         "quick": {

@@ -7,8 +7,9 @@ from sklearn.pipeline import make_pipeline
 
 from ..nn import SimpleCNN
 from ..preprocessing import Resize
-from ._base import Model, Recipe, RunConfig, Split
+from ._base import Model, Recipe, RunConfig
 from ._common import cnn, transfer, transfer_rows
+from ._splits import RandomSplit
 
 _VALID = 0.15 / 0.85  # 70 / 15 / 15 of the whole: validation is 15/85 of the training part
 _BACKBONES = {"densenet121": "DenseNet121", "resnet50": "ResNet50", "resnet101": "ResNet101",
@@ -66,7 +67,7 @@ RECIPE = Recipe(
     data="a 4,600-image healthy / tumour set that is not available here; run it on the 4-class "
     "set binarized (`--data` a folder with Training/ and Testing/) and on the yes/no set "
     "(`--data` a folder with yes/ and no/)",
-    split=Split(kind="random", test_size=0.15, random_state=42),
+    split=RandomSplit(test_size=0.15, random_state=42),
     models=_models,
     profiles={
         "quick": {
@@ -119,7 +120,7 @@ RECIPE = Recipe(
         "the paper profile), batch 32, cross-entropy; the epoch with the best validation "
         "macro F1 is kept and evaluated once on the test split. Backbones from random init "
         "and from ImageNet "
-        "weights (the latter only where torchvision's weight files are present locally: "
-        "nothing is downloaded)."
+        "weights (the latter once torchvision's weight files are in its cache: "
+        "`braintumor fetch-weights NAME`)."
     ),
 )

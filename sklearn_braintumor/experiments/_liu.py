@@ -6,8 +6,9 @@ from sklearn.pipeline import make_pipeline
 
 from ..nn import LiuCNN
 from ..preprocessing import Resize
-from ._base import Model, Recipe, RunConfig, Split
+from ._base import Model, Recipe, RunConfig
 from ._common import cnn, not_in_torchvision, transfer, transfer_rows
+from ._splits import RandomSplit
 
 
 def _liu_cnn(config: RunConfig):
@@ -69,7 +70,7 @@ RECIPE = Recipe(
     task="binary",
     data="the 253-image yes/no set (`--data` a folder with yes/ and no/); the text "
     "also speaks of 1p/19q co-deletion data it does not use",
-    split=Split(kind="random", test_size=0.2, random_state=0, cv=3),
+    split=RandomSplit(test_size=0.2, random_state=0, cv=3),
     models=_models,
     profiles={
         "quick": {

@@ -9,8 +9,9 @@ from sklearn.pipeline import make_pipeline
 from ..classifiers import TTAClassifier, TumorFirstClassifier
 from ..nn import GBMNet
 from ..preprocessing import BrainCrop, IntensityScaler, Resize
-from ._base import Model, Recipe, RunConfig, Split
+from ._base import Model, Recipe, RunConfig
 from ._common import cnn
+from ._splits import OfficialSplit
 
 # images of a yes/no collection say "tumour" without the type: they train the 4-class network
 # to put their probability on the three tumour classes together
@@ -81,7 +82,7 @@ RECIPE = Recipe(
     task="multiclass",
     data="the 4-class set, official split (--data: a folder with Training/ and Testing/), and "
     "for scans from other collections a yes/no set (--train-extra DIR:yes=tumor,no=notumor)",
-    split=Split(kind="official"),
+    split=OfficialSplit(),
     models=lambda config: [Model("GBMNet, recommended schedule", _gbmnet)],
     profiles={
         "quick": {

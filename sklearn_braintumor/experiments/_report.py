@@ -14,7 +14,8 @@ import numpy as np
 
 from .. import __version__
 from ..utils._persistence import check_writable, chmod_like_new, clean_stale, temporary_beside
-from ._base import ARM_TITLES, ARMS, RunResult, device_description
+from ._base import RunResult, device_description
+from ._splits import ARM_TITLES, ARMS
 
 _LABELS = {
     "accuracy": "accuracy",
@@ -209,7 +210,7 @@ def render_markdown(result: RunResult, *, argv=None, figures=()) -> str:
     lines += [f"- {note}" for note in result.source_notes]
     for arm in result.arms:
         lines.append(
-            f"- {ARM_TITLES[arm.name]}: {arm.description}. Training "
+            f"- {arm.title}: {arm.description}. Training "
             + ", ".join(f"{k} {v}" for k, v in data.counts(arm.train).items())
             + f" ({len(arm.train)}); test "
             + ", ".join(f"{k} {v}" for k, v in data.counts(arm.test).items())
@@ -243,7 +244,7 @@ def render_markdown(result: RunResult, *, argv=None, figures=()) -> str:
         took = "(same model)" if r["fit_seconds"] is None else f"{r['fit_seconds']:.1f}"
         params = r.get("best_params") or {}
         lines.append(
-            f"| {r['seed']} | {ARM_TITLES[r['arm']]} | {r['model']} | {r['metrics']['n_samples']} "
+            f"| {r['seed']} | {_protocol_title(r)} | {r['model']} | {r['metrics']['n_samples']} "
             f"| {100 * r['metrics']['accuracy']:.2f} | {r['kept_epoch'] or '–'} | {valid} | {took} "
             f"| {', '.join(f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}' for k, v in params.items()) or '–'} |"  # noqa: E501
         )
@@ -255,6 +256,12 @@ def render_markdown(result: RunResult, *, argv=None, figures=()) -> str:
         lines += ["## Figures", ""]
         lines += [f"![{caption}]({path})" for path, caption in figures]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _protocol_title(record: dict) -> str:
+    fold = record.get("fold")
+    title = ARM_TITLES[record["arm"]]
+    return title if fold is None else f"{title}, fold {fold}"
 
 
 def _cross_source_section(result: RunResult) -> list:
