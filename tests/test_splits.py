@@ -1,23 +1,30 @@
-"""Split strategies as objects, and the data they read (groups, folds)."""
+"""Split strategies as objects, the data they read (groups, folds) and the figshare recipe."""
 
 import dataclasses
+import io
 
+import h5py
 import numpy as np
 import pytest
 
 from sklearn_braintumor.datasets import make_synthetic_mri
 from sklearn_braintumor.experiments import (
+    RECIPES,
     Arm,
     ExperimentData,
     GroupKFoldSplit,
     Model,
     Recipe,
     Split,
+    load_experiment_data,
     run_recipe,
+    write_report,
 )
 from sklearn_braintumor.model_selection import audit_split
 
 CLASSES = ["glioma", "meningioma", "pituitary"]
+# figshare label codes: 1 meningioma, 2 glioma, 3 pituitary
+CODES = {"glioma": 2, "meningioma": 1, "pituitary": 3}
 
 
 def _three_class_phantoms(n, random_state=0):
@@ -98,3 +105,60 @@ def test_a_new_protocol_is_a_subclass_not_a_branch_in_the_runner():
     result = run_recipe(recipe, _data(), device="cpu", log=lambda line: None)
     assert result.split_notes == ["halved"]
     assert [r["arm"] for r in result.records] == ["paper", "leakage_free"]
+
+
+def _mat_slice(image, label, pid):
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as handle:
+        group = handle.create_group("cjdata")
+        group["image"] = image.T  # MATLAB's column-major order, as the real files
+        group["label"] = np.array([[float(label)]])
+        group["PID"] = np.array([[ord(c)] for c in pid], dtype=np.uint16)
+        group["tumorMask"] = np.zeros(image.shape[::-1], dtype=np.uint8)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def figshare_folder(tmp_path):
+    """60 phantom slices of 20 patients in the figshare .mat layout, with cvind.mat."""
+    X, y = _three_class_phantoms(60, random_state=1)
+    root = tmp_path / "figshare"
+    root.mkdir()
+    for i, (image, label) in enumerate(zip(X, y, strict=True), 1):
+        pid = f"P{(i - 1) // 3:03d}"
+        (root / f"{i}.mat").write_bytes(
+            _mat_slice(image.astype(np.int16) * 8, CODES[CLASSES[label]], pid)
+        )
+    with h5py.File(root / "cvind.mat", "w") as handle:
+        handle["cvind"] = ((np.arange(60) // 3) % 5 + 1).astype(float)[None, :]
+    return root
+
+
+def test_the_figshare_recipe_runs_patient_wise_on_the_dataset_layout(figshare_folder, tmp_path):
+    data = load_experiment_data(figshare_folder)
+    assert data.target_names == CLASSES
+    assert len(np.unique(data.groups)) == 20 and sorted(np.unique(data.folds)) == [1, 2, 3, 4, 5]
+    assert (data.sources == "figshare").all()
+    recipe = RECIPES["cheng"]
+    assert isinstance(recipe.split, GroupKFoldSplit) and recipe.classes == tuple(CLASSES)
+    tiny = dataclasses.replace(recipe, profiles={**recipe.profiles,
+                                                 "quick": recipe.profiles["tiny"]})  # fmt: skip
+    result = run_recipe(tiny, data, device="cpu", log=lambda line: None)
+    for model in ("GLCM + SVM, whole slice", "GBMNet"):
+        records = [r for r in result.records if r["model"] == model]
+        assert sorted((r["arm"], r["fold"]) for r in records) == sorted(
+            (arm, fold) for arm in ("paper", "leakage_free") for fold in range(1, 6)
+        )
+        tested = sum(r["metrics"]["n_samples"] for r in records if r["arm"] == "paper")
+        assert tested == 60  # every slice tested once across the five folds
+    assert "needs the tumour masks" in result.unavailable["Fisher vector, augmented tumour region"]
+    out = write_report(result, tmp_path / "report", argv=["reproduce", "cheng"])
+    text = (out / "report.md").read_text()
+    assert "paper's protocol, fold 5" in text and "91.28" in text
+    assert "published 5 folds (0 of 20 patients in more than one fold)" in text
+
+
+def test_a_four_class_recipe_refuses_the_three_class_figshare_data(figshare_folder):
+    with pytest.raises(ValueError, match="classifies the classes"):
+        run_recipe(RECIPES["gbmnet"], load_experiment_data(figshare_folder), device="cpu",
+                   log=lambda line: None)  # fmt: skip
