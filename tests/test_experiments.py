@@ -345,3 +345,14 @@ def test_a_new_recipe_is_one_new_module(tmp_path, monkeypatch):
     assert list(found)[:6] == ["liu", "barone", "liaqat", "gbmnet", "li", "cheng"]
     assert found["li"] is RECIPES["li"]  # imported by the new module, still listed once
     sys.modules.pop("sklearn_braintumor.experiments._cheng", None)
+
+
+def test_imagenet_size_rows_of_the_paper_profile_say_no_gpu_on_a_cpu():
+    from sklearn_braintumor.experiments import RunConfig
+
+    recipe = RECIPES["liaqat"]
+    rows = {m.name: m for m in recipe.models(RunConfig("paper", recipe.profiles["paper"]))}
+    row = rows["VGG16 (random init)"]
+    reason = row.unavailable(RunConfig("paper", recipe.profiles["paper"], device="cpu"))
+    assert reason.startswith("no GPU:") and "--device cuda" in reason
+    assert rows["SimpleCNN"].unavailable is None

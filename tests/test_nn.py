@@ -95,3 +95,19 @@ def test_batch_augment_rejects_bad_options(options):
 
     with pytest.raises(ValueError, match=next(iter(options))):
         BatchAugment(**options)
+
+
+def test_liu_cnn_keeps_its_signal_above_the_noise_layer():
+    # under PyTorch's default initialisation the eight plain convolutions shrink the features
+    # that reach the Gaussian-noise layer far below its 0.1: the network then learns nothing
+    images = torch.rand(8, 1, 256, 256)
+
+    def feature_std(init):
+        torch.manual_seed(0)
+        net = LiuCNN(init=init, noise_std=0.0).eval()
+        with torch.no_grad():
+            return float(net.features(images).std())
+
+    assert feature_std("default") < 0.05 < 0.3 < feature_std("he")
+    with pytest.raises(ValueError, match="init must be"):
+        LiuCNN(init="glorot")

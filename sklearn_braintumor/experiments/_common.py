@@ -32,6 +32,11 @@ def transfer_unavailable(backbone: str, weights):
                 f"the {config.profile} profile leaves the ImageNet-size backbones out "
                 "(use --profile paper, GPU recommended)"
             )
+        if config.device == "cpu":
+            return (
+                "no GPU: an ImageNet-size backbone takes hours per run on a CPU (run with "
+                "--device cuda)"
+            )
         from ..nn._transfer import _torchvision, imagenet_weights_path
 
         try:
