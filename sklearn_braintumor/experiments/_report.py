@@ -8,6 +8,7 @@ import os
 import platform
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -372,7 +373,11 @@ def _figures(result: RunResult, folder: Path) -> list:
             save(plot_history(clf), f"{name}, {ARM_TITLES[arm]}: learning curves", path)
             written.append((path, f"{name}: learning curves per epoch ({arm})"))
     for name in dict.fromkeys(name for _, name in result.reports):
-        caption = _grad_cam_figure(result, name, folder / f"figures/{slug(name)}-grad-cam.png")
+        try:
+            caption = _grad_cam_figure(result, name, folder / f"figures/{slug(name)}-grad-cam.png")
+        except ImportError as exc:  # captum missing: the figure, not hours of results, is lost
+            warnings.warn(f"Grad-CAM figure of {name} not drawn: {exc}", stacklevel=2)
+            caption = None
         if caption:
             written.append((f"figures/{slug(name)}-grad-cam.png", caption))
         for source in result.external:

@@ -149,8 +149,9 @@ class LiuCNN(_SizedCNN):
     noise_std : float, default=0.1
     negative_slope : float, default=0.01
     init : {"he", "default"}, default="he"
-        ``"he"``: Kaiming-normal weights for LeakyReLU and zero biases;
-        ``"default"``: PyTorch's initialisation.
+        ``"he"``: Kaiming-normal weights for LeakyReLU and zero biases in
+        every layer but the output one; ``"default"``: PyTorch's
+        initialisation.
 
     Examples
     --------
@@ -193,12 +194,12 @@ class LiuCNN(_SizedCNN):
                                     nn.Dropout(dropout), nn.Linear(1024, n_classes)),
             in_channels, input_size,
         )  # fmt: skip
-        if init == "he":
-            for module in self.modules():
-                if isinstance(module, (nn.Conv2d, nn.Linear)):
-                    nn.init.kaiming_normal_(module.weight, a=negative_slope,
-                                            nonlinearity="leaky_relu")  # fmt: skip
-                    nn.init.zeros_(module.bias)
+        if init == "he":  # every layer followed by a LeakyReLU; the output layer as it was
+            layers = [m for m in self.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+            for module in layers[:-1]:
+                nn.init.kaiming_normal_(module.weight, a=negative_slope,
+                                        nonlinearity="leaky_relu")  # fmt: skip
+                nn.init.zeros_(module.bias)
 
 
 class BaroneBaselineCNN(_SizedCNN):
