@@ -20,6 +20,7 @@ from sklearn_braintumor.experiments import (
     run_recipe,
     write_report,
 )
+from sklearn_braintumor.experiments._report import render_markdown
 from sklearn_braintumor.model_selection import audit_split
 
 CLASSES = ["glioma", "meningioma", "pituitary"]
@@ -105,6 +106,12 @@ def test_a_new_protocol_is_a_subclass_not_a_branch_in_the_runner():
     result = run_recipe(recipe, _data(), device="cpu", log=lambda line: None)
     assert result.split_notes == ["halved"]
     assert [r["arm"] for r in result.records] == ["paper", "leakage_free"]
+    # images of two collections in one dataset: the report counts them
+    data = _data()
+    data.source = np.where(np.arange(len(data.target)) < 20, "figshare", "sartaj")
+    result = run_recipe(recipe, data, device="cpu", log=lambda line: None)
+    text = render_markdown(result, argv=["reproduce", "halves"], figures=[])
+    assert "- Collections: figshare 20, sartaj 40." in text
 
 
 def _mat_slice(image, label, pid):
@@ -156,6 +163,7 @@ def test_the_figshare_recipe_runs_patient_wise_on_the_dataset_layout(figshare_fo
     text = (out / "report.md").read_text()
     assert "paper's protocol, fold 5" in text and "91.28" in text
     assert "published 5 folds (0 of 20 patients in more than one fold)" in text
+    assert "- Patients: 20 (" in text
 
 
 def test_a_four_class_recipe_refuses_the_three_class_figshare_data(figshare_folder):

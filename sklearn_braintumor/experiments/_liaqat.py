@@ -64,7 +64,7 @@ RECIPE = Recipe(
     citation="E. Liaqat, R. Parmar, J. Ahmed, G. Sharma, Deep Learning for Brain Tumor "
     "Classification from MRI Images, University of Calgary",
     task="binary",
-    data="a 4,600-image healthy / tumour set that is not available here; run it on the 4-class "
+    data="a 4,600-image healthy / tumour set that is not public; run it on the 4-class "
     "set binarized (`--data` a folder with Training/ and Testing/) and on the yes/no set "
     "(`--data` a folder with yes/ and no/)",
     split=RandomSplit(test_size=0.15, random_state=42),

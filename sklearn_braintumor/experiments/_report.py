@@ -207,6 +207,13 @@ def render_markdown(result: RunResult, *, argv=None, figures=()) -> str:
         + ", ".join(f"{k} {v}" for k, v in data.counts().items())
         + f"; SHA-256 of the sorted (file, file SHA-256) list: `{data.file_list_hash}`.",
     ]
+    sources, counts = np.unique(data.sources, return_counts=True)
+    if len(sources) > 1:
+        pairs = zip(sources, counts, strict=True)
+        lines.append("- Collections: " + ", ".join(f"{n} {c}" for n, c in pairs) + ".")
+    if data.groups is not None:
+        lines.append(f"- Patients: {len(np.unique(data.groups))} (each one's images stay on "
+                     "one side of every split that groups by patient).")  # fmt: skip
     lines += [f"- {note}" for note in [*data.notes, *result.split_notes]]
     lines += [f"- {note}" for note in result.source_notes]
     for arm in result.arms:
