@@ -89,3 +89,19 @@ def predict_without_gpu(tmp_path):
         return np.load(tmp_path / "proba.npy")
 
     return predict
+
+
+def mat_slice(image, label, pid) -> bytes:
+    """One slice in the figshare set's MATLAB v7.3 layout (``cjdata``), as bytes."""
+    import io
+
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as handle:
+        group = handle.create_group("cjdata")
+        group["image"] = image.T  # MATLAB's column-major order, as the real files
+        group["label"] = np.array([[float(label)]])
+        group["PID"] = np.array([[ord(c)] for c in pid], dtype=np.uint16)
+        group["tumorMask"] = np.zeros(image.shape[::-1], dtype=np.uint8)
+    return buffer.getvalue()

@@ -16,6 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from conftest import mat_slice
 from PIL import Image
 
 from sklearn_braintumor.datasets import (
@@ -70,17 +71,6 @@ def _yes_no_zip():
     return _zip(members)
 
 
-def _mat_slice(image, label, pid):
-    buffer = io.BytesIO()
-    with h5py.File(buffer, "w") as handle:
-        group = handle.create_group("cjdata")
-        group["image"] = image.T  # MATLAB's column-major order, as the real files
-        group["label"] = np.array([[float(label)]])
-        group["PID"] = np.array([[ord(c)] for c in pid], dtype=np.uint16)
-        group["tumorMask"] = np.zeros(image.shape[::-1], dtype=np.uint8)
-    return buffer.getvalue()
-
-
 FIGSHARE_SLICES = [  # file number, label code, patient, image size
     (1, 1, "P001", 24),
     (2, 2, "P001", 24),
@@ -96,7 +86,7 @@ def _figshare_zip():
         image = rng.randint(0, 3000, size=(size, size)).astype(np.int16)
         image[0, 0] = 3000
         part = "brainTumorDataPublic_1-2.zip" if number <= 2 else "brainTumorDataPublic_3-10.zip"
-        parts[part][f"{number}.mat"] = _mat_slice(image, label, pid)
+        parts[part][f"{number}.mat"] = mat_slice(image, label, pid)
     cv = io.BytesIO()
     with h5py.File(cv, "w") as handle:
         handle["cvind"] = np.array([[1.0, 2.0, 3.0, 5.0]])

@@ -1,11 +1,11 @@
 """Split strategies as objects, the data they read (groups, folds) and the figshare recipe."""
 
 import dataclasses
-import io
 
 import h5py
 import numpy as np
 import pytest
+from conftest import mat_slice
 
 from sklearn_braintumor.datasets import make_synthetic_mri
 from sklearn_braintumor.experiments import (
@@ -114,17 +114,6 @@ def test_a_new_protocol_is_a_subclass_not_a_branch_in_the_runner():
     assert "- Collections: figshare 20, sartaj 40." in text
 
 
-def _mat_slice(image, label, pid):
-    buffer = io.BytesIO()
-    with h5py.File(buffer, "w") as handle:
-        group = handle.create_group("cjdata")
-        group["image"] = image.T  # MATLAB's column-major order, as the real files
-        group["label"] = np.array([[float(label)]])
-        group["PID"] = np.array([[ord(c)] for c in pid], dtype=np.uint16)
-        group["tumorMask"] = np.zeros(image.shape[::-1], dtype=np.uint8)
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def figshare_folder(tmp_path):
     """60 phantom slices of 20 patients in the figshare .mat layout, with cvind.mat."""
@@ -134,7 +123,7 @@ def figshare_folder(tmp_path):
     for i, (image, label) in enumerate(zip(X, y, strict=True), 1):
         pid = f"P{(i - 1) // 3:03d}"
         (root / f"{i}.mat").write_bytes(
-            _mat_slice(image.astype(np.int16) * 8, CODES[CLASSES[label]], pid)
+            mat_slice(image.astype(np.int16) * 8, CODES[CLASSES[label]], pid)
         )
     with h5py.File(root / "cvind.mat", "w") as handle:
         handle["cvind"] = ((np.arange(60) // 3) % 5 + 1).astype(float)[None, :]
