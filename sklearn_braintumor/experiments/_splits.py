@@ -45,6 +45,14 @@ class Arm:
         images (the clean subset of an official test set).
     fold : int or None
         The fold number (from 1) of a cross-validated protocol.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_braintumor.experiments import Arm
+    >>> arm = Arm("paper", np.arange(8), np.arange(8, 10), "first eight / last two", fold=2)
+    >>> arm.title
+    "paper's protocol, fold 2"
     """
 
     name: str
