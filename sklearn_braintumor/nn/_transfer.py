@@ -101,6 +101,7 @@ def fetch_imagenet_weights(
     """
     from ..datasets._fetch import _download, _sha256_file
     from ..exceptions import DownloadError
+    from ..utils._persistence import replacing
 
     if backbone not in BACKBONES:
         raise ValueError(f"unknown backbone {backbone!r}; choose from {sorted(BACKBONES)}")
@@ -110,8 +111,7 @@ def fetch_imagenet_weights(
     match = _HASH_PREFIX.search(path.name)
     prefix = match.group(1) if match else ""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
+    with replacing(path) as partial:  # renamed over path only when the block completes
         if file is not None:
             shutil.copyfile(file, partial)
             digest, what = _sha256_file(partial), str(file)
@@ -123,9 +123,6 @@ def fetch_imagenet_weights(
                 f"{what} is not {backbone}'s ImageNet weights file {path.name}: its SHA-256 "
                 f"starts {digest[: len(prefix)]}, expected {prefix}; nothing was cached"
             )
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
     return path
 
 
