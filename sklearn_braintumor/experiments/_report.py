@@ -16,7 +16,7 @@ import numpy as np
 from .. import __version__
 from ..utils._persistence import check_writable, chmod_like_new, clean_stale, temporary_beside
 from ._base import RunResult, device_description
-from ._splits import ARM_TITLES, ARMS
+from ._splits import ARM_TITLES, ARMS, arm_title
 
 _LABELS = {
     "accuracy": "accuracy",
@@ -251,8 +251,9 @@ def render_markdown(result: RunResult, *, argv=None, figures=()) -> str:
         valid = "–" if r["valid_accuracy"] is None else f"{100 * r['valid_accuracy']:.2f}"
         took = "(same model)" if r["fit_seconds"] is None else f"{r['fit_seconds']:.1f}"
         params = r.get("best_params") or {}
+        protocol = arm_title(r["arm"], r.get("fold"))
         lines.append(
-            f"| {r['seed']} | {_protocol_title(r)} | {r['model']} | {r['metrics']['n_samples']} "
+            f"| {r['seed']} | {protocol} | {r['model']} | {r['metrics']['n_samples']} "
             f"| {100 * r['metrics']['accuracy']:.2f} | {r['kept_epoch'] or '–'} | {valid} | {took} "
             f"| {', '.join(f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}' for k, v in params.items()) or '–'} |"  # noqa: E501
         )
@@ -264,12 +265,6 @@ def render_markdown(result: RunResult, *, argv=None, figures=()) -> str:
         lines += ["## Figures", ""]
         lines += [f"![{caption}]({path})" for path, caption in figures]
     return "\n".join(lines).rstrip() + "\n"
-
-
-def _protocol_title(record: dict) -> str:
-    fold = record.get("fold")
-    title = ARM_TITLES[record["arm"]]
-    return title if fold is None else f"{title}, fold {fold}"
 
 
 def _cross_source_section(result: RunResult) -> list:

@@ -29,6 +29,11 @@ ARMS = ("paper", "leakage_free")
 ARM_TITLES = {"paper": "paper's protocol", "leakage_free": "leakage-free protocol"}
 
 
+def arm_title(name: str, fold: int | None = None) -> str:
+    """Return a protocol's name in reports, with the fold where there is one."""
+    return ARM_TITLES[name] if fold is None else f"{ARM_TITLES[name]}, fold {fold}"
+
+
 @dataclass
 class Arm:
     """Training and test indices of one protocol (one fold of it), and how they were drawn.
@@ -65,8 +70,7 @@ class Arm:
     @property
     def title(self) -> str:
         """The protocol's name in reports, with the fold where there is one."""
-        title = ARM_TITLES[self.name]
-        return title if self.fold is None else f"{title}, fold {self.fold}"
+        return arm_title(self.name, self.fold)
 
 
 class Split:
