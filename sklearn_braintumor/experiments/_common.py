@@ -32,7 +32,7 @@ def transfer_unavailable(backbone: str, weights):
                 f"the {config.profile} profile leaves the ImageNet-size backbones out "
                 "(use --profile paper, GPU recommended)"
             )
-        if config.device == "cpu":
+        if config.profile == "paper" and config.device == "cpu":
             return (
                 "no GPU: an ImageNet-size backbone takes hours per run on a CPU (run with "
                 "--device cuda)"
