@@ -19,7 +19,6 @@ from . import _cross_source as xs
 from ._data import ExperimentData, take
 from ._splits import Arm, Split
 
-PROFILES = ("quick", "paper")
 FOUR_CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -118,8 +117,8 @@ class ExperimentData:
             f"binarized: {self.target_names[negative[0]]!r} -> no_tumor, "
             f"{[n for i, n in enumerate(self.target_names) if i != negative[0]]} -> tumor"
         )
-        return dataclasses.replace(self, target=target, target_names=list(BINARY_NAMES),
-                                   notes=[*self.notes, note])  # fmt: skip
+        return replace(self, target=target, target_names=list(BINARY_NAMES),
+                       notes=[*self.notes, note])  # fmt: skip
 
     def labels_for(self, task: str, classes) -> np.ndarray:
         """Each image's label in a recipe's label space, for training on or scoring it.
