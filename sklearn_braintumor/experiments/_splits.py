@@ -292,7 +292,6 @@ class GroupKFoldSplit(Split):
         groups = np.asarray(data.groups)
         y = data.target
         n_groups = len(np.unique(groups))
-        cv = StratifiedGroupKFold(self.n_splits, shuffle=True, random_state=self.random_state)
         if self.use_published_folds and data.folds is not None:
             published = np.asarray(data.folds)
             values = np.unique(published)
@@ -304,6 +303,7 @@ class GroupKFoldSplit(Split):
                 "in more than one fold)"
             )
         else:
+            cv = StratifiedGroupKFold(self.n_splits, shuffle=True, random_state=self.random_state)
             folds = list(cv.split(np.zeros((len(y), 1)), y, groups))
             how = (
                 f"StratifiedGroupKFold(n_splits={self.n_splits}, shuffle, seed "
@@ -311,7 +311,9 @@ class GroupKFoldSplit(Split):
             )
         hashes = image_hashes(images, "phash")
         joined = _joined(groups, hash_groups(hashes, "phash", 4))
-        clean = list(cv.split(np.zeros((len(y), 1)), y, joined))
+        clean = LeakageFreeSplit(
+            self.n_splits, test_size=1 / self.n_splits, random_state=self.random_state
+        ).split(images, y, joined)
         arms = []
         for fold, (train, test) in enumerate(folds, 1):
             n_near = len(np.unique(near_pairs(hashes[test], hashes[train], 4)[0]))
@@ -324,7 +326,8 @@ class GroupKFoldSplit(Split):
         for fold, (train, test) in enumerate(clean, 1):
             arms.append(Arm(
                 "leakage_free", train, test,
-                f"StratifiedGroupKFold(n_splits={self.n_splits}) over groups that join a "
+                f"LeakageFreeSplit(n_splits={self.n_splits}, StratifiedGroupKFold folds) over "
+                "groups that join a "
                 f"patient's slices and every exact or near copy ({len(np.unique(joined))} "
                 f"groups for {len(y)} images)",
                 fold=fold,
