@@ -4,4 +4,6 @@ import sys
 
 from ._cli import main
 
-sys.exit(main())
+# importing this module (as a crafted model file once asked) runs nothing
+if __name__ == "__main__":
+    sys.exit(main())

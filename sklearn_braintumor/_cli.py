@@ -213,9 +213,13 @@ def _load_model(model: str, trusted: bool):
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    import warnings
     from pathlib import Path
 
+    from PIL import Image
+
     from ._predict import check_output_file, predict_folder
+    from .utils._persistence import refuse_existing
 
     if len(args.paths) > 2:
         raise ValueError(f"give one FOLDER (and --model MODEL), got {args.paths}")
@@ -227,8 +231,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if not Path(folder).is_dir():
         raise FileNotFoundError(f"folder {folder!r} does not exist")
     check_output_file(out)
-    if out.exists() and not args.overwrite:
-        raise FileExistsError(f"{out} already exists; pass --overwrite or another --out")
+    refuse_existing(out, overwrite=args.overwrite)  # before loading the model
     estimator = _load_model(args.model or DEFAULT_MODEL, args.trusted)
     bar = None
 
@@ -244,10 +247,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         bar.update(done - bar.n)
 
     try:
-        summary = predict_folder(
-            estimator, folder, out, batch_size=args.batch_size,
-            color_mode=args.color_mode, on_error=args.on_error, progress=progress,
-        )  # fmt: skip
+        with warnings.catch_warnings():  # an image that big is an error row already
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            summary = predict_folder(
+                estimator, folder, out, batch_size=args.batch_size,
+                color_mode=args.color_mode, on_error=args.on_error, progress=progress,
+                overwrite=args.overwrite, follow_links=args.follow_links,
+            )  # fmt: skip
     finally:
         if bar is not None:
             bar.close()
@@ -267,6 +273,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             f"{summary['n_not_images']} files skipped: not images (suffix not one of "
             f"{' '.join(IMAGE_EXTENSIONS)})"
         )
+    if summary["n_skipped"]:
+        print(
+            f"{summary['n_skipped']} entries skipped: not regular files (FIFOs, devices, broken "
+            "links), or links leading outside FOLDER (--follow-links reads those)"
+        )
     if summary["n_failed"] == summary["n_images"]:
         print(f"braintumor predict: error: none of the {summary['n_images']} files could be "
               f"read; their errors are in {out}", file=sys.stderr)  # fmt: skip
@@ -280,12 +291,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .datasets import ImageSource
+    from .datasets._sources import _parse_mapping
     from .experiments._cross_source import evaluate_collection
+    from .utils._persistence import check_writable, refuse_existing
 
-    source = ImageSource(args.folder, ImageSource.parse("x:" + args.map).mapping
-                         if args.map else None)  # fmt: skip
-    if args.json and Path(args.json).exists() and not args.overwrite:
-        raise FileExistsError(f"{args.json} already exists; pass --overwrite or another --json")
+    mapping = _parse_mapping(args.map, "--map") if args.map is not None else None
+    source = ImageSource(args.folder, mapping)
+    if args.json:
+        check_writable(args.json, "--json")
+        refuse_existing(args.json, overwrite=args.overwrite)
     result = evaluate_collection(_load_model(args.model, args.trusted), source)
     print(f"{source.name}: {result['n_images']} images ({args.folder})")
     print(result["text"])
@@ -330,13 +344,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .utils import export_model
+    from .utils._persistence import check_writable, refuse_existing
 
     suffix = {"onnx": ".onnx", "torchscript": ".pt"}[args.format]
     name = Path(args.model).stem if Path(args.model).suffix else args.model
     out = Path(args.out or f"{name}{suffix}")
+    check_writable(out)
     for path in (out, out.with_suffix(".json")):
-        if path.exists() and not args.overwrite:
-            raise FileExistsError(f"{path} already exists; pass --overwrite or another --out")
+        refuse_existing(path, overwrite=args.overwrite)
     network, spec = export_model(_load_model(args.model, args.trusted), out, format=args.format)
     print(f"network -> {network}\npreprocessing, classes and decision rule -> {spec}")
     return 0
@@ -555,6 +570,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="skip",
         help="skip: unreadable files get a row with the error; raise: stop at the first",
     )
+    predict.add_argument(
+        "--follow-links",
+        action="store_true",
+        help="also read symbolic links that lead outside FOLDER (not followed by default)",
+    )
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.add_argument("--trusted", action="store_true", help=_TRUSTED_HELP)
     return parser
@@ -566,6 +586,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.handler(args)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ImportError) as exc:  # ImportError: an extra not installed
         print(f"braintumor {args.command}: error: {exc}", file=sys.stderr)
         return 1

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import functools
+import itertools
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
@@ -18,7 +21,16 @@ from .datasets._folder import _walk_files
 from .datasets._io import COLOR_MODE, read_image
 from .exceptions import ImageReadError
 from .utils._paths import printable
-from .utils._persistence import check_writable, replacing
+from .utils._persistence import check_writable, refuse_existing, replacing
+
+#: decoded pixels one batch holds at most (256 MB of grayscale images), whatever batch_size says
+MAX_BATCH_PIXELS = 2**28
+#: files decoded ahead of the batch being predicted, per decoding thread
+_READ_AHEAD = 2
+
+_FLAG = "overwrite=True (--overwrite)"
+#: cells starting with these are formulas to a spreadsheet (OWASP's CSV injection rule)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _read(path: Path, color_mode: str) -> np.ndarray | ImageReadError:
@@ -26,6 +38,43 @@ def _read(path: Path, color_mode: str) -> np.ndarray | ImageReadError:
         return read_image(path, color_mode=color_mode)
     except ImageReadError as exc:
         return exc
+
+
+def csv_cell(text: str) -> str:
+    """Return ``text`` safe for a spreadsheet: a leading ``= + - @`` (or tab, CR) gets a ``'``.
+
+    OWASP's rule against CSV injection: a file named ``=HYPERLINK(...).png``
+    would otherwise be run as a formula when the CSV is opened.
+    """
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def _batches(paths, read, pool, n_threads: int, batch_size: int):
+    """Yield ``[(path, image or error), ...]`` in order, bounded in files and in pixels.
+
+    At most ``n_threads * _READ_AHEAD`` files are decoded ahead, and a batch
+    closes at ``batch_size`` files or :data:`MAX_BATCH_PIXELS` decoded pixels,
+    so a folder of large images (or image bombs under the per-image limit)
+    cannot fill memory.
+    """
+    pending: deque = deque()
+    queue = iter(paths)
+    for path in itertools.islice(queue, n_threads * _READ_AHEAD):
+        pending.append((path, pool.submit(read, path)))
+    batch, pixels = [], 0
+    while pending:
+        path, future = pending.popleft()
+        following = next(queue, None)
+        if following is not None:
+            pending.append((following, pool.submit(read, following)))
+        item = future.result()
+        batch.append((path, item))
+        pixels += item.size if isinstance(item, np.ndarray) else 0
+        if len(batch) >= batch_size or pixels >= MAX_BATCH_PIXELS:
+            yield batch
+            batch, pixels = [], 0
+    if batch:
+        yield batch
 
 
 def check_output_file(out: str | os.PathLike) -> Path:
@@ -49,6 +98,8 @@ def check_output_file(out: str | os.PathLike) -> Path:
         "on_error": [StrOptions({"skip", "raise"})],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "progress": [callable, None],
+        "overwrite": ["boolean"],
+        "follow_links": ["boolean"],
     },
     prefer_skip_nested_validation=True,
 )
@@ -62,6 +113,8 @@ def predict_folder(
     on_error: str = "skip",
     n_threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    overwrite: bool = False,
+    follow_links: bool = False,
 ) -> dict:
     """Write class probabilities of every image below ``folder`` to a CSV file.
 
@@ -69,7 +122,19 @@ def predict_folder(
     while decoding), each batch goes through the estimator's
     ``predict_proba`` as one list of images (so a pipeline's crop and resize
     run on it), and rows are written in sorted path order. The CSV is
-    written under a temporary name and renamed into place when complete.
+    written under a temporary name and moved into place when complete; an
+    existing file is replaced only with ``overwrite=True``, and of two runs
+    writing one new file the second fails instead of replacing the first.
+
+    A folder from someone else is read with limits: only regular files
+    (FIFOs, devices, sockets and broken links are skipped and counted), links
+    leading outside ``folder`` are not followed unless ``follow_links=True``,
+    files over 256 MiB and images over 40 megapixels are error rows, a JPEG
+    whose data libjpeg reports as corrupt is an error row, and a batch holds
+    at most 256 million decoded pixels whatever ``batch_size`` says. Text
+    cells (path, class, error) that start with ``= + - @`` get a leading
+    ``'`` so that a spreadsheet shows them as text instead of running them
+    as formulas (OWASP's rule against CSV injection).
 
     Parameters
     ----------
@@ -99,13 +164,20 @@ def predict_folder(
         Decoding threads; None uses ``os.cpu_count()``.
     progress : callable or None
         Called as ``progress(done, total)`` after each batch.
+    overwrite : bool, default=False
+        Replace an existing ``out``; without it an existing file is an error
+        (``FileExistsError``), as at the command line.
+    follow_links : bool, default=False
+        Also follow symbolic links whose target lies outside ``folder``.
 
     Returns
     -------
     summary : dict
         ``n_images``, ``n_failed``, ``n_not_images`` (files skipped for their
         suffix: .npy, .dcm, ...; not in the CSV), ``n_ood`` (images flagged
-        by the guard; None without one), ``seconds``, ``images_per_second``.
+        by the guard; None without one), ``n_skipped`` (entries that are not
+        regular files, or links not followed), ``seconds``,
+        ``images_per_second``.
 
     Examples
     --------
@@ -128,7 +200,8 @@ def predict_folder(
     if not folder.is_dir():
         raise FileNotFoundError(f"folder {str(folder)!r} does not exist")
     check_output_file(out)
-    paths, n_other = _walk_files(folder)
+    refuse_existing(out, overwrite=overwrite, flag=_FLAG)
+    paths, n_other, skipped = _walk_files(folder, follow_links=follow_links)
     if not paths:
         raise ValueError(f"no image files below {str(folder)!r}")
     classes = [str(c) for c in estimator.classes_]
@@ -137,60 +210,65 @@ def predict_folder(
         lambda proba: np.asarray(estimator.classes_)[np.argmax(proba, axis=1)]
     )
     guarded = has_guard(estimator)
-    n_ood = 0
+    n_ood = n_failed = done = 0
+    n_threads = n_threads or os.cpu_count() or 1
     start = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
-    n_failed = 0
     reference = None
-    with replacing(out, ".partial") as tmp:
-        with (
-            open(tmp, "w", newline="", encoding="utf-8") as stream,
-            ThreadPoolExecutor(n_threads or os.cpu_count()) as pool,
-        ):
-            writer = csv.writer(stream)
-            writer.writerow(["path", "predicted", *(f"proba_{c}" for c in classes), "ood", "error"])
-            for first in range(0, len(paths), batch_size):
-                batch = paths[first : first + batch_size]
-                decoded = list(pool.map(lambda p: _read(p, color_mode), batch))
-                for i, item in enumerate(decoded):
-                    if not isinstance(item, np.ndarray):
-                        continue
-                    # --color-mode unchanged: the first image read sets the channels for all
-                    channels = 1 if item.ndim == 2 else item.shape[2]
-                    reference = channels if reference is None else reference
-                    if channels != reference:
-                        decoded[i] = ImageReadError(
-                            str(batch[i]),
-                            f"has {channels} channel(s), the other images {reference}; use "
-                            "--color-mode grayscale or rgb to convert every file alike",
-                        )
-                good = [i for i, item in enumerate(decoded) if isinstance(item, np.ndarray)]
-                failed = [i for i, item in enumerate(decoded) if isinstance(item, Exception)]
-                if failed and on_error == "raise":
-                    raise decoded[failed[0]]
-                proba = estimator.predict_proba([decoded[i] for i in good]) if good else []
-                labels = decide(proba) if good else []
-                flags = [""] * len(good)
-                if guarded and good:
-                    flagged = predict_ood(estimator, [decoded[i] for i in good])
-                    n_ood += int(flagged.sum())
-                    flags = [str(bool(f)) for f in flagged]
-                rows = dict(zip(good, zip(labels, proba, flags, strict=True), strict=True))
-                for i, path in enumerate(batch):
-                    name = printable(path.relative_to(folder).as_posix())
-                    if i in rows:
-                        label, p, flag = rows[i]
-                        writer.writerow([name, str(label), *(f"{v:.6f}" for v in p), flag, ""])
-                    else:
-                        n_failed += 1
-                        writer.writerow([name, "", *([""] * len(classes)), "", decoded[i].reason])
-                if progress is not None:
-                    progress(min(first + batch_size, len(paths)), len(paths))
+    with (
+        replacing(out, ".partial", exclusive=not overwrite, flag=_FLAG) as tmp,
+        open(tmp, "w", newline="", encoding="utf-8") as stream,
+        ThreadPoolExecutor(n_threads) as pool,
+    ):
+        writer = csv.writer(stream)
+        writer.writerow(["path", "predicted", *(f"proba_{c}" for c in classes), "ood", "error"])
+        read = functools.partial(_read, color_mode=color_mode)
+        for batch in _batches(paths, read, pool, n_threads, batch_size):
+            decoded = [item for _, item in batch]
+            for i, item in enumerate(decoded):
+                if not isinstance(item, np.ndarray):
+                    continue
+                # --color-mode unchanged: the first image read sets the channels for all
+                channels = 1 if item.ndim == 2 else item.shape[2]
+                reference = channels if reference is None else reference
+                if channels != reference:
+                    decoded[i] = ImageReadError(
+                        str(batch[i][0]),
+                        f"has {channels} channel(s), the other images {reference}; use "
+                        "--color-mode grayscale or rgb to convert every file alike",
+                    )
+            good = [i for i, item in enumerate(decoded) if isinstance(item, np.ndarray)]
+            failed = [i for i, item in enumerate(decoded) if isinstance(item, Exception)]
+            if failed and on_error == "raise":
+                raise decoded[failed[0]]
+            proba = estimator.predict_proba([decoded[i] for i in good]) if good else []
+            labels = decide(proba) if good else []
+            flags = [""] * len(good)
+            if guarded and good:
+                flagged = predict_ood(estimator, [decoded[i] for i in good])
+                n_ood += int(flagged.sum())
+                flags = [str(bool(f)) for f in flagged]
+            rows = dict(zip(good, zip(labels, proba, flags, strict=True), strict=True))
+            for i, (path, _) in enumerate(batch):
+                name = csv_cell(printable(path.relative_to(folder).as_posix()))
+                if i in rows:
+                    label, p, flag = rows[i]
+                    writer.writerow(
+                        [name, csv_cell(str(label)), *(f"{v:.6f}" for v in p), flag, ""]
+                    )
+                else:
+                    n_failed += 1
+                    reason = csv_cell(printable(decoded[i].reason))
+                    writer.writerow([name, "", *([""] * len(classes)), "", reason])
+            done += len(batch)
+            if progress is not None:
+                progress(done, len(paths))
     seconds = time.perf_counter() - start
     return {
         "n_images": len(paths),
         "n_failed": n_failed,
         "n_not_images": n_other,
+        "n_skipped": len(skipped),
         "n_ood": n_ood if guarded else None,
         "seconds": seconds,
         "images_per_second": len(paths) / seconds,

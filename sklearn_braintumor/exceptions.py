@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from sklearn.utils._param_validation import InvalidParameterError
 
-__all__ = ["ChecksumError", "DownloadError", "ImageReadError", "InvalidParameterError"]
+__all__ = [
+    "ChecksumError",
+    "DownloadError",
+    "ImageReadError",
+    "InvalidParameterError",
+    "ModelFileError",
+]
 
 
 class ImageReadError(ValueError):
@@ -69,3 +75,43 @@ class ChecksumError(DownloadError):
     >>> str(ChecksumError("archive.zip: SHA-256 differs from the registry's"))
     "archive.zip: SHA-256 differs from the registry's"
     """
+
+
+class ModelFileError(ValueError):
+    """A model file is damaged, crafted, or holds what the safe format does not build.
+
+    Raised by :func:`~sklearn_braintumor.utils.load` and
+    :func:`~sklearn_braintumor.pretrained.load_pretrained` for every way a
+    file can be wrong (not a model, truncated, a pickle without
+    ``trusted=True``, an unregistered type, a member too large, a missing
+    array, weights of the wrong shape), naming the file and what is wrong.
+
+    Parameters
+    ----------
+    path : str
+        The model file.
+    reason : str
+        What is wrong, as a predicate: ``"is an empty file"``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sklearn_braintumor.exceptions import ModelFileError
+    >>> from sklearn_braintumor.utils import load
+    >>> empty = Path(tempfile.mkdtemp()) / "model.btm"
+    >>> _ = empty.write_bytes(b"")
+    >>> try:
+    ...     load(empty)
+    ... except ModelFileError as error:
+    ...     print(error.reason, isinstance(error, ValueError))
+    is an empty file True
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"model file {self.path!r} {reason}")
+
+    def __reduce__(self):
+        return type(self), (self.path, self.reason)

@@ -117,7 +117,12 @@ def test_resize_antialiases_like_skimage(real):
     )
     assert np.abs(out - reference).mean() < 2.0  # gray levels, on a 0..255 scale
     assert abs(out.mean() - real[:10].mean()) < 1.0
-    assert Resize((8, 8)).fit_transform(real[:2].astype(np.int32)).dtype == np.float32
+    # other integer dtypes: as uint8 / uint16 when the values fit, else float32
+    as_int = Resize((8, 8)).fit_transform(real[:2].astype(np.int32))
+    assert as_int.dtype == np.uint8
+    np.testing.assert_array_equal(as_int, Resize((8, 8)).fit_transform(real[:2]))
+    assert Resize((8, 8)).fit_transform(real[:2].astype(np.int32) * 200).dtype == np.uint16
+    assert Resize((8, 8)).fit_transform(real[:2].astype(np.int64) * 10**6).dtype == np.float32
     naive = Resize((56, 56), anti_aliasing=False, order=0).fit_transform(real[:10])
     assert np.abs(naive - reference).mean() > np.abs(out - reference).mean()
 

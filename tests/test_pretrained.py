@@ -16,6 +16,7 @@ from sklearn_braintumor._cli import main
 from sklearn_braintumor.classifiers import fine_tune, predict_ood
 from sklearn_braintumor.classifiers._ood import final_classifier
 from sklearn_braintumor.datasets import load_sample
+from sklearn_braintumor.exceptions import ModelFileError
 from sklearn_braintumor.pretrained import (
     DEFAULT_MODEL,
     PRETRAINED,
@@ -24,6 +25,7 @@ from sklearn_braintumor.pretrained import (
     load_pretrained,
     pretrained_card,
 )
+from sklearn_braintumor.pretrained._checksums import SHA256
 
 
 @pytest.fixture(scope="module")
@@ -128,12 +130,25 @@ def test_pickle_payload_is_refused_even_with_a_matching_checksum(tmp_path, monke
     _Payload.marker = str(tmp_path / "code-ran")
     weights = folder / "4class.btm"
     joblib.dump(_Payload(), weights)
-    card = json.loads((folder / "4class.json").read_text())
-    card["sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
-    (folder / "4class.json").write_text(json.dumps(card))
+    monkeypatch.setitem(SHA256, "4class", hashlib.sha256(weights.read_bytes()).hexdigest())
     with pytest.raises(ValueError):
         load_pretrained("4class")
     assert not (tmp_path / "code-ran").exists()
+
+
+def test_a_changed_model_with_its_card_edited_to_match_is_refused(tmp_path, monkeypatch):
+    # the digest that counts is recorded in the package's code, not in the editable card
+    folder = _copy_registry(tmp_path, monkeypatch)
+    weights = folder / "4class.btm"
+    payload = bytearray(weights.read_bytes())
+    payload[len(payload) // 2] ^= 0xFF
+    weights.write_bytes(bytes(payload))
+    card = json.loads((folder / "4class.json").read_text())
+    card["sha256"] = hashlib.sha256(payload).hexdigest()
+    (folder / "4class.json").write_text(json.dumps(card))
+    with pytest.raises(ModelFileError, match="does not match its recorded SHA-256"):
+        load_pretrained("4class")
+    assert pretrained_card("4class")["sha256"] == SHA256["4class"]
 
 
 def test_missing_model_file_says_what_to_run(tmp_path, monkeypatch):

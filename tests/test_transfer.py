@@ -131,6 +131,7 @@ def test_fetch_weights_downloads_once_checks_the_hash_and_leaves_nothing_half_wr
     monkeypatch.setattr(
         _transfer, "imagenet_weights_path", lambda b: (target, f"{base}/w.pth", "W.DEFAULT")
     )
+    monkeypatch.setattr(_transfer, "_expected_bytes", lambda b: len(payload))
     path = fetch_imagenet_weights("vgg16")
     assert path == target and path.read_bytes() == payload and hits == ["/w.pth"]
     assert torch.equal(torch.load(path, weights_only=True)["weight"], state["weight"])
@@ -183,6 +184,7 @@ def test_transfer_net_downloads_imagenet_weights_only_when_asked(
         _transfer, "imagenet_weights_path",
         lambda b: (target, f"{base}/{target.name}", "W.DEFAULT"),
     )  # fmt: skip
+    monkeypatch.setattr(_transfer, "_expected_bytes", lambda b: len(payload))
     with pytest.raises(FileNotFoundError, match="braintumor fetch-weights mobilenet_v2"):
         TransferNet("mobilenet_v2", weights="imagenet", input_size=(64, 64))
     assert hits == []  # never downloaded unless asked

@@ -7,9 +7,12 @@ its clean subset and, with ``--external``, a yes/no collection it never saw
 and writes ``NAME.btm`` (safe format) with ``NAME.json`` (checksum, figures,
 commands) into the package, plus a report folder per model and the docs'
 model-card page. On a 2-core x86 CPU each model takes about 10 minutes.
+Each file's SHA-256 goes into ``sklearn_braintumor/pretrained/_checksums.py``
+(in code, where the card's JSON cannot change it).
 
     python3 tools/build_pretrained.py --data FOLDER_WITH_TRAINING_AND_TESTING \
         --external YESNO_FOLDER:yes=tumor,no=notumor
+    python3 tools/build_pretrained.py --resave   # the same models, in the current file format
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ from sklearn_braintumor.experiments import get_recipe, run_recipe, write_report
 from sklearn_braintumor.experiments._data import load_experiment_data, load_source_data
 from sklearn_braintumor.pretrained import PRETRAINED, pretrained_card
 from sklearn_braintumor.pretrained._cards import render_cards
+from sklearn_braintumor.pretrained._checksums import SHA256
 from sklearn_braintumor.pretrained._registry import MODELS_DIR
-from sklearn_braintumor.utils import load
+from sklearn_braintumor.utils import load, save
 from sklearn_braintumor.utils._persistence import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,10 +73,36 @@ def _build_command(external) -> str:
     )
 
 
+def write_checksums(digests: dict[str, str]) -> None:
+    """Record the shipped files' SHA-256 in the package's code (``_checksums.py``)."""
+    path = ROOT / "sklearn_braintumor" / "pretrained" / "_checksums.py"
+    text = path.read_text()
+    head = text[: text.index("SHA256 = {")]
+    rows = "".join(f'    "{name}": "{digest}",\n' for name, digest in sorted(digests.items()))
+    atomic_write_text(path, head + "SHA256 = {\n" + rows + "}\n")
+
+
+def resave(names) -> None:
+    """Write the shipped models again in the current safe format: same weights, new bytes."""
+    digests = dict(SHA256)
+    for name in names:
+        target = PRETRAINED[name].weights_file
+        model = load(target)  # an older format version still loads
+        save(model, target)
+        payload = target.read_bytes()
+        digests[name] = hashlib.sha256(payload).hexdigest()
+        card_file = PRETRAINED[name].card_file
+        card = json.loads(card_file.read_text())
+        card["n_bytes"] = len(payload)
+        atomic_write_text(card_file, json.dumps(card, indent=2) + "\n")
+        print(f"{name}: {len(payload)} bytes, SHA-256 {digests[name]}", flush=True)
+    write_checksums(digests)
+
+
 def main(argv=None) -> int:
     """Build the models named by ``--models``; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="the 4-class set: Training/ and Testing/")
+    parser.add_argument("--data", help="the 4-class set: Training/ and Testing/")
     parser.add_argument("--external", help="a yes/no collection, DIR:yes=tumor,no=notumor")
     parser.add_argument("--models", nargs="*", default=list(PRETRAINED), choices=list(PRETRAINED))
     parser.add_argument("--reports", default="build/pretrained", help="report folders (here)")
@@ -81,12 +111,23 @@ def main(argv=None) -> int:
         action="store_true",
         help="take the model and figures from existing report folders instead of training",
     )
+    parser.add_argument(
+        "--resave",
+        action="store_true",
+        help="no training: write the shipped models again in the current file format",
+    )
     args = parser.parse_args(argv)
+    if args.resave:
+        resave(args.models)
+        return 0
+    if args.data is None:
+        parser.error("--data is required unless --resave")
 
     torch.set_num_threads(1)  # reproducible CPU sums; fast on a shared 2-core machine
     data = load_experiment_data(args.data)
     external = load_source_data(args.external) if args.external else None
     data_name = "FOLDER"
+    digests = dict(SHA256)
     for name in args.models:
         spec = PRETRAINED[name]
         recipe = get_recipe(spec.recipe)
@@ -118,8 +159,9 @@ def main(argv=None) -> int:
         target = MODELS_DIR / f"{name}.btm"
         shutil.copyfile(model_file, target)
         payload = target.read_bytes()
+        digests[name] = hashlib.sha256(payload).hexdigest()
+        write_checksums(digests)
         card = {
-            "sha256": hashlib.sha256(payload).hexdigest(),
             "n_bytes": len(payload),
             "classes": [str(c) for c in model.classes_],
             "negative_class": str(model.negative_class),
@@ -137,8 +179,8 @@ def main(argv=None) -> int:
             },
         }
         atomic_write_text(MODELS_DIR / f"{name}.json", json.dumps(card, indent=2) + "\n")
-        print(json.dumps({k: card[k] for k in ("sha256", "n_bytes", "figures", "guard")},
-                         indent=2), flush=True)  # fmt: skip
+        print(json.dumps({"sha256": digests[name]} | {k: card[k] for k in
+                         ("n_bytes", "figures", "guard")}, indent=2), flush=True)  # fmt: skip
     atomic_write_text(ROOT / "docs" / "_model_cards.md",
                       render_cards([pretrained_card(n) for n in PRETRAINED]))  # fmt: skip
     print("argv:", shlex.join(sys.argv))

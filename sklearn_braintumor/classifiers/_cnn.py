@@ -523,7 +523,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"CNNClassifier was fitted on {kind} images (0-{peak}), got {array.dtype} "
                     f"values in [{low:g}, {high:g}]; pass {kind} images as in training "
-                    f"(np.clip(X, 0, {peak}).astype(np.{kind}))"
+                    f"(np.clip(X, 0, {peak}).astype(np.{kind})). Integer images outside "
+                    "0-65535 reach it as floats when a step before it (Resize) converted them"
                 )
             if low < 0 or high > peak:
                 raise ValueError(

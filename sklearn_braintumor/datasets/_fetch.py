@@ -47,22 +47,48 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _download(url: str, destination: Path, timeout: float) -> str:
-    """Stream ``url`` into ``destination``; return the SHA-256 of the bytes."""
+def _download(
+    url: str, destination: Path, timeout: float, *, max_bytes: int | None = None,
+    deadline: float | None = None,
+) -> str:  # fmt: skip
+    """Stream ``url`` into ``destination``; return the SHA-256 of the bytes.
+
+    ``timeout`` bounds each wait for the server; ``deadline`` (seconds) the
+    whole download, so a server that sends a byte now and then cannot hold
+    it forever; ``max_bytes`` the size, so an endless body cannot fill the
+    disk (a larger ``Content-Length`` is refused before anything is written).
+    """
     request = urllib.request.Request(
         url, headers={"User-Agent": f"sklearn-braintumor/{__version__}"}
     )
     digest = hashlib.sha256()
     received = 0
+    start = time.monotonic()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             expected = response.headers.get("Content-Length")
+            if max_bytes is not None and expected is not None and int(expected) > max_bytes:
+                raise DownloadError(
+                    f"{url} announces {int(expected)} bytes, more than the {max_bytes} expected"
+                )
             with open(destination, "wb") as out:
-                while block := response.read(_CHUNK):
+                while block := response.read1(_CHUNK):  # returns what has arrived
+                    received += len(block)
+                    if max_bytes is not None and received > max_bytes:
+                        raise DownloadError(
+                            f"download of {url} goes past {max_bytes} bytes, the most expected; "
+                            "nothing was cached"
+                        )
+                    if deadline is not None and time.monotonic() - start > deadline:
+                        raise DownloadError(
+                            f"download of {url} did not finish within {deadline:.0f} s "
+                            f"({received} bytes received); nothing was cached"
+                        )
                     out.write(block)
                     digest.update(block)
-                    received += len(block)
-    except (urllib.error.URLError, HTTPException, OSError) as exc:
+    except DownloadError:
+        raise
+    except (urllib.error.URLError, HTTPException, OSError, ValueError) as exc:
         raise DownloadError(f"download of {url} failed: {exc}") from exc
     if expected is not None and received != int(expected):
         raise DownloadError(f"download of {url} is incomplete: {received} of {expected} bytes")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import sys
 import warnings
 from collections.abc import Sequence
@@ -16,7 +17,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, va
 
 from ..exceptions import ImageReadError
 from ..utils._images import stack_images
-from ._io import COLOR_MODE, IMAGE_EXTENSIONS, decode_image
+from ..utils._paths import printable
+from ._io import COLOR_MODE, IMAGE_EXTENSIONS, decode_image, read_file_bytes
 
 __all__ = ["load_image_folder"]
 
@@ -27,33 +29,58 @@ def _is_hidden(name: str) -> bool:
     return name.startswith(".") or name in _IGNORED_FOLDERS
 
 
-def _walk_files(folder: Path) -> tuple[list[Path], int]:
-    """Image files below ``folder`` in sorted order, and the count of other files.
+def _walk_files(
+    folder: Path, *, follow_links: bool = True
+) -> tuple[list[Path], int, list[tuple[str, str]]]:
+    """Image files below ``folder`` in sorted order, the count of other files, and what was skipped.
 
-    Symbolic links to folders are followed at every depth, as a linked class
-    folder is; a link back into a folder already walked (a cycle, or the same
-    folder twice) is skipped, so no file is read twice.
+    Only regular files are returned: FIFOs, devices, sockets and broken links
+    are skipped (never opened), each with the reason. Symbolic links to
+    folders are followed at every depth; a link back into a folder already
+    walked (a cycle, or the same folder twice) is skipped, so no file is read
+    twice. With ``follow_links=False`` links (to files or folders) whose
+    target lies outside ``folder`` are skipped too: a folder received from
+    someone else cannot make the caller read ``/etc`` or ``/dev``.
     """
     images: list[Path] = []
+    skipped: list[tuple[str, str]] = []
     n_other = 0
-    seen = {os.path.realpath(folder)}
+    top = os.path.realpath(folder)
+
+    def outside(real: str) -> bool:
+        return not follow_links and os.path.commonpath([top, real]) != top
+
+    seen = {top}
     for current, dirnames, filenames in os.walk(folder, followlinks=True):
         kept = []
         for d in sorted(d for d in dirnames if not _is_hidden(d)):
             real = os.path.realpath(os.path.join(current, d))
-            if real not in seen:
+            if outside(real):
+                skipped.append((os.path.join(current, d), "a link to a folder outside the folder"))
+            elif real not in seen:
                 seen.add(real)
                 kept.append(d)
         dirnames[:] = kept
         for filename in filenames:
             if _is_hidden(filename):
                 continue
-            if filename.lower().endswith(IMAGE_EXTENSIONS):
-                images.append(Path(current, filename))
-            else:
+            if not filename.lower().endswith(IMAGE_EXTENSIONS):
                 n_other += 1
+                continue
+            path = os.path.join(current, filename)
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:
+                skipped.append((path, "a broken link"))
+                continue
+            if not stat.S_ISREG(mode):
+                skipped.append((path, "not a regular file (a FIFO, device or socket)"))
+            elif outside(os.path.realpath(path)):
+                skipped.append((path, "a link to a file outside the folder"))
+            else:
+                images.append(Path(path))
     images.sort(key=lambda p: p.relative_to(folder).as_posix())
-    return images, n_other
+    return images, n_other, skipped
 
 
 def _class_folders(root: Path, classes: Sequence[str] | None) -> list[str]:
@@ -90,18 +117,14 @@ def read_images(
     failures: list[tuple[str, str]] = []
     for index, path in enumerate(paths):
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            error = ImageReadError(str(path), exc.strerror or str(exc))
+            data = read_file_bytes(path)
+            images.append(decode_image(data, name=str(path), color_mode=color_mode))
+        except ImageReadError as exc:
+            error = exc
         else:
-            try:
-                images.append(decode_image(data, name=str(path), color_mode=color_mode))
-            except ImageReadError as exc:
-                error = exc
-            else:
-                digests.append(hashlib.sha256(data).hexdigest())
-                kept.append(index)
-                continue
+            digests.append(hashlib.sha256(data).hexdigest())
+            kept.append(index)
+            continue
         if on_error == "raise":
             raise error
         failures.append((error.path, error.reason))
@@ -173,6 +196,7 @@ def warn_skipped(failures: list[tuple[str, str]]) -> None:
         "n_jobs": [Integral, None],
         "chunk_size": [Interval(Integral, 1, None, closed="left")],
         "verbose": ["verbose"],
+        "follow_links": ["boolean"],
     },
     prefer_skip_nested_validation=True,
 )
@@ -187,6 +211,7 @@ def load_image_folder(
     n_jobs: int | None = None,
     chunk_size: int = 256,
     verbose: bool = False,
+    follow_links: bool = True,
 ) -> Bunch | tuple[np.ndarray, np.ndarray]:
     """Load images stored one folder per class, e.g. ``Training/glioma/*.jpg``.
 
@@ -233,6 +258,12 @@ def load_image_folder(
         memory at once.
     verbose : bool, default=False
         Show a progress bar (files done) while loading.
+    follow_links : bool, default=True
+        Follow symbolic links wherever they lead (a class folder linked from
+        another disk is a common way to assemble a dataset). ``False`` skips
+        links whose target lies outside ``path``. Either way only regular
+        files are read: FIFOs, devices, sockets and broken links are skipped
+        and listed in one ``UserWarning``.
 
     Returns
     -------
@@ -279,9 +310,11 @@ def load_image_folder(
     paths: list[Path] = []
     labels: list[int] = []
     n_other = 0
+    skipped: list[tuple[str, str]] = []
     for label, name in enumerate(class_names):
-        files, other = _walk_files(root / name)
+        files, other, passed_over = _walk_files(root / name, follow_links=follow_links)
         n_other += other
+        skipped += passed_over
         if not files:
             warnings.warn(
                 f"class folder {str(root / name)!r} contains no image files",
@@ -296,6 +329,9 @@ def load_image_folder(
         chunk_size=chunk_size, verbose=verbose,
     )  # fmt: skip
     warn_skipped(failures)
+    if skipped:
+        listing = "\n".join(f"  {printable(path)}: {reason}" for path, reason in skipped)
+        warnings.warn(f"skipped {len(skipped)} entries:\n{listing}", UserWarning, stacklevel=2)
     if not images:
         raise ValueError(f"no readable image files found under {str(root)!r}")
 
@@ -316,6 +352,8 @@ def load_image_folder(
         lines.append(f"{len(failures)} unreadable file(s) skipped (on_error='warn').")
     if n_other:
         lines.append(f"{n_other} non-image file(s) ignored.")
+    if skipped:
+        lines.append(f"{len(skipped)} entries skipped: not regular files, or links not followed.")
     shapes = "one shape " + str(stacked.shape[1:]) if stacked.dtype != object else "mixed shapes"
     lines.append(f"Images have {shapes}.")
     return Bunch(

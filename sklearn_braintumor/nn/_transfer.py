@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -54,6 +53,32 @@ def imagenet_weights_path(backbone: str) -> tuple[Path, str, str]:
 
 
 _HASH_PREFIX = re.compile(r"-([a-f0-9]{6,})\.")
+#: seconds one fetch of weights may take in all (the largest, vgg16, is 528 MiB)
+FETCH_DEADLINE = 3600.0
+# torchvision records each file's size in MiB to 2-3 decimals: allow that rounding
+_SIZE_SLACK = 2**16
+
+
+def _expected_bytes(backbone: str) -> int | None:
+    """Return the size torchvision records for ``backbone``'s weights file, in bytes."""
+    weights = _torchvision().models.get_model_weights(BACKBONES[backbone][0]).DEFAULT
+    size = weights.meta.get("_file_size")
+    return None if size is None else round(size * 2**20)
+
+
+def _copy_capped(source, destination: Path, max_bytes: int | None) -> str:
+    """Copy a regular file of at most ``max_bytes``; return its SHA-256."""
+    import hashlib
+
+    from ..datasets._io import read_file_bytes
+    from ..exceptions import DownloadError, ImageReadError
+
+    try:
+        data = read_file_bytes(source, what="weights", max_bytes=max_bytes or 2**40)
+    except ImageReadError as exc:
+        raise DownloadError(f"cannot use {source}: {exc.reason}; nothing was cached") from exc
+    destination.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
 
 
 def fetch_imagenet_weights(
@@ -65,10 +90,19 @@ def fetch_imagenet_weights(
     The one place where the library downloads weights, and only when called
     (``braintumor fetch-weights NAME`` from a shell, or
     ``TransferNet(weights="imagenet", download=True)``): a ``fit`` never does.
-    The file is written under a temporary name and renamed when complete, and
-    its SHA-256 must start with the hash prefix in torchvision's file name
+    The file is written under a temporary name and renamed when complete.
+    Its size must match the size torchvision records (a larger body or file
+    is cut off at that size, so an endless one cannot fill the disk), the
+    whole download must end within :data:`FETCH_DEADLINE` seconds, and its
+    SHA-256 must start with the hash prefix in torchvision's file name
     (``resnet50-11ad3fa6.pth``): a damaged or wrong file is refused and
     nothing is cached. Already cached: nothing is downloaded.
+
+    torchvision publishes only that 8-hex-digit (32-bit) prefix of each
+    file's SHA-256, so the check catches damaged, truncated and wrong files,
+    not a file forged to match it. Weights are read with
+    ``torch.load(weights_only=True)``, which builds tensors and runs no code
+    from the file, so a forged file can give wrong weights, not run code.
 
     Parameters
     ----------
@@ -99,7 +133,7 @@ def fetch_imagenet_weights(
     >>> path.name  # doctest: +SKIP
     'mobilenet_v2-7ebf99e0.pth'
     """
-    from ..datasets._fetch import _download, _sha256_file
+    from ..datasets._fetch import _download
     from ..exceptions import DownloadError
     from ..utils._persistence import replacing
 
@@ -110,14 +144,22 @@ def fetch_imagenet_weights(
         return path
     match = _HASH_PREFIX.search(path.name)
     prefix = match.group(1) if match else ""
+    expected = _expected_bytes(backbone)
+    max_bytes = None if expected is None else expected + _SIZE_SLACK
     path.parent.mkdir(parents=True, exist_ok=True)
     with replacing(path) as partial:  # renamed over path only when the block completes
         if file is not None:
-            shutil.copyfile(file, partial)
-            digest, what = _sha256_file(partial), str(file)
+            what = str(file)
+            digest = _copy_capped(file, partial, max_bytes)
         else:
             what = url or default_url
-            digest = _download(what, partial, timeout)
+            digest = _download(what, partial, timeout, max_bytes=max_bytes, deadline=FETCH_DEADLINE)
+        size = partial.stat().st_size
+        if expected is not None and size < expected - _SIZE_SLACK:
+            raise DownloadError(
+                f"{what} is {size} bytes, but {backbone}'s ImageNet weights file {path.name} "
+                f"is about {expected}; nothing was cached"
+            )
         if not digest.startswith(prefix):
             raise DownloadError(
                 f"{what} is not {backbone}'s ImageNet weights file {path.name}: its SHA-256 "

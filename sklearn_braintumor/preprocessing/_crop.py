@@ -18,7 +18,9 @@ def _to_gray_uint8(image: np.ndarray) -> np.ndarray:
         image = image[..., 0] if image.shape[-1] == 1 else _luma(image[..., :3])
     if image.dtype == np.uint8:
         return np.ascontiguousarray(image)
-    if image.dtype.kind == "f" and image.max() <= 255.0:
+    # floats and plain integers (int64 from Python lists) within 0..255 are 8-bit values
+    plain = image.dtype.kind == "f" or (image.dtype.kind in "iu" and image.dtype != np.uint16)
+    if plain and image.max() <= 255:
         return np.clip(np.rint(image), 0, 255).astype(np.uint8)
     return rescale_to_uint8(image)
 
@@ -71,8 +73,10 @@ class BrainCrop(ImageTransformer):
     Notes
     -----
     Thresholds apply to 8-bit intensities: uint8 images are used as they
-    are, float images with values in [0, 255] are rounded, and other images
-    (16-bit, larger floats) are rescaled per image to 0..255 for the box
+    are, float images with values in [0, 255] are rounded, integer images
+    of other dtypes (int64, int32) with values in [0, 255] are read as 8-bit
+    values, and other images (uint16, larger values) are rescaled per image
+    to 0..255 for the box
     computation only; the crop is taken from the original array, whose dtype
     is kept. RGB(A) images are thresholded on their luma. Negative values
     are rejected.

@@ -15,6 +15,16 @@ from ._base import ImageTransformer, to_float32
 _KEPT_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64))
 
 
+def _smallest_kept(image: np.ndarray) -> np.ndarray:
+    """Return an integer image as uint8 / uint16 when its values fit, else as float32."""
+    if image.dtype.kind in "iu" and image.size:
+        low, high = int(image.min()), int(image.max())
+        for dtype, peak in ((np.uint8, 255), (np.uint16, 65535)):
+            if low >= 0 and high <= peak:
+                return image.astype(dtype)
+    return to_float32(image)
+
+
 class Resize(ImageTransformer):
     """Resize every image to one shape and stack them.
 
@@ -23,8 +33,11 @@ class Resize(ImageTransformer):
     upscaling interpolates bilinearly (or bicubically with ``order=3``).
     Output values keep the input range, and uint8, uint16, float32 and
     float64 images keep their dtype (integers are rounded), so a resized
-    uint8 stack stays a quarter of the size of its float32 version; other
-    dtypes become float32.
+    uint8 stack stays a quarter of the size of its float32 version. Other
+    integer images (int64 from ``np.array`` of Python ints, int32) whose
+    values fit in 0-255 are resized as uint8, in 0-65535 as uint16 (no
+    value changes), so they give what the same uint8 images give; anything
+    else becomes float32.
 
     Parameters
     ----------
@@ -75,7 +88,7 @@ class Resize(ImageTransformer):
         interpolation = {0: cv2.INTER_NEAREST, 1: cv2.INTER_LINEAR, 3: cv2.INTER_CUBIC}
         out = []
         for image in images:
-            source = image if image.dtype in _KEPT_DTYPES else to_float32(image)
+            source = image if image.dtype in _KEPT_DTYPES else _smallest_kept(image)
             shrink = source.shape[0] > height or source.shape[1] > width
             flag = cv2.INTER_AREA if self.anti_aliasing and shrink else interpolation[self.order]
             resized = cv2.resize(source, (width, height), interpolation=flag)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 
+from ._checksums import SHA256
 from ._registry import DEFAULT_MODEL, NOT_A_DEVICE, PRETRAINED, TRAINING_DATA
 
 
@@ -54,9 +55,10 @@ def pretrained_card(name: str = DEFAULT_MODEL) -> dict:
     -------
     card : dict
         ``name``, ``summary``, ``training_data``, ``intended_use``,
-        ``weak_spots`` and what was measured when the file was built:
-        ``sha256``, ``n_bytes``, ``classes``, ``figures`` (each with its
-        ``command``), ``guard``, ``build_command``, ``versions``.
+        ``weak_spots``, ``sha256`` (recorded in the package's code) and
+        what was measured when the file was built: ``n_bytes``,
+        ``classes``, ``figures`` (each with its ``command``), ``guard``,
+        ``build_command``, ``versions``.
 
     Examples
     --------
@@ -75,16 +77,18 @@ def pretrained_card(name: str = DEFAULT_MODEL) -> dict:
         "not_a_medical_device": NOT_A_DEVICE,
         "weak_spots": list(spec.weak_spots),
         **spec.card(),
+        "sha256": SHA256[spec.name],
     }
 
 
 def load_pretrained(name: str = DEFAULT_MODEL):
     """Return a shipped model, fitted and ready to ``predict``.
 
-    The file is read once, its SHA-256 compared with the one recorded when it
-    was built (a changed file is refused), and the estimator rebuilt by the
-    safe model format's loader, which imports only allow-listed classes and
-    runs nothing from the file.
+    The file is read once, its SHA-256 compared with the one recorded in the
+    package's code when it was built (a changed file is refused, even with
+    its card edited to match), and the estimator rebuilt by the safe model
+    format's loader, which builds only registered types and runs nothing
+    from the file.
 
     Parameters
     ----------
@@ -100,7 +104,9 @@ def load_pretrained(name: str = DEFAULT_MODEL):
     Raises
     ------
     ValueError
-        Unknown name, or a file whose checksum or content is wrong.
+        Unknown name.
+    ModelFileError
+        (a ``ValueError``) A file whose checksum or content is wrong.
 
     Examples
     --------
@@ -111,19 +117,20 @@ def load_pretrained(name: str = DEFAULT_MODEL):
     >>> model.predict(sample.images[:2]).shape
     (2,)
     """
+    from ..exceptions import ModelFileError
     from ..utils._safe import loads
 
     spec = _spec(name)
-    card = spec.card()
+    spec.card()  # a missing card says how to build the model
     data = spec.weights_file.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    if digest != card["sha256"]:
-        raise ValueError(
-            f"the pretrained model file {spec.weights_file} does not match its recorded "
-            f"SHA-256 (expected {card['sha256']}, got {digest}): it was changed or damaged; "
-            "reinstall sklearn-braintumor"
+    if digest != SHA256[name]:
+        raise ModelFileError(
+            str(spec.weights_file),
+            f"does not match its recorded SHA-256 (expected {SHA256[name]}, got {digest}): it "
+            "was changed or damaged; reinstall sklearn-braintumor",
         )
-    return loads(data)
+    return loads(data, source=str(spec.weights_file))
 
 
 __all__ = [

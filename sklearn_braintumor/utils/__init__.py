@@ -2,6 +2,7 @@
 
 from ._hashing import hamming_distances, phash, pixel_hash
 from ._persistence import load, save
+from ._safe_types import register_safe_type
 from ._validation import check_images
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "load",
     "phash",
     "pixel_hash",
+    "register_safe_type",
     "save",
 ]
 

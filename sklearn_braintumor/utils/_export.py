@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
+import io
 import json
 import os
 import warnings
@@ -137,14 +139,17 @@ def export_model(model, path: str | os.PathLike, *, format: str = "onnx") -> tup
         if format == "torchscript":
             with warnings.catch_warnings():  # deprecated in favour of torch.export, still loads
                 warnings.simplefilter("ignore", FutureWarning)
-                torch.jit.script(network).save(str(tmp))
+                buffer = io.BytesIO()  # torch's own file writer aborts the process on a full disk
+                torch.jit.save(torch.jit.script(network), buffer)
+            tmp.write_bytes(buffer.getvalue())  # Python's: a full disk is an OSError
         else:
-            try:
-                import onnx  # noqa: F401
-            except ImportError as exc:
+            missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
+            if missing:
                 raise ImportError(
-                    "ONNX export needs the onnx package: pip install onnx onnxscript"
-                ) from exc
+                    f"ONNX export needs {' and '.join(missing)}, in the export extra: "
+                    'pip install "sklearn-braintumor[export]" (onnxruntime, also in it, runs '
+                    "the file)"
+                )
             batch = torch.export.Dim("batch", min=1)
             program = torch.onnx.export(
                 network, (example,), input_names=["image"], output_names=["proba"],

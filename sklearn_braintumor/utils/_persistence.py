@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Sequence
 from numbers import Integral
 from pathlib import Path
 
@@ -67,19 +68,55 @@ def temporary_beside(path: str | os.PathLike, suffix: str, *, folder: bool = Fal
     return Path(name)
 
 
+def refuse_existing(path: str | os.PathLike, *, overwrite: bool, flag: str = "--overwrite"):
+    """Raise ``FileExistsError`` if ``path`` exists and ``overwrite`` is False.
+
+    The one wording of "exists; pass --overwrite" (``flag`` names the switch:
+    ``--overwrite`` at the command line, ``overwrite=True`` in Python).
+    """
+    if not overwrite and os.path.lexists(path):
+        raise FileExistsError(f"{os.fspath(path)} already exists; pass {flag} or another name")
+
+
+def _place_new(tmp: Path, path: Path, flag: str) -> None:
+    """Move ``tmp`` to ``path`` only if nothing is there by then (atomic: a hard link)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        refuse_existing(path, overwrite=False, flag=flag)
+    except OSError:  # a file system without hard links: claim the name, then replace it
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            refuse_existing(path, overwrite=False, flag=flag)
+        os.replace(tmp, path)
+        return
+    tmp.unlink()
+
+
 @contextlib.contextmanager
-def replacing(path: str | os.PathLike, suffix: str = ".tmp"):
+def replacing(
+    path: str | os.PathLike, suffix: str = ".tmp", *, exclusive: bool = False,
+    flag: str = "--overwrite",
+):  # fmt: skip
     """Yield a temporary file beside ``path`` that replaces it when the block ends.
 
     The file gets the umask's mode and is renamed over ``path`` only if the
     block completes; on any error or interrupt it is deleted, so ``path``
-    keeps its old content (or stays absent).
+    keeps its old content (or stays absent). With ``exclusive=True`` it is
+    moved into place only if ``path`` does not exist by then: of two runs
+    writing one new file, the second fails with ``FileExistsError`` instead
+    of replacing the first one's output.
     """
+    path = Path(path)
     tmp = temporary_beside(path, suffix)
     try:
         yield tmp
         chmod_like_new(tmp)
-        os.replace(tmp, path)
+        if exclusive:
+            _place_new(tmp, path, flag)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -122,10 +159,18 @@ PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
     {
         "format": [StrOptions({"safe", "joblib"})],
         "compress": [Interval(Integral, 0, 9, closed="both")],
+        "trusted_types": ["array-like", None],
     },
     prefer_skip_nested_validation=True,
 )
-def save(estimator, path: str | os.PathLike, *, format: str = "safe", compress: int = 3) -> Path:
+def save(
+    estimator,
+    path: str | os.PathLike,
+    *,
+    format: str = "safe",
+    compress: int = 3,
+    trusted_types: Sequence[type] | None = None,
+) -> Path:
     """Save a fitted estimator or pipeline, atomically.
 
     The default ``format="safe"`` writes the library's safe model format: a
@@ -133,9 +178,12 @@ def save(estimator, path: str | os.PathLike, *, format: str = "safe", compress: 
     ``.npy`` arrays (network weights included). :func:`load` reads it without
     running any code from the file, so such files can be shared. It stores
     this library's estimators, scikit-learn's and imbalanced-learn's
-    pipelines and estimators built from plain parameters; a custom class or
-    a function (a ``FunctionTransformer`` callable, a module instance) is
-    refused with a message. ``format="joblib"`` pickles anything picklable
+    pipelines and estimators built from plain parameters, and the types
+    registered with :func:`register_safe_type`; an unregistered class or a
+    function (a ``FunctionTransformer`` callable, a module instance) is
+    refused with a message. Classes are written under stable names (where
+    users import them from), so files keep loading when a class moves
+    between private modules. ``format="joblib"`` pickles anything picklable
     instead; loading such a file runs code it holds, so :func:`load` reads it
     only with ``trusted=True``.
 
@@ -154,6 +202,10 @@ def save(estimator, path: str | os.PathLike, *, format: str = "safe", compress: 
     format : {"safe", "joblib"}, default="safe"
     compress : int, default=3
         joblib compression level (``format="joblib"`` only).
+    trusted_types : sequence of classes, optional
+        Classes of your own to store for this call only, as
+        :func:`register_safe_type` does for good; loading the file needs them
+        too (``load(path, trusted_types=...)``).
 
     Returns
     -------
@@ -180,7 +232,8 @@ def save(estimator, path: str | os.PathLike, *, format: str = "safe", compress: 
             f"{path.name} is a pickle file name, but format='safe' writes the safe format; "
             "name it NAME.btm, or pass format='joblib' for a pickle"
         )
-    payload = dumps(estimator) if format == "safe" else None  # refused before any file exists
+    # refused before any file exists
+    payload = dumps(estimator, trusted_types=trusted_types) if format == "safe" else None
     with replacing(path) as tmp:
         if payload is None:
             joblib.dump(estimator, tmp, compress=compress)
@@ -201,20 +254,38 @@ def _describe(head: bytes) -> str:
     return "not a model file of this library"
 
 
-@validate_params({"trusted": ["boolean"]}, prefer_skip_nested_validation=True)
-def load(path: str | os.PathLike, *, trusted: bool = False):
+@validate_params(
+    {"trusted": ["boolean"], "trusted_types": ["array-like", None]},
+    prefer_skip_nested_validation=True,
+)
+def load(
+    path: str | os.PathLike,
+    *,
+    trusted: bool = False,
+    trusted_types: Sequence[type] | None = None,
+):
     """Load an estimator saved with :func:`save`.
 
-    Safe-format files load without running code from the file. Pickle files
-    (``format="joblib"``, or any joblib/pickle file) can run arbitrary code
-    when loaded and are refused unless ``trusted=True``: pass it only for
-    files you made yourself or got from someone you trust.
+    Safe-format files load without running code from the file: the loader
+    builds only registered types (this library's estimators and networks,
+    scikit-learn's and imbalanced-learn's estimators, a few torch losses
+    and optimizers, and what :func:`register_safe_type` or
+    ``trusted_types`` adds), looked up by the names the file gives and
+    never imported because a file names them. Members are size-checked
+    before they are read (see the model files page of the documentation).
+    Pickle files (``format="joblib"``, or any joblib/pickle file) can run
+    arbitrary code when loaded and are refused unless ``trusted=True``:
+    pass it only for files you made yourself or got from someone you trust.
+
+    Files written by earlier versions of the format (version 1) still load.
 
     Parameters
     ----------
     path : str or path-like
     trusted : bool, default=False
         Also load pickle files.
+    trusted_types : sequence of classes, optional
+        Classes of your own the file may build, for this call only.
 
     Returns
     -------
@@ -224,9 +295,10 @@ def load(path: str | os.PathLike, *, trusted: bool = False):
     ------
     FileNotFoundError
         If ``path`` does not exist.
-    ValueError
-        A pickle without ``trusted=True``, or a file that is empty, truncated
-        or not a model, with the path and what the file seems to be.
+    ModelFileError
+        (a ``ValueError``) A pickle without ``trusted=True``, or a file that
+        is empty, truncated, crafted or not a model, with the path and what
+        is wrong.
 
     Examples
     --------
@@ -239,31 +311,31 @@ def load(path: str | os.PathLike, *, trusted: bool = False):
     >>> load(path).predict([[0.9]]).tolist()
     [1]
     """
-    from ._safe import UnsafeModelError, is_safe_file, loads
+    from ..exceptions import ModelFileError
+    from ._safe import is_safe_file, loads
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"model file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise ModelFileError(str(path), "is not a regular file")
     data = path.read_bytes()
     if is_safe_file(data[:4]):
-        try:
-            return loads(data)
-        except UnsafeModelError as exc:
-            raise ValueError(f"model file {str(path)!r} {exc}") from exc
+        return loads(data, source=str(path), trusted_types=trusted_types)
     kind = _describe(data[:4])
     if kind != "a pickle (joblib) file":
-        raise ValueError(f"model file {str(path)!r} is {kind}")
+        raise ModelFileError(str(path), f"is {kind}")
     if not trusted:
-        raise ValueError(
-            f"model file {str(path)!r} is a pickle (joblib) file: loading it runs any code it "
-            "holds. Load it only if you made it or trust who did: trusted=True in Python, "
-            "--trusted on the command line. Models saved by this library's default format "
-            "load without it."
+        raise ModelFileError(
+            str(path),
+            "is a pickle (joblib) file: loading it runs any code it holds. Load it only if "
+            "you made it or trust who did: trusted=True in Python, --trusted on the command "
+            "line. Models saved by this library's default format load without it.",
         )
     try:
         return joblib.load(path)
     except Exception as exc:  # truncated pickles fail in many ways
-        raise ValueError(f"model file {str(path)!r} is a damaged pickle ({exc})") from exc
+        raise ModelFileError(str(path), f"is a damaged pickle ({exc})") from exc
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
