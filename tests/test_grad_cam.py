@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from imblearn.pipeline import make_pipeline
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from sklearn_braintumor.classifiers import CNNClassifier
 from sklearn_braintumor.datasets import make_synthetic_mri
@@ -17,9 +18,13 @@ def lesions():
     X, y = make_synthetic_mri(400, image_size=64, random_state=0)
     X_test, y_test, masks = make_synthetic_mri(60, image_size=64, random_state=1,
                                                return_masks=True)  # fmt: skip
-    # three blocks: an 8x8 activation map at 64 px, fine enough to locate a lesion
+    # three blocks: an 8x8 activation map at 64 px, fine enough to locate a lesion; trained with
+    # one torch thread, so that the model tested is the same whatever thread count the user runs
+    # (with two, the sums run in another order and a different, equally valid model comes out)
     clf = CNNClassifier(max_epochs=12, lr=3e-3, random_state=0, module__channels=(8, 16, 32),
-                        module__hidden=32).fit(X, y)  # fmt: skip
+                        module__hidden=32)  # fmt: skip
+    with threadpool_limits(1):
+        clf.fit(X, y)
     return clf, X_test, y_test, masks
 
 
