@@ -310,3 +310,25 @@ def test_the_cli_reports_a_crafted_file_in_one_line(linear, tmp_path, capsys):
                  "--out", str(tmp_path / "p.csv")]) == 1  # fmt: skip
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(crafted) in err and "Traceback" not in err
+
+
+def test_loading_never_fetches_pretrained_weights(tmp_path, monkeypatch):
+    # a file naming TransferNet(weights="imagenet", download=True) must not reach the network
+    pytest.importorskip("torchvision")
+    from sklearn_braintumor.nn import TransferNet, _transfer
+
+    calls = []
+    monkeypatch.setattr(_transfer, "fetch_imagenet_weights", lambda *a, **k: calls.append(a))
+    X, y = make_synthetic_mri(16, image_size=32, random_state=0)
+    model = CNNClassifier(TransferNet, max_epochs=1, random_state=0, batch_size=8, train_split=None,
+                          module__backbone="mobilenet_v2", module__weights=None)  # fmt: skip
+    model.fit(X, y % 2)
+    path = save(model, tmp_path / "transfer.btm")
+    header = _header(path)
+    header["model"]["params"]["module__weights"] = "imagenet"
+    header["model"]["params"]["module__download"] = True
+    crafted = _write(tmp_path / "fetching.btm", _arrays(_members(path)), header)
+    loaded = load(crafted)
+    assert calls == []
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-6)
+    assert loaded.get_params()["module__weights"] == "imagenet"  # kept for a later fit

@@ -660,14 +660,16 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             return {}
         return {"callbacks__print_log__sink": console_print}
 
-    def _make_net(self, net_class, *, module, criterion, **kwargs):
+    def _make_net(self, net_class, *, module, criterion, module_overrides=None, **kwargs):
         """Build the skorch net (training in ``fit``, prediction for a loaded model).
 
         What both share: optimizer and schedule settings, encoded classes,
         logits out, batches sliced from tensors, the module's size arguments,
         channels-last storage. ``kwargs`` add the split, callbacks, prefixed
-        criterion / optimizer arguments and the placement.
+        criterion / optimizer arguments and the placement; ``module_overrides``
+        replaces some of the module's own arguments.
         """
+        module_kwargs = {**self._module_kwargs(len(self.classes_)), **(module_overrides or {})}
         net = net_class(
             module=module,
             criterion=criterion,
@@ -680,7 +682,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             iterator_train=TensorBatches,
             iterator_valid=TensorBatches,
             iterator_train__shuffle=True,
-            **{f"module__{k}": v for k, v in self._module_kwargs(len(self.classes_)).items()},
+            **{f"module__{k}": v for k, v in module_kwargs.items()},
             **kwargs,
         )
         net.channels_last = self.channels_last
@@ -1110,10 +1112,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             device = "cuda" if wanted == "auto" else wanted
         else:
             device = "cpu" if gpu else wanted
+        # the weights come from the file: a module that could fetch pretrained weights
+        # (TransferNet(weights="imagenet", download=True)) never touches the network on load
+        accepted = inspect.signature(estimator.module).parameters
+        overrides = {k: v for k, v in (("weights", None), ("download", False)) if k in accepted}
         net = estimator._make_net(
             AugmentingNet,
             module=estimator.module,
             criterion=estimator.criterion,
+            module_overrides=overrides,
             train_split=None,
             verbose=0,
             device=device,
