@@ -92,6 +92,10 @@ def ensure_env(extras: str = "test") -> Path:
     if python.exists() and STAMP.exists() and STAMP.read_text() == wanted:
         return python
     if not python.exists():
+        what = torch_requirement or "torch from the project's ranges"
+        print(f"first run: creating {VENV}, installing {what} (torch with its CUDA libraries "
+              "is about 5.5 GB to download unless pip has it cached), then this package and "
+              "its extras; later runs reuse it", flush=True)  # fmt: skip
         _run([sys.executable, "-m", "venv", VENV])
     pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     if torch_requirement:

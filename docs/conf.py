@@ -33,6 +33,14 @@ html_theme = "pydata_sphinx_theme"
 html_title = "sklearn-braintumor"
 # the nav bar fits on one line at 1280 px: three page links, the rest under "More"
 html_theme_options = {"navigation_with_keys": False, "header_links_before_dropdown": 3}
+# the user-guide pages are all top level: their "Section navigation" sidebar would be empty and
+# take 220 px from the code blocks, so they have none (the API and gallery pages keep theirs)
+html_sidebars = {
+    page: []
+    for page in ("index", "install", "getting_started", "pretrained", "datasets", "preprocessing",
+                 "leakage", "cross_source", "models", "evaluation", "reproduction", "scaling",
+                 "contributing", "benchmarks")
+}  # fmt: skip
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",

@@ -21,14 +21,21 @@ _REPORTED_PACKAGES = (
     "scikit-image",
     "torch",
     "skorch",
-    "torchvision",
-    "accelerate",
     "joblib",
     "Pillow",
+    "simplejpeg",
     "matplotlib",
     "h5py",
-    "kagglehub",
 )
+#: optional packages, with the extra that installs each and what it is for
+_OPTIONAL_PACKAGES = {
+    "torchvision": "[transfer] TransferNet backbones",
+    "onnx": "[export] braintumor export --format onnx",
+    "onnxruntime": "[export] running exported ONNX files",
+    "accelerate": "[accelerate] training on several GPUs",
+    "dask": "[distributed] searches on a Dask cluster",
+    "kagglehub": "(pip install kagglehub) fetch from Kaggle instead of the direct URL",
+}
 
 
 def _version(package: str) -> str:
@@ -64,6 +71,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"python {platform.python_version()} on {platform.platform()}")
     for package in _REPORTED_PACKAGES:
         print(f"  {package:<17} {_version(package)}")
+    print("optional:")
+    for package, purpose in _OPTIONAL_PACKAGES.items():
+        print(f"  {package:<17} {_version(package):<14} {purpose}")
     print(f"device: {_device_summary()}")
     print(f"data home: {home}")
     cached = _cached(home)
@@ -261,6 +271,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         f"{summary['n_images']} images ({summary['n_failed']} unreadable) in "
         f"{summary['seconds']:.1f} s, {summary['images_per_second']:.0f} images/s -> {out}"
     )
+    if summary["decision"]:
+        print(
+            f"decision: {summary['decision']}; {summary['n_rule']} images predicted other than "
+            "their most probable class (columns most_probable, note)"
+        )
     if summary["n_ood"]:
         print(
             f"{summary['n_ood']} images flagged as unlike the model's training images (column "
@@ -314,10 +329,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_models(args: argparse.Namespace) -> int:
     from .pretrained import list_pretrained, pretrained_card
-    from .pretrained._cards import render_card
+    from .pretrained._cards import as_plain_text, render_card
 
     if args.name:
-        print(render_card(pretrained_card(args.name)))
+        print(as_plain_text(render_card(pretrained_card(args.name))), end="")
         return 0
     for name in list_pretrained():
         card = pretrained_card(name)

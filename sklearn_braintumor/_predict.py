@@ -77,6 +77,87 @@ def _batches(paths, read, pool, n_threads: int, batch_size: int):
         yield batch
 
 
+class _RowWriter:
+    """The CSV rows of one estimator: probabilities, decision, its explanation, the guard."""
+
+    def __init__(self, estimator, folder: Path) -> None:
+        self.estimator, self.folder = estimator, folder
+        self.classes = np.asarray(estimator.classes_)
+        # the estimator's own decision rule (TumorFirstClassifier), else the most probable class
+        self.rule = getattr(estimator, "predict_from_proba", None)
+        self.negative = getattr(estimator, "negative_class", None)
+        self.threshold = getattr(estimator, "threshold_", None)
+        self.guarded = has_guard(estimator)
+        self.header = ["path", "predicted", "most_probable",
+                       *(f"proba_{c}" for c in self.classes), "ood", "note", "error"]  # fmt: skip
+        self.n_failed = self.n_ood = self.n_rule = 0
+        self.reference = None  # --color-mode unchanged: the first image read sets the channels
+
+    @property
+    def decision(self) -> str | None:
+        """The decision rule in words, when it is not the most probable class."""
+        if self.rule is None or self.negative is None or self.threshold is None:
+            return None
+        return (f"tumour first: {self.negative} only where its probability is at least "
+                f"{self.threshold:.3f}, else the most probable other class")  # fmt: skip
+
+    def same_channels(self, batch) -> list:
+        """Return the decoded items; images of another channel count than the first are errors."""
+        decoded = [item for _, item in batch]
+        for i, item in enumerate(decoded):
+            if isinstance(item, np.ndarray):
+                channels = 1 if item.ndim == 2 else item.shape[2]
+                self.reference = channels if self.reference is None else self.reference
+                if channels != self.reference:
+                    decoded[i] = ImageReadError(
+                        str(batch[i][0]),
+                        f"has {channels} channel(s), the other images {self.reference}; use "
+                        "--color-mode grayscale or rgb to convert every file alike",
+                    )
+        return decoded
+
+    def _notes(self, proba: np.ndarray, predicted, most, flags) -> list[str]:
+        notes = []
+        for p, label, top, flag in zip(proba, predicted, most, flags, strict=True):
+            parts = []
+            if label != top:
+                self.n_rule += 1
+                column = self.classes.tolist().index(self.negative)
+                parts.append(f"tumour first: {self.negative} needs p >= {self.threshold:.3f}, "
+                             f"had {p[column]:.3f}")  # fmt: skip
+            if flag == "True":
+                parts.append("unlike the training images (ood): the prediction means little")
+            notes.append("; ".join(parts))
+        return notes
+
+    def batch(self, paths: list[Path], decoded: list) -> list[list[str]]:
+        """Return the rows of one batch, in its order."""
+        good = [i for i, item in enumerate(decoded) if isinstance(item, np.ndarray)]
+        images = [decoded[i] for i in good]
+        proba = self.estimator.predict_proba(images) if good else np.empty((0, len(self.classes)))
+        most = self.classes[np.argmax(proba, axis=1)] if good else []
+        predicted = self.rule(proba) if good and self.rule is not None else most
+        flags = [""] * len(good)
+        if self.guarded and good:
+            flagged = predict_ood(self.estimator, images)
+            self.n_ood += int(flagged.sum())
+            flags = [str(bool(f)) for f in flagged]
+        notes = self._notes(proba, predicted, most, flags) if good else []
+        cells = dict(zip(good, zip(predicted, most, proba, flags, notes, strict=True), strict=True))
+        rows = []
+        for i, path in enumerate(paths):
+            name = csv_cell(printable(path.relative_to(self.folder).as_posix()))
+            if i in cells:
+                label, top, p, flag, note = cells[i]
+                rows.append([name, csv_cell(str(label)), csv_cell(str(top)),
+                             *(f"{v:.6f}" for v in p), flag, note, ""])  # fmt: skip
+            else:
+                self.n_failed += 1
+                reason = csv_cell(printable(decoded[i].reason))
+                rows.append([name, "", "", *([""] * len(self.classes)), "", "", reason])
+        return rows
+
+
 def check_output_file(out: str | os.PathLike) -> Path:
     """Refuse an output path that cannot become a file, before any work.
 
@@ -148,11 +229,16 @@ def predict_folder(
         The CSV: ``path`` (relative to ``folder``), ``predicted`` (the
         estimator's ``predict_from_proba`` where it has one, as
         :class:`~sklearn_braintumor.classifiers.TumorFirstClassifier`, else
-        the most probable class), one ``proba_<class>`` column per class,
-        ``ood`` (``True`` where the out-of-distribution guard finds the image
-        unlike the model's training images, see
+        the most probable class), ``most_probable`` (the class of highest
+        probability), one ``proba_<class>`` column per class, ``ood``
+        (``True`` where the out-of-distribution guard finds the image unlike
+        the model's training images, see
         :func:`~sklearn_braintumor.classifiers.predict_ood`; empty for a model
-        without the guard), ``error``.
+        without the guard), ``note`` (why ``predicted`` differs from
+        ``most_probable``: the tumour-first threshold and the probability the
+        healthy class had; and, for ``ood`` images, that the prediction means
+        little; ``predicted`` is kept for them, because the guard also flags
+        some real MRI slices of other collections), ``error``.
     batch_size : int, default=256
     color_mode : {"grayscale", "rgb", "unchanged"}, default="grayscale"
         How files are decoded; as the model was trained.
@@ -176,8 +262,10 @@ def predict_folder(
         ``n_images``, ``n_failed``, ``n_not_images`` (files skipped for their
         suffix: .npy, .dcm, ...; not in the CSV), ``n_ood`` (images flagged
         by the guard; None without one), ``n_skipped`` (entries that are not
-        regular files, or links not followed), ``seconds``,
-        ``images_per_second``.
+        regular files, or links not followed), ``n_rule`` (images whose
+        ``predicted`` is not their ``most_probable`` class), ``decision``
+        (the decision rule in words; None for the most probable class),
+        ``seconds``, ``images_per_second``.
 
     Examples
     --------
@@ -194,7 +282,7 @@ def predict_folder(
     >>> summary["n_images"], summary["n_failed"]
     (3, 0)
     >>> (folder / "predictions.csv").read_text().splitlines()[0]
-    'path,predicted,proba_glioma,proba_meningioma,proba_notumor,proba_pituitary,ood,error'
+    'path,predicted,most_probable,proba_glioma,proba_meningioma,proba_notumor,proba_pituitary,ood,note,error'
     """
     folder, out = Path(folder), Path(out)
     if not folder.is_dir():
@@ -204,72 +292,37 @@ def predict_folder(
     paths, n_other, skipped = _walk_files(folder, follow_links=follow_links)
     if not paths:
         raise ValueError(f"no image files below {str(folder)!r}")
-    classes = [str(c) for c in estimator.classes_]
-    # the estimator's own decision rule (TumorFirstClassifier), else the most probable class
-    decide = getattr(estimator, "predict_from_proba", None) or (
-        lambda proba: np.asarray(estimator.classes_)[np.argmax(proba, axis=1)]
-    )
-    guarded = has_guard(estimator)
-    n_ood = n_failed = done = 0
+    rows = _RowWriter(estimator, folder)
     n_threads = n_threads or os.cpu_count() or 1
     start = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
-    reference = None
     with (
         replacing(out, ".partial", exclusive=not overwrite, flag=_FLAG) as tmp,
         open(tmp, "w", newline="", encoding="utf-8") as stream,
         ThreadPoolExecutor(n_threads) as pool,
     ):
         writer = csv.writer(stream)
-        writer.writerow(["path", "predicted", *(f"proba_{c}" for c in classes), "ood", "error"])
+        writer.writerow(rows.header)
         read = functools.partial(_read, color_mode=color_mode)
+        done = 0
         for batch in _batches(paths, read, pool, n_threads, batch_size):
-            decoded = [item for _, item in batch]
-            for i, item in enumerate(decoded):
-                if not isinstance(item, np.ndarray):
-                    continue
-                # --color-mode unchanged: the first image read sets the channels for all
-                channels = 1 if item.ndim == 2 else item.shape[2]
-                reference = channels if reference is None else reference
-                if channels != reference:
-                    decoded[i] = ImageReadError(
-                        str(batch[i][0]),
-                        f"has {channels} channel(s), the other images {reference}; use "
-                        "--color-mode grayscale or rgb to convert every file alike",
-                    )
-            good = [i for i, item in enumerate(decoded) if isinstance(item, np.ndarray)]
-            failed = [i for i, item in enumerate(decoded) if isinstance(item, Exception)]
+            decoded = rows.same_channels(batch)
+            failed = [item for item in decoded if not isinstance(item, np.ndarray)]
             if failed and on_error == "raise":
-                raise decoded[failed[0]]
-            proba = estimator.predict_proba([decoded[i] for i in good]) if good else []
-            labels = decide(proba) if good else []
-            flags = [""] * len(good)
-            if guarded and good:
-                flagged = predict_ood(estimator, [decoded[i] for i in good])
-                n_ood += int(flagged.sum())
-                flags = [str(bool(f)) for f in flagged]
-            rows = dict(zip(good, zip(labels, proba, flags, strict=True), strict=True))
-            for i, (path, _) in enumerate(batch):
-                name = csv_cell(printable(path.relative_to(folder).as_posix()))
-                if i in rows:
-                    label, p, flag = rows[i]
-                    writer.writerow(
-                        [name, csv_cell(str(label)), *(f"{v:.6f}" for v in p), flag, ""]
-                    )
-                else:
-                    n_failed += 1
-                    reason = csv_cell(printable(decoded[i].reason))
-                    writer.writerow([name, "", *([""] * len(classes)), "", reason])
+                raise failed[0]
+            writer.writerows(rows.batch([path for path, _ in batch], decoded))
             done += len(batch)
             if progress is not None:
                 progress(done, len(paths))
     seconds = time.perf_counter() - start
     return {
         "n_images": len(paths),
-        "n_failed": n_failed,
+        "n_failed": rows.n_failed,
         "n_not_images": n_other,
         "n_skipped": len(skipped),
-        "n_ood": n_ood if guarded else None,
+        "n_ood": rows.n_ood if rows.guarded else None,
+        "n_rule": rows.n_rule,
+        "decision": rows.decision,
         "seconds": seconds,
         "images_per_second": len(paths) / seconds,
     }

@@ -54,7 +54,8 @@ def test_predict_command_writes_probabilities(model_file, scans, tmp_path, capsy
     assert [r["path"] for r in rows] == [
         "broken.png", "patient 2/a.jpg", "scan_0.png", "scan_1.png", "scan_2.png",
     ]  # fmt: skip
-    assert list(rows[0]) == ["path", "predicted", *(f"proba_{n}" for n in NAMES), "ood", "error"]
+    assert list(rows[0]) == ["path", "predicted", "most_probable",
+                             *(f"proba_{n}" for n in NAMES), "ood", "note", "error"]  # fmt: skip
     assert rows[0]["predicted"] == "" and rows[0]["proba_glioma"] == "" and rows[0]["error"]
     images = [np.asarray(Image.open(scans / r["path"]).convert("L")) for r in rows[1:]]
     expected = pipe.predict_proba(images)

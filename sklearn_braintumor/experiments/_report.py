@@ -165,16 +165,30 @@ def _torch_version() -> str:
 
 
 def _command_line(argv) -> str:
-    return "braintumor " + " ".join(argv) if argv else "(called from Python)"
+    """Return the command that reproduces a run, without where it wrote (``--out``)."""
+    if not argv:
+        return "(called from Python)"
+    words, skip = [], False
+    for word in argv:
+        if skip or word.startswith("--out=") or word == "--overwrite":
+            skip = False
+            continue
+        if word == "--out":
+            skip = True
+            continue
+        words.append(word)
+    return "braintumor " + " ".join(words)
 
 
 def render_markdown(result: RunResult, *, argv=None, figures=()) -> str:
     """Return the text of report.md."""
     recipe, data = result.recipe, result.data
-    letter = f"paper {recipe.letter}: " if recipe.letter else ""
+    letter = f" (paper {recipe.letter})" if recipe.letter else ""
     seeds = len(result.seeds)
     lines = [
-        f"# {letter}{recipe.title}",
+        f"# {recipe.name}{letter}, {result.profile} profile",  # one line; the title follows
+        "",
+        f"{recipe.title}.",
         "",
         f"Recipe `{recipe.name}`, profile `{result.profile}`, {seeds} seed"
         f"{'s' if seeds > 1 else ''} ({', '.join(map(str, result.seeds))}); numbers in percent"

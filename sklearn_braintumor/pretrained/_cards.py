@@ -81,3 +81,28 @@ def render_card(card: dict) -> str:
 def render_cards(cards: list[dict]) -> str:
     """Return every card, for the docs page."""
     return "\n".join(render_card(card) for card in cards)
+
+
+def _table(rows: list[str]) -> list[str]:
+    cells = [[cell.strip() for cell in row.strip().strip("|").split("|")] for row in rows]
+    cells = [row for row in cells if not all(set(cell) <= set("-: ") for cell in row)]
+    widths = [max(len(row[i]) for row in cells if i < len(row)) for i in range(len(cells[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
+            for row in cells]  # fmt: skip
+
+
+def as_plain_text(markdown: str) -> str:
+    """Return a card's Markdown as terminal text: no ``**`` or backticks, tables in columns."""
+    out: list[str] = []
+    table: list[str] = []
+    for line in markdown.replace("**", "").replace("`", "").splitlines():
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        if table:
+            out += _table(table)
+            table = []
+        out.append(line[3:].upper() if line.startswith("## ") else line)
+    if table:
+        out += _table(table)
+    return "\n".join(out) + "\n"

@@ -10,6 +10,7 @@ import os
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 from sklearn.utils._param_validation import StrOptions, validate_params
 from torch import nn
@@ -41,6 +42,19 @@ class ExportedNetwork(nn.Module):
         return torch.softmax(self.module(x * self.scale), dim=1)
 
 
+def _json_value(value):
+    """Return a parameter as JSON types: tuples as lists, numpy scalars as numbers, else repr."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, list)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _json_value(v) for k, v in value.items()}
+    return repr(value)
+
+
 def _parts(model) -> dict:
     """Split a fitted model into decision rule, TTA, preprocessing steps and classifier."""
     from sklearn.pipeline import Pipeline
@@ -68,7 +82,7 @@ def _parts(model) -> dict:
                 parts["steps"].append({
                     "name": name, "estimator": repr(est),
                     "class": f"{type(est).__module__}.{type(est).__name__}",
-                    "params": {k: repr(v) for k, v in params.items()},
+                    "params": {k: _json_value(v) for k, v in params.items()},
                 })  # fmt: skip
         else:
             step = wrapper  # an unknown wrapper: refused below
