@@ -144,7 +144,7 @@ def test_seeds_give_mean_and_std(tmp_path):
 def test_binary_recipes_binarize_and_four_class_recipes_refuse_binary_data():
     data = phantom_data()
     binary = data.binarized()
-    assert binary.target_names == ["no_tumor", "tumor"]
+    assert binary.target_names == ["notumor", "tumor"]
     np.testing.assert_array_equal(binary.target, (data.target != 2).astype(int))
     assert "notumor" in binary.notes[0]
     with pytest.raises(ValueError, match=r"classifies the classes \['glioma', 'meningioma'"):
@@ -238,7 +238,7 @@ def test_load_experiment_data_layouts(tmp_path):
     yes_no = tmp_path / "yesno"
     _write_folder(yes_no, {"no": 3, "yes": 4})
     data = load_experiment_data(yes_no)
-    assert data.subset is None and data.binarized().counts() == {"no_tumor": 3, "tumor": 4}
+    assert data.subset is None and data.binarized().counts() == {"notumor": 3, "tumor": 4}
     sample = load_experiment_data()
     assert len(sample.target) == 800 and "embedded sample" in sample.description
     with pytest.raises(FileNotFoundError, match="does not exist"):
@@ -269,7 +269,9 @@ def test_cli_reproduce(tmp_path, capsys, monkeypatch):
     # figures measured on the full dataset are not set beside the sample's
     assert "embedded sample" in report and "93.14" not in report
     assert "measured on the full dataset, not on the embedded sample" in report
-    assert f"braintumor {' '.join(argv)}" in report
+    # the command as it reproduces the run: where it wrote (--out) is the user's own choice
+    assert "braintumor reproduce recommended --device cpu --quiet --save-model" in report
+    assert str(out) not in report
     from sklearn_braintumor.datasets import load_sample
     from sklearn_braintumor.utils import load
 
@@ -301,7 +303,7 @@ def test_backbone_rows_build_and_train_where_torchvision_loads():
     if reason is not None:
         pytest.skip(reason)  # torchvision missing or not loadable beside this torch
     X, y = make_synthetic_mri(24, image_size=32, random_state=0)
-    labels = np.array(["no_tumor", "tumor"])[(y > 0).astype(int)]
+    labels = np.array(["notumor", "tumor"])[(y > 0).astype(int)]
     fitted = clone(row.build(config)).fit(X, labels)
     assert fitted.predict_proba(X[:3]).shape == (3, 2)
     imagenet = next(m for m in RECIPES["liaqat"].models(config) if m.name == "VGG16 (ImageNet)")

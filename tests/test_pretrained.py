@@ -95,9 +95,9 @@ def test_default_model_predicts_the_sample(model, test_sample):
 
 def test_binary_model(test_sample):
     binary = load_pretrained("binary")
-    assert binary.classes_.tolist() == ["no_tumor", "tumor"]
+    assert binary.classes_.tolist() == ["notumor", "tumor"]
     truth = np.where(np.asarray(test_sample.target_names)[test_sample.target] == "notumor",
-                     "no_tumor", "tumor")  # fmt: skip
+                     "notumor", "tumor")  # fmt: skip
     assert np.mean(binary.predict(list(test_sample.images)) == truth) >= 0.9
 
 
@@ -184,11 +184,21 @@ def test_predict_command_without_a_model(model, tmp_path, test_sample, capsys):
     out = tmp_path / "predictions.csv"
     assert main(["predict", str(folder), "--out", str(out), "--quiet"]) == 0
     flags = model.predict_ood([test_sample.images[i] for i in picked])
-    assert f"{1 + flags.sum()} images flagged" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"{1 + flags.sum()} images flagged" in printed
     with open(out, newline="") as stream:
         rows = {row["path"]: row for row in csv.DictReader(stream)}
     assert rows["holiday.jpg"]["ood"] == "True"
+    assert "(ood): the prediction means little" in rows["holiday.jpg"]["note"]
     assert [rows[f"scan{i}.png"]["ood"] == "True" for i in picked] == flags.tolist()
+    # predictions that explain themselves: most_probable is the argmax, a note says why not
+    classes = model.classes_.tolist()
+    for row in rows.values():
+        proba = [float(row[f"proba_{c}"]) for c in classes]
+        assert row["most_probable"] == classes[int(np.argmax(proba))]
+        ruled = row["predicted"] != row["most_probable"]
+        assert ruled == ("tumour first: notumor needs p >=" in row["note"])
+    assert "decision: tumour first: notumor only where its probability is at least" in printed
     expected = model.predict([test_sample.images[i] for i in picked])
     assert [rows[f"scan{i}.png"]["predicted"] for i in picked] == expected.tolist()
     truth = np.asarray(test_sample.target_names)[test_sample.target]
@@ -215,6 +225,7 @@ def test_models_command(capsys):
     for phrase in ("CC0", "held-out yes/no set", "Out-of-distribution guard", "Weak spots",
                    "SHA-256", "build_pretrained.py"):  # fmt: skip
         assert phrase in card
+    assert "**" not in card and "`" not in card and "|---" not in card  # text for a terminal
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
@@ -229,6 +240,9 @@ def test_export_matches_predict_proba(model, tmp_path, test_sample, fmt):
         "BrainCrop", "Resize", "IntensityScaler",
     ]  # fmt: skip
     assert spec["test_time_augmentation"] == ["identity", "hflip"]
+    # parameters in JSON types, so a reader in another language needs no Python parser
+    assert spec["preprocessing"][1]["params"]["shape"] == [64, 64]
+    assert spec["preprocessing"][0]["params"]["threshold"] == 45
     if fmt == "onnx":
         ort = pytest.importorskip("onnxruntime")
         session = ort.InferenceSession(str(out))

@@ -13,7 +13,7 @@ import numpy as np
 _NEGATIVE = ("notumor", "no", "no_tumor", "healthy")
 # labels that mean "some tumour, type unknown" (a yes/no set's yes)
 _POSITIVE = ("tumor", "tumour", "yes")
-BINARY_NAMES = ["no_tumor", "tumor"]
+BINARY_NAMES = ["notumor", "tumor"]  # the 4-class set's spelling of the healthy class
 COARSE_TUMOR = "tumor"
 
 
@@ -62,7 +62,7 @@ class ExperimentData:
     >>> data = load_experiment_data()
     >>> binary = data.binarized()
     >>> binary.target_names, int((data.subset == "test").sum())
-    (['no_tumor', 'tumor'], 200)
+    (['notumor', 'tumor'], 200)
     """
 
     images: object
@@ -103,7 +103,7 @@ class ExperimentData:
         return {name: int(np.sum(target == index)) for index, name in enumerate(self.target_names)}
 
     def binarized(self) -> ExperimentData:
-        """Return the same images labelled ``no_tumor`` (0) / ``tumor`` (1)."""
+        """Return the same images labelled ``notumor`` (0) / ``tumor`` (1)."""
         negative = [i for i, name in enumerate(self.target_names) if name.lower() in _NEGATIVE]
         if len(negative) != 1:
             raise ValueError(
@@ -114,7 +114,7 @@ class ExperimentData:
             return self
         target = (self.target != negative[0]).astype(np.int64)
         note = (
-            f"binarized: {self.target_names[negative[0]]!r} -> no_tumor, "
+            f"binarized: {self.target_names[negative[0]]!r} -> notumor, "
             f"{[n for i, n in enumerate(self.target_names) if i != negative[0]]} -> tumor"
         )
         return replace(self, target=target, target_names=list(BINARY_NAMES),
@@ -123,7 +123,7 @@ class ExperimentData:
     def labels_for(self, task: str, classes) -> np.ndarray:
         """Each image's label in a recipe's label space, for training on or scoring it.
 
-        ``task="binary"``: ``no_tumor`` / ``tumor``. ``"multiclass"``: a class
+        ``task="binary"``: ``notumor`` / ``tumor``. ``"multiclass"``: a class
         of ``classes`` where the label names one, ``notumor`` for any "no
         tumour" label, and the coarse label ``tumor`` for "some tumour".
         A label the recipe does not know raises a ValueError naming it.

@@ -33,20 +33,20 @@ def _gbmnet(config: RunConfig, *, binary: bool = False):
             augment={"horizontal_flip": 0.5, "rotation": 10.0}),
     )  # fmt: skip
     tta = TTAClassifier(pipeline, transforms=("identity", "hflip"))
-    return TumorFirstClassifier(tta, negative_class="no_tumor" if binary else "notumor",
+    return TumorFirstClassifier(tta, negative_class="notumor",
                                 threshold="auto",
                                 negative_recall=s["notumor_recall"])  # fmt: skip
 
 
 def _protocol(*, binary: bool) -> str:
     """Return the protocol in words, of the 4-class recipe or its tumour / no-tumour twin."""
-    negative = "no_tumor" if binary else "notumor"
+    negative = "notumor"
     decision = (
         f"a scan is called {negative} only when that class holds enough of the probability"
         + ("" if binary else ", else its most probable tumour type")
     )
     data = (
-        "Labels: notumor -> no_tumor; glioma, meningioma, pituitary -> tumor."
+        "Labels: notumor stays notumor; glioma, meningioma, pituitary -> tumor."
         if binary
         else "Scans of another collection given with --train-extra DIR:yes=tumor,no=notumor "
         "join the training images: its 'tumor' scans (type unknown) train the network to put "

@@ -9,5 +9,5 @@ someone who can edit the package's Python code can change anything anyway.
 
 SHA256 = {
     "4class": "27d0486d036d8f98fb2871cdf8002f81ec36c525e61942c1052009a38b29a9f0",
-    "binary": "1e5ef3dcb14d97b9d0b94dfcef52669059790b62966541025eac7ca562d300f3",
+    "binary": "d16ed045c227c93a5e56e1399b06a717682abd045840ca0ffd6497bf1f57ae65",
 }

@@ -94,7 +94,7 @@ PRETRAINED = {
         PretrainedSpec(
             name="binary",
             recipe="recommended-binary",
-            summary="tumor / no_tumor, the same recipe trained on the 4-class set's labels "
+            summary="tumor / notumor, the same recipe trained on the 4-class set's labels "
             "grouped (glioma, meningioma, pituitary -> tumor)",
             intended_use="Tumour / no-tumour screening experiments on 2D brain MRI slices in "
             "research and teaching; a starting point for fine-tuning on a yes/no collection.",
