@@ -46,6 +46,27 @@ def test_callbacks_after_the_built_in_ones(data, tmp_path):
     np.testing.assert_allclose(loaded.predict_proba(X[:4]), clf.predict_proba(X[:4]), atol=1e-6)
 
 
+def test_probability_scorers_as_skorch_callbacks(data):
+    # the inner net's predict_proba gives probabilities, not logits, as skorch's scorers expect
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    X, y = data
+    clf = small(
+        train_split=0.3,
+        callbacks=[("nll", EpochScoring("neg_log_loss", lower_is_better=False)),
+                   ("auc", EpochScoring("roc_auc_ovr", lower_is_better=False))],
+    ).fit(X, y)  # fmt: skip
+    valid = clf.valid_indices_
+    proba = clf.predict_proba(X[valid])
+    np.testing.assert_allclose(clf.history_[-1, "neg_log_loss"], -log_loss(y[valid], proba), rtol=1e-5)
+    assert clf.history_[-1, "roc_auc_ovr"] == pytest.approx(
+        roc_auc_score(y[valid], proba, multi_class="ovr"), rel=1e-5
+    )
+    log_proba = clf.predict_log_proba(X[:8])
+    np.testing.assert_allclose(np.exp(log_proba), clf.predict_proba(X[:8]), rtol=1e-12)
+    assert np.isfinite(log_proba).all()
+
+
 def test_early_stopping_tuned_through_its_callback(data):
     X, y = data
     clf = small(max_epochs=30, early_stopping=30, callbacks__early_stopping__patience=1,

@@ -69,6 +69,11 @@ def _is_splitter(split) -> bool:
     return hasattr(split, "split") and not isinstance(split, (str, bytes))
 
 
+def softmax(logits: torch.Tensor) -> torch.Tensor:
+    """Softmax over classes: the inner skorch net's ``predict_nonlinearity``."""
+    return torch.softmax(logits, dim=-1)
+
+
 def _channels_last(input_shape) -> tuple[int, int, int]:
     """``(height, width, channels)`` from an ``input_shape`` given either way round."""
     shape = tuple(int(s) for s in input_shape)
@@ -678,7 +683,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,
             classes=list(range(len(self.classes_))),
-            predict_nonlinearity=None,
+            # the inner net's predict_proba gives probabilities, so skorch's EpochScoring with
+            # probability scorers (neg_log_loss, roc_auc_ovr) works; ours reads the logits
+            predict_nonlinearity=softmax,
             iterator_train=TensorBatches,
             iterator_valid=TensorBatches,
             iterator_train__shuffle=True,
@@ -1149,10 +1156,30 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
         """
+        return torch.softmax(self._logits(X), dim=1).numpy()
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """Return the logarithm of the class probabilities (log-softmax of the logits).
+
+        Parameters
+        ----------
+        X : array-like
+            Images of the training shape (or rows of ``input_shape``).
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``; finite where ``log(predict_proba)``
+            would underflow to ``-inf``.
+        """
+        return torch.log_softmax(self._logits(X), dim=1).numpy()
+
+    def _logits(self, X) -> torch.Tensor:
+        """Return the network's outputs for ``X``, in float64 on the CPU."""
         check_is_fitted(self, "net_")
         with self._threads():
-            logits = torch.as_tensor(self.net_.predict_proba(self._to_tensor(X, reset=False)))
-        return torch.softmax(logits.double(), dim=1).numpy()
+            logits = self.net_.forward(self._to_tensor(X, reset=False), training=False)
+        return logits.double()
 
     def predict(self, X) -> np.ndarray:
         """Return the most probable class of each image.
