@@ -58,7 +58,9 @@ def test_probability_scorers_as_skorch_callbacks(data):
     ).fit(X, y)  # fmt: skip
     valid = clf.valid_indices_
     proba = clf.predict_proba(X[valid])
-    np.testing.assert_allclose(clf.history_[-1, "neg_log_loss"], -log_loss(y[valid], proba), rtol=1e-5)
+    np.testing.assert_allclose(
+        clf.history_[-1, "neg_log_loss"], -log_loss(y[valid], proba), rtol=1e-5
+    )
     assert clf.history_[-1, "roc_auc_ovr"] == pytest.approx(
         roc_auc_score(y[valid], proba, multi_class="ovr"), rel=1e-5
     )

@@ -33,7 +33,12 @@ from sklearn_braintumor.preprocessing import (
     Resize,
     ToRGB,
 )
-from sklearn_braintumor.sampling import DuplicateRemover, GaussianNoise, ImageAugmenter
+from sklearn_braintumor.sampling import (
+    DuplicateRemover,
+    GaussianNoise,
+    ImageAugmenter,
+    SyntheticLesions,
+)
 
 ESTIMATORS = [
     BrainCrop(),
@@ -50,6 +55,7 @@ ESTIMATORS = [
     GaussianNoise(n_copies=2, random_state=0),
     DuplicateRemover(),
     ImageAugmenter(rotation=10, random_state=0),
+    SyntheticLesions(source=0, target=1, random_state=0),
     TTAClassifier(make_pipeline(ImageFlattener(), LogisticRegression(max_iter=500))),
     TumorFirstClassifier(LogisticRegression(max_iter=500), negative_class=0),
 ]
@@ -66,23 +72,32 @@ _IMAGES_ONLY = (
     "(input_tags.two_d_array=False) and the same behaviour is tested on image stacks in "
     "test_sampling.py and test_image_estimator_contract"
 )
+_IMAGE_SAMPLER_CHECKS = (
+    "check_samplers_fit",
+    "check_samplers_fit_resample",
+    "check_samplers_list",
+    "check_samplers_multiclass_ova",
+    "check_samplers_preserve_dtype",
+    "check_samplers_sample_indices",
+    "check_samplers_2d_target",
+)
 EXPECTED_FAILED_CHECKS = {
     "GaussianNoise": {"check_samplers_one_label": _ONE_LABEL},
     "DuplicateRemover": {"check_samplers_one_label": _ONE_LABEL},
     "ImageAugmenter": {
         "check_samplers_one_label": _ONE_LABEL,
-        **{
-            name: _IMAGES_ONLY
-            for name in (
-                "check_samplers_fit",
-                "check_samplers_fit_resample",
-                "check_samplers_list",
-                "check_samplers_multiclass_ova",
-                "check_samplers_preserve_dtype",
-                "check_samplers_sample_indices",
-                "check_samplers_2d_target",
-            )
-        },
+        **dict.fromkeys(_IMAGE_SAMPLER_CHECKS, _IMAGES_ONLY),
+    },
+    "SyntheticLesions": {
+        "check_samplers_one_label": "it adds lesion copies to a class, it does not balance "
+        "classes: one class is accepted (test_sampling.py)",
+        **dict.fromkeys(
+            _IMAGE_SAMPLER_CHECKS,
+            "imbalanced-learn's sampler checks feed 2D "
+            "tables; SyntheticLesions draws into images (input_tags.two_d_array="
+            "False), tested on image stacks in test_sampling.py and "
+            "test_image_estimator_contract",
+        ),
     },
 }
 

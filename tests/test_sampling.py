@@ -138,3 +138,45 @@ def test_samplers_touch_training_data_only(data):
     assert pipe[-1].fit_inputs_.shape == (24, 32, 32)
     pipe.predict(X)
     np.testing.assert_array_equal(pipe[-1].predict_inputs_, X)
+
+
+def test_synthetic_lesions_are_counterfactual_tumours_in_the_healthy_style():
+    from sklearn_braintumor.sampling import SyntheticLesions
+    from sklearn_braintumor.sampling._lesions import brain_mask
+
+    X, y = make_synthetic_mri(30, image_size=48, random_state=0)
+    labels = np.where(y == 0, "notumor", "tumor")
+    healthy = np.flatnonzero(labels == "notumor")
+    sampler = SyntheticLesions(n_copies=2, random_state=0)
+    X_new, y_new = sampler.fit_resample(X, labels)
+    n = len(X)
+    assert len(X_new) == n + 2 * len(healthy) and X_new.dtype == X.dtype
+    np.testing.assert_array_equal(X_new[:n], X)  # the originals are kept as they are
+    assert (y_new[n:] == "tumor").all() and (y_new[:n] == labels).all()  # the label changes
+    assert sampler.sample_indices_[n:].tolist() == np.repeat(healthy, 2).tolist()
+    for k, mask in enumerate(sampler.lesion_masks_):
+        source = X[sampler.sample_indices_[n + k]]
+        copy = X_new[n + k]
+        assert mask.any() and (mask <= brain_mask(source)).all()  # inside the brain
+        np.testing.assert_array_equal(copy[~mask], source[~mask])  # the source style stays
+        assert (copy != source).any()
+    again, _ = SyntheticLesions(n_copies=2, random_state=0).fit_resample(X, labels)
+    np.testing.assert_array_equal(again, X_new)  # seeded
+    floats, _ = SyntheticLesions(random_state=0).fit_resample(X.astype(np.float32) / 255, labels)
+    assert floats.dtype == np.float32 and floats.max() <= 1.2
+    with pytest.raises(ValueError, match="target 'tumour' is not a label of y"):
+        SyntheticLesions(target="tumour").fit_resample(X, labels)
+    with pytest.raises(ValueError, match="'size' parameter of SyntheticLesions must be"):
+        SyntheticLesions(size=(0.3, 0.1)).fit_resample(X, labels)
+
+
+def test_synthetic_lesions_inside_a_classifier_validate_on_real_images_only():
+    from sklearn_braintumor.classifiers import CNNClassifier
+    from sklearn_braintumor.sampling import SyntheticLesions
+
+    X, y = make_synthetic_mri(60, image_size=32, random_state=0)
+    labels = np.where(y == 0, "notumor", "tumor")
+    clf = CNNClassifier(max_epochs=1, random_state=0, module__hidden=8, train_split=0.25,
+                        sampler=SyntheticLesions(random_state=0)).fit(X, labels)  # fmt: skip
+    assert clf.valid_indices_.max() < len(X) and len(clf.valid_indices_) == 15
+    assert clf.classes_.tolist() == ["notumor", "tumor"]

@@ -3,6 +3,13 @@
 from ._augment import ImageAugmenter
 from ._base import ImageSampler
 from ._duplicates import DuplicateRemover
+from ._lesions import SyntheticLesions
 from ._noise import GaussianNoise
 
-__all__ = ["DuplicateRemover", "GaussianNoise", "ImageAugmenter", "ImageSampler"]
+__all__ = [
+    "DuplicateRemover",
+    "GaussianNoise",
+    "ImageAugmenter",
+    "ImageSampler",
+    "SyntheticLesions",
+]
