@@ -11,7 +11,7 @@ utils
     Image hashing helpers shared by the other subpackages.
 """
 
-__version__ = "0.1.0.dev0"
+from ._version import __version__
 
 __all__ = ["__version__", "predict_folder"]
 

@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from . import __version__
+from ._version import __version__
 from .pretrained._registry import DEFAULT_MODEL
 
 _REPORTED_PACKAGES = (

@@ -21,9 +21,10 @@ import numpy as np
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from .. import __version__
+from .._version import __version__
 from ..exceptions import ChecksumError, DownloadError
 from ..utils._images import stack_images
+from ..utils._persistence import atomic_write_text
 from ._base import get_data_home
 from ._figshare import load_figshare_folder
 from ._folder import load_image_folder
@@ -141,12 +142,6 @@ def _kagglehub_download(handle: str, destination: Path) -> None:
         raise DownloadError(f"kagglehub could not download {handle!r}: {exc}") from exc
 
 
-def _write_json_atomic(path: Path, payload: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
-    os.replace(tmp, path)
-
-
 def _download_into_cache(info: DatasetInfo, home: Path, timeout: float) -> Path:
     """Download and extract ``info`` into ``home/info.name``, atomically."""
     final = home / info.name
@@ -184,7 +179,7 @@ def _download_into_cache(info: DatasetInfo, home: Path, timeout: float) -> Path:
             "sklearn_braintumor_version": __version__,
             "files": _hash_tree(tree),
         }
-        _write_json_atomic(tree / MANIFEST_NAME, manifest)
+        atomic_write_text(tree / MANIFEST_NAME, json.dumps(manifest, indent=1, sort_keys=True))
         try:
             os.replace(tree, final)
         except OSError:

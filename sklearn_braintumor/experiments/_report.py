@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..utils._persistence import check_writable, chmod_like_new, clean_stale, temporary_beside
 from ._base import RunResult, device_description
 from ._splits import ARM_TITLES, ARMS, arm_title

@@ -48,9 +48,6 @@ def quantize(image: np.ndarray, levels: int, value_range: tuple[float, float]) -
     return np.clip(np.floor(scaled), 0, levels - 1).astype(np.uint8)
 
 
-_ONE_PASS = ("contrast", "dissimilarity", "homogeneity", "energy", "correlation", "ASM")
-
-
 @lru_cache(maxsize=4)
 def _weights(levels: int) -> np.ndarray:
     """Per-cell weights whose products with P give the moments of the six classic properties."""

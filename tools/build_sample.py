@@ -2,7 +2,7 @@ r"""Build the embedded sample and its dataset card from a copy of the 4-class se
 
 Run from the repository root (nothing runs this at import or test time)::
 
-    python -m sklearn_braintumor.datasets._build_sample \\
+    python3 tools/build_sample.py \\
         --source DATA_DIR  (a folder with Training/ and Testing/)
 
 Selection: per class, ``--train-per-class`` files from ``Training`` and
@@ -25,11 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils import hamming_distances, phash, pixel_hash
-from ._folder import load_image_folder
-from ._sample import MANIFEST_MEMBER, SAMPLE_CARD, SAMPLE_FILE, TARGET_NAMES
+from sklearn_braintumor.datasets._folder import load_image_folder
+from sklearn_braintumor.datasets._sample import (
+    MANIFEST_MEMBER,
+    SAMPLE_CARD,
+    SAMPLE_FILE,
+    TARGET_NAMES,
+)
+from sklearn_braintumor.utils import hamming_distances, phash, pixel_hash
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent / "sklearn_braintumor" / "datasets"
 _SPLITS = (("train", "Training"), ("test", "Testing"))
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -157,7 +162,7 @@ cite as well:
 
 How it was made
 ---------------
-``python -m sklearn_braintumor.datasets._build_sample --source
+``python3 tools/build_sample.py --source
 <brain-tumor-mri-4class> --train-per-class {args.train_per_class}
 --test-per-class {args.test_per_class} --min-distance {args.min_distance}
 --seed {args.seed}``: for each class, files of ``Training`` (then
