@@ -110,10 +110,10 @@ def typicality(features: np.ndarray, means: np.ndarray, precision: np.ndarray) -
 def final_classifier(model):
     """Return the fitted CNNClassifier of a model (pipelines and wrappers looked through)."""
     from ..inspection._history import find_classifier
-    from ._cnn import CNNClassifier
 
     step = find_classifier(model)
-    if not isinstance(step, CNNClassifier):
+    # duck-typed (the guard's parameter and fitting step), so this module needs no CNNClassifier
+    if not (hasattr(step, "ood_rate") and hasattr(step, "_fit_guard")):
         raise TypeError(
             f"{type(model).__name__} holds no fitted CNNClassifier: the out-of-distribution "
             "guard is a CNNClassifier's (through pipelines, TTAClassifier and "
