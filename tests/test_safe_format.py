@@ -332,3 +332,16 @@ def test_loading_never_fetches_pretrained_weights(tmp_path, monkeypatch):
     assert calls == []
     np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-6)
     assert loaded.get_params()["module__weights"] == "imagenet"  # kept for a later fit
+
+
+def test_the_registry_holds_only_the_packages_own_types():
+    # a class re-exported by some module of scikit-learn (gzip.GzipFile, numpy.memmap) is not one
+    from sklearn_braintumor.utils import safe_types
+
+    types = safe_types()
+    roots = {cls.__module__.split(".")[0] for cls in types.values()}
+    assert roots <= {"sklearn", "imblearn", "sklearn_braintumor", "torch"}
+    for name, cls in types.items():
+        assert name.split(".")[0] == cls.__module__.split(".")[0], name
+        assert _safe_types.resolve(name) is cls
+    assert "sklearn.pipeline.Pipeline" in types and "torch.optim.Adam" in types

@@ -2,7 +2,7 @@
 
 from ._hashing import hamming_distances, phash, pixel_hash
 from ._persistence import load, save
-from ._safe_types import register_safe_type
+from ._safe_types import register_safe_type, safe_types
 from ._validation import check_images
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "phash",
     "pixel_hash",
     "register_safe_type",
+    "safe_types",
     "save",
 ]
 

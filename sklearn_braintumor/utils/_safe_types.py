@@ -190,6 +190,36 @@ def trusted_table(types) -> dict[str, type]:
     return table
 
 
+def safe_types() -> dict[str, type]:
+    """Return every type a safe model file may build, by the stable name files use.
+
+    The library's public estimator and network classes, scikit-learn's and
+    imbalanced-learn's public estimators, the torch losses and optimizers of
+    :data:`TORCH_TYPES`, and what :func:`register_safe_type` added.
+
+    Returns
+    -------
+    types : dict of str to type
+        Sorted by name.
+
+    Examples
+    --------
+    >>> from sklearn_braintumor.utils import safe_types
+    >>> types = safe_types()
+    >>> types["sklearn_braintumor.classifiers.CNNClassifier"].__name__
+    'CNNClassifier'
+    >>> "sklearn.svm.SVC" in types, "gzip.GzipFile" in types
+    (True, False)
+    """
+    found = {
+        f"{namespace}.{name}": cls
+        for namespace in (*LIBRARY_NAMESPACES, *SKLEARN_NAMESPACES, *TORCH_TYPES)
+        for name, cls in _members(namespace).items()
+    }
+    found.update(_user_types)
+    return dict(sorted(found.items()))
+
+
 def register_safe_type(cls: type, *, name: str | None = None) -> type:
     """Let the safe model format store and rebuild instances (or uses) of ``cls``.
 
