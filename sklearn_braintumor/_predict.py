@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
-from .classifiers._ood import has_guard, predict_ood
+from .classifiers._ood import final_classifier, has_guard, proba_and_scores
 from .datasets._folder import _walk_files
 from .datasets._io import COLOR_MODE, read_image
 from .exceptions import ImageReadError
@@ -134,14 +134,18 @@ class _RowWriter:
         """Return the rows of one batch, in its order."""
         good = [i for i, item in enumerate(decoded) if isinstance(item, np.ndarray)]
         images = [decoded[i] for i in good]
-        proba = self.estimator.predict_proba(images) if good else np.empty((0, len(self.classes)))
-        most = self.classes[np.argmax(proba, axis=1)] if good else []
-        predicted = self.rule(proba) if good and self.rule is not None else most
         flags = [""] * len(good)
-        if self.guarded and good:
-            flagged = predict_ood(self.estimator, images)
+        if not good:
+            proba = np.empty((0, len(self.classes)))
+        elif self.guarded:  # probabilities and the guard from one pass over the network
+            proba, scores = proba_and_scores(self.estimator, images)
+            flagged = scores < final_classifier(self.estimator).ood_offset_
             self.n_ood += int(flagged.sum())
             flags = [str(bool(f)) for f in flagged]
+        else:
+            proba = self.estimator.predict_proba(images)
+        most = self.classes[np.argmax(proba, axis=1)] if good else []
+        predicted = self.rule(proba) if good and self.rule is not None else most
         notes = self._notes(proba, predicted, most, flags) if good else []
         cells = dict(zip(good, zip(predicted, most, proba, flags, notes, strict=True), strict=True))
         rows = []

@@ -281,3 +281,31 @@ def test_fine_tune_continues_from_the_pretrained_weights():
     assert np.mean(model.predict(X) == y) >= 0.9
     with pytest.raises(ValueError, match="continuing training keeps the classes"):
         fine_tune(model, X[:20], ["astrocytoma"] * 20, max_epochs=1)
+
+
+def test_prediction_runs_the_network_twice_per_image_not_three_times(model, test_sample, tmp_path):
+    # flip TTA needs two passes; the guard reads its features from the identity view's pass
+    from sklearn_braintumor.classifiers._ood import proba_and_scores
+
+    images = list(test_sample.images[:16])
+    network = final_classifier(model).net_.module_
+    seen = []
+    handle = network.register_forward_hook(
+        lambda module, inputs, output: seen.append(len(inputs[0]))
+    )
+    try:
+        proba, scores = proba_and_scores(model, images)
+        assert sum(seen) == 2 * len(images)
+        for i, image in enumerate(images):
+            Image.fromarray(image).save(tmp_path / f"{i:02d}.png")
+        seen.clear()
+        predict_folder(model, tmp_path, tmp_path / "out" / "p.csv")
+        assert sum(seen) == 2 * len(images)
+    finally:
+        handle.remove()
+    np.testing.assert_array_equal(proba, model.predict_proba(images))  # the same outputs
+    np.testing.assert_array_equal(scores, model.score_samples(images))
+    with open(tmp_path / "out" / "p.csv", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    flags = [row["ood"] == "True" for row in rows]
+    assert flags == model.predict_ood(images).tolist()

@@ -1215,6 +1215,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         -------
         scores : ndarray of float32 of shape (n_samples,)
         """
+        return self._proba_and_scores(X)[1]
+
+    def _proba_and_scores(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``predict_proba`` and ``score_samples`` of ``X`` from one forward pass."""
         check_is_fitted(self, "net_")
         if not hasattr(self, "ood_offset_"):
             raise ValueError(
@@ -1222,10 +1226,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 "ood_rate=None or a module with neither an nn.Conv2d nor an nn.Linear layer"
             )
         with self._threads():
-            features = guard_features(self.net_, self._to_tensor(X, reset=False))
+            features, logits = guard_features(
+                self.net_, self._to_tensor(X, reset=False), with_logits=True
+            )
         features = project(features, self.ood_projection_)
         # float32: the network's features carry no more precision than that
-        return typicality(features, self.ood_means_, self.ood_precision_).astype(np.float32)
+        scores = typicality(features, self.ood_means_, self.ood_precision_).astype(np.float32)
+        return torch.softmax(logits.double(), dim=1).numpy(), scores
 
     def predict_ood(self, X) -> np.ndarray:
         """Flag images unlike the training images (``score_samples < ood_offset_``).

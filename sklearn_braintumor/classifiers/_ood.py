@@ -35,8 +35,12 @@ def guard_layer(module: nn.Module) -> tuple[nn.Module | None, str]:
     return (linears[-1], "linear") if linears else (None, "")
 
 
-def guard_features(net, X) -> np.ndarray:
-    """Run ``net`` (a fitted skorch net) in evaluation mode; return the guard's features."""
+def guard_features(net, X, *, with_logits: bool = False):
+    """Run ``net`` (a fitted skorch net) in evaluation mode; return the guard's features.
+
+    With ``with_logits`` also return the network's outputs of the same
+    forward pass (float32, on the CPU): probabilities and guard from one pass.
+    """
     layer, kind = guard_layer(net.module_)
     if layer is None:
         raise ValueError(
@@ -57,10 +61,11 @@ def guard_features(net, X) -> np.ndarray:
 
     handle = layer.register_forward_hook(hook)
     try:
-        net.predict_proba(X)
+        logits = net.forward(X, training=False)
     finally:
         handle.remove()
-    return torch.cat(captured).double().numpy()
+    features = torch.cat(captured).double().numpy()
+    return (features, logits) if with_logits else features
 
 
 def fit_guard(train_features: np.ndarray, train_labels: np.ndarray, n_classes: int):
@@ -166,6 +171,37 @@ def predict_ood(model, X) -> np.ndarray:
     """
     offset = final_classifier(model).ood_offset_
     return np.asarray(model.score_samples(X)) < offset
+
+
+def proba_and_scores(model, X) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``model.predict_proba(X)`` and ``model.score_samples(X)`` from one pass.
+
+    The guard's features are read from the forward pass that gives the
+    probabilities (of the images as given, the identity view of a
+    :class:`~sklearn_braintumor.classifiers.TTAClassifier`), and a
+    pipeline's preprocessing runs once per view, so a flip-TTA model runs
+    its network twice per image instead of three times. The results equal
+    the two separate calls'.
+
+    Parameters
+    ----------
+    model : fitted estimator with a guard (see :func:`predict_ood`)
+    X : array-like or list of images
+
+    Returns
+    -------
+    proba : ndarray of shape (n_samples, n_classes)
+    scores : ndarray of shape (n_samples,)
+    """
+    if hasattr(model, "_proba_and_scores"):  # CNNClassifier, TTAClassifier
+        return model._proba_and_scores(X)
+    if hasattr(model, "steps"):  # a pipeline: preprocess once, then its last step
+        final = model.steps[-1][1]
+        Xt = model[:-1].transform(X) if len(model.steps) > 1 else X
+        return proba_and_scores(final, Xt)
+    if hasattr(model, "estimator_") and hasattr(model, "predict_from_proba"):
+        return proba_and_scores(model.estimator_, X)  # tumour-first: the same probabilities
+    return model.predict_proba(X), model.score_samples(X)
 
 
 def _inner_has(method: str):

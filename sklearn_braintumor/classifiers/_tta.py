@@ -123,6 +123,24 @@ class TTAClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator):
             total = proba if total is None else total + proba
         return total / len(self.transforms)
 
+    def _proba_and_scores(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Averaged probabilities and the guard's scores, read from the identity view's pass."""
+        from ._ood import proba_and_scores
+
+        check_is_fitted(self, "estimator_")
+        images = check_images(X, estimator=self)
+        total, scores = None, None
+        for name, function in zip(self.transforms, self._functions(), strict=True):
+            variant = stack_images([np.ascontiguousarray(function(image)) for image in images])
+            if scores is None and name == "identity":  # the images as given: the guard's input
+                proba, scores = proba_and_scores(self.estimator_, variant)
+            else:
+                proba = self.estimator_.predict_proba(variant)
+            total = proba if total is None else total + proba
+        if scores is None:
+            scores = self.estimator_.score_samples(X)
+        return total / len(self.transforms), scores
+
     def predict(self, X) -> np.ndarray:
         """Return the class with the highest averaged probability.
 
