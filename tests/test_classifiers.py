@@ -38,7 +38,12 @@ class TinyNet(nn.Module):
 # one thread it passes (xfail is not strict).
 ORDER = {
     "check_methods_sample_order_invariance": "probabilities move by ~1e-7 with the batch "
-    "position under multi-threaded BLAS; exact with one torch thread"
+    "position under multi-threaded BLAS; exact with one torch thread",
+    # as for scikit-learn's own SGD estimators: repeating an image changes the mini-batches
+    # and the number of steps per epoch, a weight of 2 does not
+    "check_sample_weight_equivalence_on_dense_data": "mini-batch training: a weight of 2 is "
+    "not the same optimisation path as the image repeated (test_cnn_skorch_idioms.py tests "
+    "what sample_weight does)",
 }
 
 

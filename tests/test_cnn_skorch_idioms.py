@@ -145,3 +145,33 @@ def test_n_threads_while_fitting_and_predicting(data):
     assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="n_threads"):
         small(n_threads=0).fit(X, y)
+
+
+def test_sample_weight_scales_each_images_loss(data):
+    import sklearn
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_braintumor.nn import FocalLoss
+    from sklearn_braintumor.preprocessing import Resize
+
+    X, y = data
+    base = small(max_epochs=3, train_split=0.2)
+    plain = clone(base).fit(X, y).predict_proba(X)
+    ones = clone(base).fit(X, y, sample_weight=np.ones(len(y))).predict_proba(X)
+    np.testing.assert_array_equal(ones, plain)  # weights of 1: the unweighted fit, exactly
+    favour = np.where(y == 0, 5.0, 0.2)
+    weighted = clone(base).fit(X, y, sample_weight=favour).predict_proba(X)
+    assert weighted[:, 0].mean() > plain[:, 0].mean()  # the weights change the fit
+    focal = small(criterion=FocalLoss, train_split=None)
+    assert focal.fit(X, y, sample_weight=favour).predict_proba(X).shape == (len(y), 4)
+    assert small().partial_fit(X, y, sample_weight=favour).history_[-1, "epoch"] == 2
+    with pytest.raises(ValueError, match="negative"):
+        small().fit(X, y, sample_weight=-np.ones(len(y)))
+    with pytest.raises(ValueError, match=r"sample_weight.*shape|same number"):
+        small().fit(X, y, sample_weight=np.ones(3))
+    # metadata routing: a pipeline passes it on when the classifier asks for it
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(Resize((32, 32)), clone(base).set_fit_request(sample_weight=True))
+        routed = pipe.fit(X, y, sample_weight=favour).predict_proba(X)
+    np.testing.assert_allclose(routed, weighted, atol=1e-6)

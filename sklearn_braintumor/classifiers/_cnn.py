@@ -751,6 +751,30 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             )
         return coarse, groups
 
+    def _sample_weight(self, sample_weight, n: int, coarse: np.ndarray):
+        """Check ``sample_weight`` against the data and the other parameters."""
+        if sample_weight is None:
+            return None
+        from sklearn.utils.validation import _check_sample_weight
+
+        weight = _check_sample_weight(sample_weight, np.empty((n, 0)), dtype=np.float32)
+        if (weight < 0).any():
+            raise ValueError("sample_weight has negative values; weights must be >= 0")
+        if self.sampler is not None or coarse.any():
+            raise InvalidParameterError(
+                "sample_weight cannot be combined with a sampler or with coarse_labels images: "
+                "the resampled or coarse rows would have no weight of their own"
+            )
+        criterion = self.criterion
+        if not isinstance(criterion, type) or (
+            "reduction" not in inspect.signature(criterion).parameters
+        ):
+            raise InvalidParameterError(
+                f"sample_weight needs per-image losses: criterion "
+                f"{getattr(criterion, '__name__', criterion)!r} has no 'reduction' parameter"
+            )
+        return weight
+
     def _resample(self, X: torch.Tensor, y: torch.Tensor, seed) -> tuple:
         """Apply ``sampler`` to the training part, as images or as flattened rows."""
         sampler = clone(self.sampler)
@@ -770,7 +794,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         y_new = np.searchsorted(self.classes_, np.asarray(labels))  # classes_ is sorted
         return X_new, torch.as_tensor(y_new, dtype=torch.int64)
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train the network.
 
         Parameters
@@ -780,6 +804,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             Training images of one shape.
         y : array-like of shape (n_samples,)
             Labels (strings or numbers).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights that scale each training image's loss (the
+            mean over a batch of weight x loss: a weight of 2 counts an image
+            about as twice, 0 leaves it out of the gradient). Validation
+            losses stay unweighted. Needs a criterion with a ``reduction``
+            parameter (the default ``CrossEntropyLoss``, ``NLLLoss``,
+            ``FocalLoss``); not with ``coarse_labels`` images or a
+            ``sampler``. With metadata routing, request it with
+            ``set_fit_request(sample_weight=True)``.
 
         Returns
         -------
@@ -791,9 +824,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         global random state (CPU and CUDA) is restored afterwards: the
         caller's own random stream is not changed by fitting.
         """
-        return self._forked_fit(X, y, warm=self.warm_start and hasattr(self, "net_"))
+        return self._forked_fit(
+            X, y, warm=self.warm_start and hasattr(self, "net_"), sample_weight=sample_weight
+        )
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train the network further on ``X``: ``max_epochs`` more epochs, as skorch does.
 
         The first call on an unfitted classifier trains from scratch (its
@@ -811,6 +846,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         classes : array-like or None, default=None
             All the classes, on the first call; checked against ``classes_``
             on later calls.
+        sample_weight : array-like of shape (n_samples,), default=None
+            As in :meth:`fit`.
 
         Returns
         -------
@@ -824,16 +861,16 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                     f"classes {wanted.tolist()} differ from the fitted classes_ "
                     f"{self.classes_.tolist()}"
                 )
-        return self._forked_fit(X, y, warm=fitted, classes=classes)
+        return self._forked_fit(X, y, warm=fitted, classes=classes, sample_weight=sample_weight)
 
-    def _forked_fit(self, X, y, *, warm: bool, classes=None):
+    def _forked_fit(self, X, y, *, warm: bool, classes=None, sample_weight=None):
         self._check_params()  # before n_threads is applied
         devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
         with (
             self._threads(),
             torch.random.fork_rng(devices=devices, enabled=self.random_state is not None),
         ):
-            return self._fit(X, y, warm=warm, classes=classes)
+            return self._fit(X, y, warm=warm, classes=classes, sample_weight=sample_weight)
 
     @contextlib.contextmanager
     def _threads(self):
@@ -849,7 +886,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         finally:
             torch.set_num_threads(before)
 
-    def _fit(self, X, y, *, warm: bool = False, classes=None):
+    def _fit(self, X, y, *, warm: bool = False, classes=None, sample_weight=None):
         from skorch.dataset import Dataset
         from skorch.helper import predefined_split
         from skorch.history import History
@@ -879,6 +916,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 )
         check_classification_targets(y)
         coarse, groups = self._coarse(y)
+        weight = self._sample_weight(sample_weight, len(y), coarse)
         known = self.classes_ if warm else None if classes is None else np.unique(classes)
         if known is not None:
             new = sorted(set(y[~coarse].tolist()) - set(known.tolist()), key=str)
@@ -955,6 +993,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             train_X, train_y = _take(X_tensor, train_index), y_tensor[train_index]
         if self.sampler is not None:
             train_X, train_y = self._resample(train_X, train_y, seed)
+        if weight is not None:  # per-image losses, weighted in AugmentingNet.get_loss
+            rows = train_index if self.valid_indices_ is not None else slice(None)
+            others["iterator_train__sample_weight"] = torch.as_tensor(weight[rows])
+            criterion_kwargs["reduction"] = "none"
         if accelerator is None:
             net_class, placement = AugmentingNet, {"device": self._device()}
         else:  # accelerate places the module and the batches

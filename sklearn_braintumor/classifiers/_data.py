@@ -39,6 +39,9 @@ class TensorBatches:
     transform : callable or None, default=None
         Applied to each ``X`` batch once it is on ``device``: the training
         augmentation of :class:`~sklearn_braintumor.classifiers.CNNClassifier`.
+    sample_weight : torch.Tensor or None, default=None
+        One weight per row of the dataset's ``X``: batches are then
+        ``(X, (y, weight))``, which the net's ``get_loss`` unpacks.
     """
 
     def __init__(
@@ -52,6 +55,7 @@ class TensorBatches:
         shard_index: int = 0,
         generator: torch.Generator | None = None,
         transform=None,
+        sample_weight: torch.Tensor | None = None,
         **kwargs,
     ) -> None:
         if kwargs:
@@ -75,6 +79,7 @@ class TensorBatches:
         self.n_ordered = math.ceil(len(self.index) / num_shards) * num_shards
         self.generator = generator
         self.transform = transform
+        self.sample_weight = sample_weight
 
     def __len__(self) -> int:
         return math.ceil(self.n_ordered / self.step)
@@ -96,7 +101,10 @@ class TensorBatches:
                 X, y = X.to(self.device), y.to(self.device)
             if self.transform is not None:
                 X = self.transform(X)
-            yield X, y
+            if self.sample_weight is not None:
+                yield X, (y, self.sample_weight[batch].to(y.device))
+            else:
+                yield X, y
 
 
 class LazyImages:

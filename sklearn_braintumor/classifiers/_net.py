@@ -60,6 +60,23 @@ class AugmentingNet(NeuralNetClassifier):
     def _batch_device(self):
         return self.device
 
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Return skorch's loss; with per-image weights (``(y, weight)``), their weighted mean.
+
+        A criterion built with ``reduction="none"`` (``sample_weight`` given)
+        returns one loss per image: training batches average weight x loss,
+        validation batches the plain mean.
+        """
+        weight = None
+        if isinstance(y_true, (tuple, list)):
+            y_true, weight = y_true
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if loss.ndim == 0:
+            return loss
+        if weight is None:
+            return loss.mean()
+        return (loss * weight.to(loss.device, loss.dtype)).mean()
+
     def augmented(self, Xi):
         """Return the training batch ``Xi``, augmented on its device when the net augments."""
         if self.augment_ is None:

@@ -22,6 +22,9 @@ class FocalLoss(nn.Module):
         A constant factor, or one weight per class.
     weight : torch.Tensor or None, default=None
         Per-class weights multiplied in as well (what ``class_weight`` sets).
+    reduction : {"mean", "sum", "none"}, default="mean"
+        As torch's losses: ``"none"`` returns one loss per sample (what
+        ``CNNClassifier.fit(..., sample_weight=...)`` needs).
 
     Examples
     --------
@@ -34,14 +37,20 @@ class FocalLoss(nn.Module):
     True
     """
 
-    def __init__(self, gamma: float = 2.0, alpha=0.25, weight: torch.Tensor | None = None) -> None:
+    def __init__(
+        self, gamma: float = 2.0, alpha=0.25, weight: torch.Tensor | None = None,
+        reduction: str = "mean",
+    ) -> None:  # fmt: skip
         super().__init__()
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
         self.gamma = gamma
         self.alpha = alpha
         self.weight = weight
+        self.reduction = reduction
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Return the mean focal loss of ``logits`` (N, C) against class indices (N,)."""
+        """Return the focal loss of ``logits`` (N, C) against class indices (N,), reduced."""
         log_p = F.log_softmax(logits, dim=1).gather(1, target[:, None]).squeeze(1)
         factor = (1.0 - log_p.exp()).clamp(min=0.0) ** self.gamma
         if isinstance(self.alpha, (int, float)):
@@ -51,7 +60,10 @@ class FocalLoss(nn.Module):
                                               device=logits.device)[target]  # fmt: skip
         if self.weight is not None:
             factor = factor * self.weight.to(logits.device, logits.dtype)[target]
-        return -(factor * log_p).mean()
+        losses = -(factor * log_p)
+        if self.reduction == "none":
+            return losses
+        return losses.sum() if self.reduction == "sum" else losses.mean()
 
 
 class CoarseLabelLoss(nn.Module):
