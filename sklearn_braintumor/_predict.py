@@ -87,6 +87,8 @@ class _RowWriter:
         self.rule = getattr(estimator, "predict_from_proba", None)
         self.negative = getattr(estimator, "negative_class", None)
         self.threshold = getattr(estimator, "threshold_", None)
+        classes = self.classes.tolist()
+        self.negative_column = classes.index(self.negative) if self.negative in classes else None
         self.guarded = has_guard(estimator)
         self.header = ["path", "predicted", "most_probable",
                        *(f"proba_{c}" for c in self.classes), "ood", "note", "error"]  # fmt: skip
@@ -122,9 +124,8 @@ class _RowWriter:
             parts = []
             if label != top:
                 self.n_rule += 1
-                column = self.classes.tolist().index(self.negative)
                 parts.append(f"tumour first: {self.negative} needs p >= {self.threshold:.3f}, "
-                             f"had {p[column]:.3f}")  # fmt: skip
+                             f"had {p[self.negative_column]:.3f}")  # fmt: skip
             if flag == "True":
                 parts.append("unlike the training images (ood): the prediction means little")
             notes.append("; ".join(parts))

@@ -47,15 +47,15 @@ def _walk_files(
     n_other = 0
     top = os.path.realpath(folder)
 
-    def outside(real: str) -> bool:
-        return not follow_links and os.path.commonpath([top, real]) != top
+    def outside(path: str) -> bool:  # resolved only when links may not lead out
+        return not follow_links and os.path.commonpath([top, os.path.realpath(path)]) != top
 
     seen = {top}
     for current, dirnames, filenames in os.walk(folder, followlinks=True):
         kept = []
         for d in sorted(d for d in dirnames if not _is_hidden(d)):
             real = os.path.realpath(os.path.join(current, d))
-            if outside(real):
+            if outside(real):  # already resolved: realpath of it is itself
                 skipped.append((os.path.join(current, d), "a link to a folder outside the folder"))
             elif real not in seen:
                 seen.add(real)
@@ -75,7 +75,7 @@ def _walk_files(
                 continue
             if not stat.S_ISREG(mode):
                 skipped.append((path, "not a regular file (a FIFO, device or socket)"))
-            elif outside(os.path.realpath(path)):
+            elif outside(path):
                 skipped.append((path, "a link to a file outside the folder"))
             else:
                 images.append(Path(path))

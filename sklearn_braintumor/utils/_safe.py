@@ -11,6 +11,7 @@ into one :class:`~sklearn_braintumor.exceptions.ModelFileError`.
 
 from __future__ import annotations
 
+import collections
 import inspect
 import io
 import json
@@ -237,11 +238,11 @@ def _check_members(archive: zipfile.ZipFile, file_size: int) -> list[zipfile.Zip
     infos = archive.infolist()
     if len(infos) > MAX_MEMBERS:
         raise UnsafeModelError(f"holds {len(infos)} members, more than {MAX_MEMBERS}")
-    names = [info.filename for info in infos]
-    duplicated = sorted({name for name in names if names.count(name) > 1})
+    counts = collections.Counter(info.filename for info in infos)  # linear: 100,000 members
+    duplicated = sorted(name for name, count in counts.items() if count > 1)
     if duplicated:
         raise UnsafeModelError(f"holds the member {duplicated[0]!r} more than once")
-    if "model.json" not in names:
+    if "model.json" not in counts:
         raise UnsafeModelError("has no model.json: it is not a complete model file")
     total, budget = 0, MAX_BASE_BYTES + MAX_EXPANSION * file_size
     for info in infos:
