@@ -34,6 +34,25 @@ def test_forward_other_sizes_and_gradcam_layer(model):
         model(input_size=(4, 4))
 
 
+def test_gbmnet_mirror_channel_sees_left_right_differences():
+    torch.manual_seed(0)
+    net = GBMNet(n_classes=2, input_size=(32, 32), mirror=True).eval()
+    assert net.features.block1.conv.in_channels == 2
+    stacked = []
+    net.features.block1.conv.register_forward_hook(lambda m, inputs, out: stacked.append(inputs[0]))
+    symmetric = torch.rand(1, 1, 32, 16)
+    symmetric = torch.cat([symmetric, symmetric.flip(3)], dim=3)
+    lesion = symmetric.clone()
+    lesion[..., 8:14, 2:8] = 1.0  # one side only
+    net(torch.cat([symmetric, lesion]))
+    image, difference = stacked[0][:, 0], stacked[0][:, 1]
+    assert torch.equal(image, torch.cat([symmetric, lesion])[:, 0])
+    assert difference[0].abs().max() == 0  # a symmetric slice: nothing
+    assert difference[1, 8:14, 2:8].gt(0).any() and difference[1, 8:14, 24:30].lt(0).any()
+    # the same input without the channel: a plain GBMNet
+    assert GBMNet(n_classes=2, input_size=(32, 32)).features.block1.conv.in_channels == 1
+
+
 def test_gaussian_noise_only_while_training():
     layer = GaussianNoise(0.5)
     x = torch.zeros(1000)

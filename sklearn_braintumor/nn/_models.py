@@ -87,6 +87,10 @@ class GBMNet(_SizedCNN):
     channels : tuple of int, default=(8, 16, 32, 64)
     hidden : int, default=512
     dropout : float, default=0.3
+    mirror : bool, default=False
+        Give the first convolution, beside each input channel, its left-right
+        difference ``x - flip(x)``: on a brain crop centred on the midline a
+        lesion on one side shows there, whatever the scanner or sequence.
 
     Examples
     --------
@@ -100,9 +104,11 @@ class GBMNet(_SizedCNN):
     gradcam_layer = "features.block4.conv"
 
     def __init__(self, n_classes=4, in_channels=1, input_size=(256, 256),
-                 channels=(8, 16, 32, 64), hidden=512, dropout=0.3) -> None:  # fmt: skip
+                 channels=(8, 16, 32, 64), hidden=512, dropout=0.3,
+                 mirror=False) -> None:  # fmt: skip
         super().__init__()
-        blocks, previous = [], in_channels
+        self.mirror = bool(mirror)
+        blocks, previous = [], in_channels * (2 if mirror else 1)
         for index, width in enumerate(channels, start=1):
             block = nn.Sequential()
             block.add_module("conv", nn.Conv2d(previous, width, 3, padding=1))
@@ -119,8 +125,14 @@ class GBMNet(_SizedCNN):
             features,
             lambda n: nn.Sequential(nn.Linear(n, hidden), nn.ReLU(inplace=True),
                                     nn.Dropout(dropout), nn.Linear(hidden, n_classes)),
-            in_channels, input_size,
+            in_channels * (2 if mirror else 1), input_size,
         )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return class logits for a batch ``(N, C, H, W)``."""
+        if self.mirror:  # each channel's left-right difference beside it
+            x = torch.cat([x, x - torch.flip(x, dims=[3])], dim=1)
+        return self.classifier(torch.flatten(self.features(x), 1))
 
 
 class LiuCNN(_SizedCNN):
