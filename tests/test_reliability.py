@@ -352,6 +352,11 @@ def test_errors_say_what_is_wrong_in_the_users_terms(tmp_path):
     with pytest.raises(ValueError, match=r"class\(es\) \[7\] have a single image.*train_split"):
         CNNClassifier(max_epochs=1).fit(X, lonely)
     CNNClassifier(max_epochs=1, train_split=None, module__hidden=8).fit(X, lonely)  # works
+    # a subsample too small to give every class a validation image (as in successive halving)
+    few = np.flatnonzero(y == 0)[:2].tolist() + np.flatnonzero(y == 1)[:2].tolist()
+    few += np.flatnonzero(y == 2)[:2].tolist() + np.flatnonzero(y == 3)[:2].tolist()
+    with pytest.raises(ValueError, match=r"gives 2 validation images for 4 classes.*train_split"):
+        CNNClassifier(max_epochs=1).fit(X[few], y[few])
 
 
 # -- folders as users have them ------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
+import math
 import numbers
 import os
 import sys
@@ -34,7 +35,15 @@ from ..nn._losses import CoarseLabelLoss
 from ..utils._validation import check_images
 from ._data import LazyImages, TensorBatches
 from ._net import AcceleratedNet, AugmentingNet, console_print
-from ._ood import fit_guard, guard_features, guard_layer, predict_ood, project, typicality
+from ._ood import (
+    fit_guard,
+    guard_features,
+    guard_layer,
+    predict_ood,
+    project,
+    shift_score,
+    typicality,
+)
 
 _PREFIXES = ("module__", "optimizer__", "criterion__", "callbacks__")
 _CHANNELS = (1, 3, 4)
@@ -1063,6 +1072,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                     f"validation split (train_split={split}); add images, drop the class, or "
                     "pass train_split=None"
                 )
+            n_valid, n_classes = math.ceil(split * len(fine)), int(present.sum())
+            if n_valid < n_classes or len(fine) - n_valid < n_classes:
+                raise ValueError(
+                    f"train_split={split} of {len(fine)} images gives {n_valid} validation "
+                    f"images for {n_classes} classes: too few for a stratified split; pass "
+                    "more images, a larger train_split, or train_split=None"
+                )
             train, valid = train_test_split(
                 positions, test_size=split, stratify=y_fine, random_state=seed
             )
@@ -1275,6 +1291,22 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         # float32: the network's features carry no more precision than that
         scores = typicality(features, self.ood_means_, self.ood_precision_).astype(np.float32)
         return torch.softmax(logits.double(), dim=1).numpy(), scores
+
+    def shift_score(self, X) -> np.ndarray:
+        """Return how unlike the training collections each image is (1.0: the threshold).
+
+        See :func:`~sklearn_braintumor.classifiers.shift_score`.
+
+        Parameters
+        ----------
+        X : array-like
+            Images of the training shape (or rows of ``input_shape``).
+
+        Returns
+        -------
+        shift : ndarray of float of shape (n_samples,)
+        """
+        return shift_score(self, X)
 
     def predict_ood(self, X) -> np.ndarray:
         """Flag images unlike the training images (``score_samples < ood_offset_``).
