@@ -223,13 +223,14 @@ def _load_model(model: str, trusted: bool):
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    import os
     import warnings
     from pathlib import Path
 
     from PIL import Image
 
     from ._predict import check_output_file, predict_folder
-    from .utils._persistence import refuse_existing
+    from .utils._persistence import check_writable, refuse_existing
 
     if len(args.paths) > 2:
         raise ValueError(f"give one FOLDER (and --model MODEL), got {args.paths}")
@@ -242,6 +243,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"folder {folder!r} does not exist")
     check_output_file(out)
     refuse_existing(out, overwrite=args.overwrite)  # before loading the model
+    if args.json:
+        check_writable(args.json, "--json")
+        refuse_existing(args.json, overwrite=args.overwrite)
     estimator = _load_model(args.model or DEFAULT_MODEL, args.trusted)
     bar = None
 
@@ -281,6 +285,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             f"{summary['n_ood']} images flagged as unlike the model's training images (column "
             "ood): their predictions mean little"
         )
+    if summary["shift_note"]:
+        print(f"{summary['shift_note']} (column shift)")
     if summary["n_not_images"]:
         from .datasets import IMAGE_EXTENSIONS
 
@@ -293,6 +299,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             f"{summary['n_skipped']} entries skipped: not regular files (FIFOs, devices, broken "
             "links), or links leading outside FOLDER (--follow-links reads those)"
         )
+    if args.json:
+        import json
+
+        from .utils._persistence import atomic_write_text
+
+        payload = {"folder": os.fspath(folder), "out": os.fspath(out), **summary}
+        atomic_write_text(Path(args.json), json.dumps(payload, indent=2) + "\n")
+        print(f"summary -> {os.fspath(args.json)}")
     if summary["n_failed"] == summary["n_images"]:
         print(f"braintumor predict: error: none of the {summary['n_images']} files could be "
               f"read; their errors are in {out}", file=sys.stderr)  # fmt: skip
@@ -571,7 +585,12 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default {DEFAULT_MODEL}; `braintumor models` lists them)",
     )
     predict.add_argument("--out", default="predictions.csv", help="CSV file (predictions.csv)")
-    predict.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    predict.add_argument(
+        "--json", default=None, help="also write the folder's summary to this JSON file"
+    )
+    predict.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --out (and --json)"
+    )
     predict.add_argument("--batch-size", type=int, default=256, help="images per batch (256)")
     predict.add_argument(
         "--color-mode",

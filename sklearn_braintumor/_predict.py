@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
-from .classifiers._ood import final_classifier, has_guard, proba_and_scores
+from .classifiers._ood import final_classifier, has_guard, proba_and_scores, shift_from_scores
 from .datasets._folder import _walk_files
 from .datasets._io import COLOR_MODE, read_image
 from .exceptions import ImageReadError
@@ -91,8 +91,10 @@ class _RowWriter:
         self.negative_column = classes.index(self.negative) if self.negative in classes else None
         self.guarded = has_guard(estimator)
         self.header = ["path", "predicted", "most_probable",
-                       *(f"proba_{c}" for c in self.classes), "ood", "note", "error"]  # fmt: skip
+                       *(f"proba_{c}" for c in self.classes), "ood", "shift", "note",
+                       "error"]  # fmt: skip
         self.n_failed = self.n_ood = self.n_rule = 0
+        self.shifts: list[float] = []
         self.reference = None  # --color-mode unchanged: the first image read sets the channels
 
     @property
@@ -135,32 +137,50 @@ class _RowWriter:
         """Return the rows of one batch, in its order."""
         good = [i for i, item in enumerate(decoded) if isinstance(item, np.ndarray)]
         images = [decoded[i] for i in good]
-        flags = [""] * len(good)
+        flags = shifts = [""] * len(good)
         if not good:
             proba = np.empty((0, len(self.classes)))
         elif self.guarded:  # probabilities and the guard from one pass over the network
             proba, scores = proba_and_scores(self.estimator, images)
-            flagged = scores < final_classifier(self.estimator).ood_offset_
+            offset = final_classifier(self.estimator).ood_offset_
+            flagged = scores < offset
             self.n_ood += int(flagged.sum())
             flags = [str(bool(f)) for f in flagged]
+            shift = shift_from_scores(scores, offset)
+            self.shifts.extend(shift.tolist())
+            shifts = [f"{v:.3f}" for v in shift]
         else:
             proba = self.estimator.predict_proba(images)
         most = self.classes[np.argmax(proba, axis=1)] if good else []
         predicted = self.rule(proba) if good and self.rule is not None else most
         notes = self._notes(proba, predicted, most, flags) if good else []
-        cells = dict(zip(good, zip(predicted, most, proba, flags, notes, strict=True), strict=True))
+        cells = dict(zip(good, zip(predicted, most, proba, flags, shifts, notes, strict=True),
+                         strict=True))  # fmt: skip
         rows = []
         for i, path in enumerate(paths):
             name = csv_cell(printable(path.relative_to(self.folder).as_posix()))
             if i in cells:
-                label, top, p, flag, note = cells[i]
+                label, top, p, flag, shift, note = cells[i]
                 rows.append([name, csv_cell(str(label)), csv_cell(str(top)),
-                             *(f"{v:.6f}" for v in p), flag, note, ""])  # fmt: skip
+                             *(f"{v:.6f}" for v in p), flag, shift, note, ""])  # fmt: skip
             else:
                 self.n_failed += 1
                 reason = csv_cell(printable(decoded[i].reason))
-                rows.append([name, "", "", *([""] * len(self.classes)), "", "", reason])
+                rows.append([name, "", "", *([""] * len(self.classes)), "", "", "", reason])
         return rows
+
+    def shift_summary(self) -> dict:
+        """Return the folder's median shift, the share at or above 1, and what it means."""
+        if not self.guarded or not self.shifts:
+            return {"shift_median": None, "shifted_share": None, "shift_note": None}
+        shifts = np.asarray(self.shifts)
+        share = float(np.mean(shifts >= 1.0))
+        note = (f"{share:.0%} of the scans read are unlike the model's training collections "
+                f"(shift >= 1; median shift {np.median(shifts):.2f}): the accuracy on the "
+                "model card may not hold for them; score the model on labelled scans of this "
+                "source before relying on it")  # fmt: skip
+        return {"shift_median": float(np.median(shifts)), "shifted_share": share,
+                "shift_note": note}  # fmt: skip
 
 
 def check_output_file(out: str | os.PathLike) -> Path:
@@ -239,11 +259,14 @@ def predict_folder(
         (``True`` where the out-of-distribution guard finds the image unlike
         the model's training images, see
         :func:`~sklearn_braintumor.classifiers.predict_ood`; empty for a model
-        without the guard), ``note`` (why ``predicted`` differs from
-        ``most_probable``: the tumour-first threshold and the probability the
-        healthy class had; and, for ``ood`` images, that the prediction means
-        little; ``predicted`` is kept for them, because the guard also flags
-        some real MRI slices of other collections), ``error``.
+        without the guard), ``shift`` (how unlike the training collections
+        the image is, 1.0 at the guard's threshold, see
+        :func:`~sklearn_braintumor.classifiers.shift_score`), ``note`` (why
+        ``predicted`` differs from ``most_probable``: the tumour-first
+        threshold and the probability the healthy class had; and, for ``ood``
+        images, that the prediction means little; ``predicted`` is kept for
+        them, because the guard also flags some real MRI slices of other
+        collections), ``error``.
     batch_size : int, default=256
     color_mode : {"grayscale", "rgb", "unchanged"}, default="grayscale"
         How files are decoded; as the model was trained.
@@ -266,7 +289,11 @@ def predict_folder(
     summary : dict
         ``n_images``, ``n_failed``, ``n_not_images`` (files skipped for their
         suffix: .npy, .dcm, ...; not in the CSV), ``n_ood`` (images flagged
-        by the guard; None without one), ``n_skipped`` (entries that are not
+        by the guard; None without one), ``shift_median`` and
+        ``shifted_share`` (the median shift of the images read and the share
+        at or above 1; None without a guard), ``shift_note`` (that share in
+        a sentence: the model card's accuracy may not hold for such scans),
+        ``n_skipped`` (entries that are not
         regular files, or links not followed), ``n_rule`` (images whose
         ``predicted`` is not their ``most_probable`` class), ``decision``
         (the decision rule in words; None for the most probable class),
@@ -287,7 +314,7 @@ def predict_folder(
     >>> summary["n_images"], summary["n_failed"]
     (3, 0)
     >>> (folder / "predictions.csv").read_text().splitlines()[0]
-    'path,predicted,most_probable,proba_glioma,proba_meningioma,proba_notumor,proba_pituitary,ood,note,error'
+    'path,predicted,most_probable,proba_glioma,proba_meningioma,proba_notumor,proba_pituitary,ood,shift,note,error'
     """
     folder, out = Path(folder), Path(out)
     if not folder.is_dir():
@@ -326,6 +353,7 @@ def predict_folder(
         "n_not_images": n_other,
         "n_skipped": len(skipped),
         "n_ood": rows.n_ood if rows.guarded else None,
+        **rows.shift_summary(),
         "n_rule": rows.n_rule,
         "decision": rows.decision,
         "seconds": seconds,

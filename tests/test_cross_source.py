@@ -302,6 +302,21 @@ def test_cli_reproduce_external_and_evaluate(folders, tmp_path, capsys, monkeypa
     saved = json.loads(report.read_text())
     assert saved["n_images"] == 20 and saved["classes"] == NAMES
     assert sum(map(sum, saved["confusion_matrix"])) == 20
+    # the separation whatever the threshold, and how unlike the training collections
+    from sklearn.metrics import roc_auc_score
+
+    from sklearn_braintumor.classifiers import shift_score
+    from sklearn_braintumor.datasets import load_image_folder
+    from sklearn_braintumor.utils import load
+
+    loaded, scans = load(model), load_image_folder(folders / "yesno")
+    tumor = np.asarray(scans.target_names)[scans.target] == "yes"
+    p_healthy = loaded.predict_proba(list(scans.images))[:, NAMES.index("notumor")]
+    assert saved["roc_auc"] == pytest.approx(roc_auc_score(tumor, 1 - p_healthy))
+    shift = shift_score(loaded, list(scans.images))
+    assert saved["shift_median"] == pytest.approx(np.median(shift), rel=1e-5)
+    assert saved["shifted_share"] == pytest.approx(np.mean(shift >= 1))
+    assert "ROC AUC, tumour vs healthy" in printed and "model card's accuracy" in printed
     # bad mappings are refused before any training or prediction, naming the problem
     assert main([*argv[:5], f"{folders / 'yesno'}:yes=tumor", "--out", str(tmp_path / "x")]) == 1
     assert "match no mapping entry" in capsys.readouterr().err

@@ -11,6 +11,7 @@ from sklearn_braintumor.classifiers import (
     TTAClassifier,
     TumorFirstClassifier,
     predict_ood,
+    shift_score,
 )
 from sklearn_braintumor.classifiers._ood import typicality
 from sklearn_braintumor.datasets import make_synthetic_mri
@@ -39,6 +40,19 @@ def test_guard_threshold_flags_the_chosen_share_of_validation_images(fitted):
     np.testing.assert_array_equal(clf.predict_ood(X), clf.score_samples(X) < clf.ood_offset_)
 
 
+def test_shift_is_the_distance_over_the_guard_threshold(fitted):
+    clf, X, _ = fitted
+    scores = clf.score_samples(X)
+    shift = clf.shift_score(X)
+    np.testing.assert_allclose(shift, np.sqrt(scores / clf.ood_offset_), rtol=1e-6)
+    np.testing.assert_array_equal(shift >= 1, scores <= clf.ood_offset_)
+    assert np.median(shift[clf.valid_indices_]) < 1
+    np.testing.assert_allclose(shift_score(clf, X[:4]), shift[:4])
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (3, 32, 32)).astype(np.uint8)
+    assert clf.shift_score(noise).min() > np.quantile(shift, 0.99)
+
+
 def test_guard_flags_noise_and_blank_images(fitted):
     clf, X, _ = fitted
     rng = np.random.default_rng(0)
@@ -56,6 +70,7 @@ def test_guard_through_wrappers_and_pipelines(fitted):
     inner = model.estimator_.estimator_
     np.testing.assert_allclose(model.score_samples(X[:5]), inner.score_samples(X[:5]))
     np.testing.assert_array_equal(model.predict_ood(X[:5]), predict_ood(inner, X[:5]))
+    np.testing.assert_allclose(model.shift_score(X[:5]), shift_score(inner, X[:5]), rtol=1e-6)
     # a wrapper around a model without the guard has no such method
     from sklearn.linear_model import LogisticRegression
 
@@ -86,6 +101,16 @@ def test_guard_survives_the_safe_format(fitted, tmp_path):
     loaded = load(save(clf, tmp_path / "m.btm"))
     np.testing.assert_allclose(loaded.score_samples(X[:8]), clf.score_samples(X[:8]), rtol=1e-6)
     assert loaded.ood_offset_ == clf.ood_offset_
+
+
+def test_mirror_network_round_trips_the_safe_format(fitted, tmp_path):
+    _, X, y = fitted
+    clf = CNNClassifier(max_epochs=1, random_state=0, module__hidden=16, module__mirror=True,
+                        device="cpu").fit(X[:80], y[:80])  # fmt: skip
+    assert clf.module_.features.block1.conv.in_channels == 2
+    loaded = load(save(clf, tmp_path / "mirror.btm"))
+    assert loaded.module_.mirror
+    np.testing.assert_allclose(loaded.predict_proba(X[:8]), clf.predict_proba(X[:8]), atol=1e-6)
 
 
 def test_typicality_is_minus_the_nearest_squared_mahalanobis_distance():
@@ -139,6 +164,7 @@ def test_partial_fit(fitted):
 
 NETWORKS = [
     (bnn.GBMNet, {"input_size": (64, 64)}),
+    (bnn.GBMNet, {"input_size": (64, 64), "mirror": True}),
     (bnn.LiuCNN, {"input_size": (104, 104)}),
     (bnn.BaroneBaselineCNN, {"input_size": (30, 30)}),
     (bnn.BaroneImprovedCNN, {"input_size": (30, 30)}),

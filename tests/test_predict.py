@@ -1,10 +1,12 @@
 """`braintumor predict FOLDER --model MODEL`: a CSV of predictions for a folder of scans."""
 
 import csv
+import json
 
 import numpy as np
 import pytest
 from PIL import Image
+from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
 from sklearn_braintumor import predict_folder
@@ -55,7 +57,8 @@ def test_predict_command_writes_probabilities(model_file, scans, tmp_path, capsy
         "broken.png", "patient 2/a.jpg", "scan_0.png", "scan_1.png", "scan_2.png",
     ]  # fmt: skip
     assert list(rows[0]) == ["path", "predicted", "most_probable",
-                             *(f"proba_{n}" for n in NAMES), "ood", "note", "error"]  # fmt: skip
+                             *(f"proba_{n}" for n in NAMES), "ood", "shift", "note",
+                             "error"]  # fmt: skip
     assert rows[0]["predicted"] == "" and rows[0]["proba_glioma"] == "" and rows[0]["error"]
     images = [np.asarray(Image.open(scans / r["path"]).convert("L")) for r in rows[1:]]
     expected = pipe.predict_proba(images)
@@ -64,10 +67,42 @@ def test_predict_command_writes_probabilities(model_file, scans, tmp_path, capsy
     assert [r["predicted"] for r in rows[1:]] == list(pipe.predict(images))
     flags = [r["ood"] == "True" for r in rows[1:]]
     assert flags == pipe[-1].predict_ood(pipe[:-1].transform(images)).tolist()
-    assert rows[0]["ood"] == ""  # unreadable: no flag
+    assert rows[0]["ood"] == "" and rows[0]["shift"] == ""  # unreadable: neither
+    shift = np.array([float(r["shift"]) for r in rows[1:]])
+    inner = pipe[-1]
+    np.testing.assert_allclose(shift, inner.shift_score(pipe[:-1].transform(images)), atol=1e-3)
+    assert ((shift >= 1) == flags).all()  # ood: shift at or above the guard's threshold
     # an existing CSV is refused; the older form MODEL FOLDER still works
     assert main(["predict", str(path), str(scans), "--out", str(out), "--quiet"]) == 1
     assert "--overwrite" in capsys.readouterr().err
+
+
+def test_predict_summary_states_the_shift_in_terminal_and_json(model_file, scans, tmp_path,
+                                                              capsys):  # fmt: skip
+    path, pipe = model_file
+    out, summary_file = tmp_path / "p.csv", tmp_path / "summary.json"
+    args = ["predict", str(scans), "--model", str(path), "--out", str(out), "--quiet",
+            "--json", str(summary_file)]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads(summary_file.read_text())
+    shifts = [float(r["shift"]) for r in read_rows(out) if r["shift"]]
+    assert summary["n_images"] == 5 and summary["n_failed"] == 1
+    assert summary["shift_median"] == pytest.approx(np.median(shifts), abs=1e-3)
+    assert summary["shifted_share"] == pytest.approx(np.mean(np.array(shifts) >= 1))
+    assert "model card may not hold" in summary["shift_note"]
+    assert summary["shift_note"] in printed and "summary ->" in printed
+    # an existing summary is refused before anything runs, --overwrite replaces both files
+    out.unlink()
+    assert main(args) == 1 and "--overwrite" in capsys.readouterr().err
+    assert not out.exists()
+    assert main([*args, "--overwrite"]) == 0
+    # a model without the guard: no shift, no sentence
+    X, y = make_synthetic_mri(60, image_size=32, random_state=0)
+    unguarded = clone(pipe).set_params(cnnclassifier__ood_rate=None).fit(X, NAMES[y])
+    plain = predict_folder(unguarded, scans, tmp_path / "q.csv")
+    assert plain["shift_median"] is None and plain["shift_note"] is None
+    assert {r["shift"] for r in read_rows(tmp_path / "q.csv")} == {""}
 
 
 def test_predict_raise_leaves_no_csv(model_file, scans, tmp_path):

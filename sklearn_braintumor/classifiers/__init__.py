@@ -2,8 +2,15 @@
 
 from ._cnn import CNNClassifier
 from ._fine_tune import fine_tune
-from ._ood import predict_ood
+from ._ood import predict_ood, shift_score
 from ._tta import TTAClassifier
 from ._tumor_first import TumorFirstClassifier
 
-__all__ = ["CNNClassifier", "TTAClassifier", "TumorFirstClassifier", "fine_tune", "predict_ood"]
+__all__ = [
+    "CNNClassifier",
+    "TTAClassifier",
+    "TumorFirstClassifier",
+    "fine_tune",
+    "predict_ood",
+    "shift_score",
+]

@@ -173,6 +173,52 @@ def predict_ood(model, X) -> np.ndarray:
     return np.asarray(model.score_samples(X)) < offset
 
 
+def shift_from_scores(scores, offset: float) -> np.ndarray:
+    """Turn typicality scores into distances relative to the guard's threshold.
+
+    ``sqrt(score / offset)``: both are minus squared Mahalanobis distances, so
+    this is the image's distance over the threshold's (1.0 at the threshold).
+    """
+    scale = max(-float(offset), np.finfo(np.float64).tiny)
+    return np.sqrt(np.maximum(-np.asarray(scores, dtype=np.float64), 0.0) / scale)
+
+
+def shift_score(model, X) -> np.ndarray:
+    """Return how unlike the training collections each image is (1.0: the guard's threshold).
+
+    The distance of the image's guard features from the training images'
+    (see :func:`predict_ood`), divided by the distance at which the guard
+    starts flagging: below 1 an image is as typical as the bulk of the
+    validation images, 1 or more means less typical than all but
+    ``ood_rate`` of them, and values of 2 and more are far from anything the
+    model was trained on. Use it to rank scans from another scanner or
+    collection: the accuracy measured on the training collections may not
+    hold for scans with a high shift.
+
+    Parameters
+    ----------
+    model : fitted estimator with a guard (see :func:`predict_ood`)
+    X : array-like or list of images
+        What the model's ``predict`` takes.
+
+    Returns
+    -------
+    shift : ndarray of float of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_braintumor.classifiers import CNNClassifier, shift_score
+    >>> from sklearn_braintumor.datasets import make_synthetic_mri
+    >>> X, y = make_synthetic_mri(120, image_size=32, random_state=0)
+    >>> clf = CNNClassifier(max_epochs=3, random_state=0, module__hidden=32).fit(X, y)
+    >>> noise = np.random.default_rng(0).integers(0, 256, (2, 32, 32), dtype=np.uint8)
+    >>> bool(np.all(shift_score(clf, noise) > 1)), bool(np.median(shift_score(clf, X)) < 1)
+    (True, True)
+    """
+    return shift_from_scores(model.score_samples(X), final_classifier(model).ood_offset_)
+
+
 def proba_and_scores(model, X) -> tuple[np.ndarray, np.ndarray]:
     """Return ``model.predict_proba(X)`` and ``model.score_samples(X)`` from one pass.
 
@@ -236,6 +282,20 @@ class GuardDelegationMixin:
         """
         check_is_fitted(self, "estimator_")
         return self.estimator_.score_samples(X)
+
+    @available_if(_inner_has("score_samples"))
+    def shift_score(self, X) -> np.ndarray:
+        """Return how unlike the training collections each image is (see :func:`shift_score`).
+
+        Parameters
+        ----------
+        X : array-like of images or list
+
+        Returns
+        -------
+        shift : ndarray of float of shape (n_samples,)
+        """
+        return shift_score(self, X)
 
     @available_if(_inner_has("score_samples"))
     def predict_ood(self, X) -> np.ndarray:

@@ -126,6 +126,28 @@ def audit(data: ExperimentData, images, sources: list[SourceSet]) -> dict | None
     return source_audit(pooled, names, labels).to_dict()
 
 
+def _proba_and_shift(estimator, images):
+    """Probabilities (None without ``predict_proba``) and shift (None without the guard)."""
+    from ..classifiers._ood import final_classifier, has_guard, proba_and_scores, shift_from_scores
+
+    if has_guard(estimator):
+        proba, scores = proba_and_scores(estimator, images)
+        return proba, shift_from_scores(scores, final_classifier(estimator).ood_offset_)
+    if hasattr(estimator, "predict_proba"):
+        return np.asarray(estimator.predict_proba(images)), None
+    return None, None
+
+
+def _separation(proba, classes: list[str], tumor: np.ndarray) -> float | None:
+    """ROC AUC of tumour vs healthy images scored on 1 - p(the negative class)."""
+    negative = [i for i, c in enumerate(classes) if is_negative(c)]
+    if proba is None or len(negative) != 1 or tumor.all() or not tumor.any():
+        return None
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(tumor, 1.0 - proba[:, negative[0]]))
+
+
 def evaluate_collection(estimator, source) -> dict:
     """Score a fitted model on a labelled folder from any collection (``braintumor evaluate``).
 
@@ -144,14 +166,27 @@ def evaluate_collection(estimator, source) -> dict:
         ``specificity`` (healthy images called no tumour; None without any),
         ``n_images``, ``n_tumor``, ``n_healthy``, ``confusion_matrix``
         (rows: the mapped true labels, ``row_labels``; columns: the predicted
-        classes, ``classes``), and ``text``, the same for a terminal.
+        classes, ``classes``), ``roc_auc`` (how well the probability of "no
+        tumour" separates the tumour images from the healthy ones, whatever
+        the decision threshold; None without both kinds or without one
+        negative class), ``shift_median`` and ``shifted_share`` (the images'
+        median :func:`~sklearn_braintumor.classifiers.shift_score` and the
+        share at or above 1; None for a model without the guard), and
+        ``text``, the same for a terminal.
     """
     from ._data import load_source_data
 
     data = load_source_data(source)
     classes = [str(c) for c in np.asarray(estimator.classes_)]
     labels = data.labels_for("multiclass", classes)
-    predicted = np.asarray(estimator.predict(check_images(data.images))).astype(str)
+    images = check_images(data.images)
+    proba, shift = _proba_and_shift(estimator, images)
+    rule = getattr(estimator, "predict_from_proba", None)
+    if proba is None:
+        predicted = np.asarray(estimator.predict(images))
+    else:
+        predicted = rule(proba) if rule is not None else np.asarray(classes)[proba.argmax(1)]
+    predicted = np.asarray(predicted).astype(str)
     predicted_tumor = collapse(predicted)
     tumor = data.tumor_mask()
     rows = list(dict.fromkeys(labels.tolist()))
@@ -166,6 +201,9 @@ def evaluate_collection(estimator, source) -> dict:
         "row_labels": rows,
         "classes": classes,
         "confusion_matrix": matrix,
+        "roc_auc": _separation(proba, classes, tumor),
+        "shift_median": None if shift is None else float(np.median(shift)),
+        "shifted_share": None if shift is None else float(np.mean(shift >= 1.0)),
     }
     width = max(len(c) for c in [*rows, *classes, "true \\ predicted"]) + 2
     lines = []
@@ -173,6 +211,14 @@ def evaluate_collection(estimator, source) -> dict:
         value = result[metric]
         shown = "– (no such images)" if value is None else f"{100 * value:.2f} %"
         lines.append(f"tumour {metric}: {shown} of {result[n]}")
+    if result["roc_auc"] is not None:
+        lines.append(f"ROC AUC, tumour vs healthy on p(no tumour): {result['roc_auc']:.3f}")
+    if shift is not None:
+        lines.append(
+            f"unlike the training collections (shift >= 1): {100 * result['shifted_share']:.1f} %"
+            f" of the images (median shift {result['shift_median']:.2f}); the model card's "
+            "accuracy may not hold for them"
+        )
     lines += ["", "true \\ predicted".ljust(width) + "".join(c.rjust(width) for c in classes)]
     lines += [r.ljust(width) + "".join(str(v).rjust(width) for v in row)
               for r, row in zip(rows, matrix, strict=True)]  # fmt: skip
