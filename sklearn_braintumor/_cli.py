@@ -232,13 +232,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from ._predict import check_output_file, predict_folder
     from .utils._persistence import check_writable, refuse_existing
 
-    if len(args.paths) > 2:
-        raise ValueError(f"give one FOLDER (and --model MODEL), got {args.paths}")
-    if len(args.paths) == 2:  # the older form: braintumor predict MODEL FOLDER
-        if args.model is not None:
-            raise ValueError("give the model either as --model or before FOLDER, not both")
-        args.model, args.paths = args.paths[0], args.paths[1:]
-    folder, out = args.paths[0], Path(args.out)
+    folder, out = args.folder, Path(args.out)
     if not Path(folder).is_dir():
         raise FileNotFoundError(f"folder {folder!r} does not exist")
     check_output_file(out)
@@ -403,6 +397,212 @@ _TRUSTED_HELP = (
 )
 
 
+_DATA_HOME_HELP = (
+    "where fetched datasets are cached (default: $SKLEARN_BRAINTUMOR_DATA or "
+    "~/sklearn_braintumor_data)"
+)
+
+
+def _args_data_home(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--data-home", default=None, help=_DATA_HOME_HELP)
+
+
+def _args_none(sub: argparse.ArgumentParser) -> None:
+    return None
+
+
+def _args_fetch(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("name", help="dataset name, see `braintumor datasets`")
+    _args_data_home(sub)
+
+
+def _args_fetch_weights(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("name", help="a TransferNet backbone, e.g. vgg16 or mobilenet_v2")
+    origin = sub.add_mutually_exclusive_group()
+    origin.add_argument("--url", default=None, help="download from this mirror instead")
+    origin.add_argument(
+        "--file", default=None, help="copy this weights file, downloaded elsewhere (no network)"
+    )
+
+
+def _args_demo(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--data",
+        default=None,
+        help="a folder with Training/ and Testing/ class folders (default: the embedded sample)",
+    )
+
+
+def _args_reproduce(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("name", help="recipe name or paper letter, see `braintumor list`")
+    source = sub.add_mutually_exclusive_group()
+    source.add_argument(
+        "--data",
+        default=None,
+        help="dataset folder (with Training/Testing, or with class folders); "
+        "default: the embedded sample",
+    )
+    source.add_argument(
+        "--dataset", default=None, help="a dataset fetched with `braintumor fetch NAME`"
+    )
+    sub.add_argument(
+        "--external",
+        action="append",
+        default=[],
+        metavar="DIR[:MAPPING]",
+        help="also score every model on scans from another collection, as tumour / no "
+        "tumour: a folder of class folders and how they map, e.g. "
+        "DIR:yes=tumor,no=notumor (repeatable; copies of training images are left out)",
+    )
+    sub.add_argument(
+        "--train-extra",
+        action="append",
+        default=[],
+        metavar="DIR[:MAPPING]",
+        help="also train on another collection (same form as --external; 'tumor' = a tumour "
+        "of unknown type); given to --external as well, a third of it is held out and scored",
+    )
+    sub.add_argument(
+        "--profile",
+        choices=("quick", "paper", "tiny"),
+        default="quick",
+        help="quick (default): the paper's networks at smaller image sizes and fewer epochs, "
+        "which fit a CPU; paper: the paper's sizes, epochs and backbones (GPU recommended); "
+        "tiny: seconds, a check of the set-up, not a result; each report lists its profile's "
+        "deviations from the paper",
+    )
+    sub.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="number of training seeds (0..N-1), for mean and spread (default 1)",
+    )
+    sub.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    sub.add_argument(
+        "--out",
+        default=None,
+        help="report folder (default braintumor-reports/NAME-PROFILE-TIMESTAMP); "
+        "an existing one is refused unless --overwrite",
+    )
+    sub.add_argument(
+        "--overwrite", action="store_true", help="replace --out once the new report is complete"
+    )
+    sub.add_argument("--quiet", action="store_true", help="no per-epoch tables, one line per step")
+    sub.add_argument(
+        "--save-model",
+        action="store_true",
+        help="also save each model of the first seed (paper's protocol) into REPORT/models/, "
+        "for `braintumor predict`",
+    )
+    _args_data_home(sub)
+
+
+def _args_evaluate(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "model",
+        help="a pretrained model's name (`braintumor models`) or a fitted pipeline saved with "
+        "sklearn_braintumor.utils.save",
+    )
+    sub.add_argument("folder", help="a folder of class folders (e.g. yes/ and no/)")
+    sub.add_argument(
+        "--map",
+        default=None,
+        metavar="CLASS=LABEL,...",
+        help="how the class folders map to the model's classes or to tumor / notumor, "
+        "e.g. yes=tumor,no=notumor (default: folder names as they are)",
+    )
+    sub.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    sub.add_argument("--trusted", action="store_true", help=_TRUSTED_HELP)
+    sub.add_argument("--overwrite", action="store_true", help="replace an existing --json")
+
+
+def _args_models(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("name", nargs="?", help="print this model's full card")
+
+
+def _args_export(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("model", help="a pretrained model's name or a model file")
+    sub.add_argument(
+        "--format",
+        choices=("onnx", "torchscript"),
+        default="onnx",
+        help="onnx (needs: pip install onnx onnxscript) or torchscript",
+    )
+    sub.add_argument("--out", default=None, help="network file (default MODEL.onnx / .pt)")
+    sub.add_argument("--overwrite", action="store_true", help="replace existing files")
+    sub.add_argument("--trusted", action="store_true", help=_TRUSTED_HELP)
+
+
+def _args_predict(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("folder", metavar="FOLDER", help="folder of scans (searched recursively)")
+    sub.add_argument(
+        "--model",
+        default=None,
+        help=f"a pretrained model's name or a model file saved with sklearn_braintumor.utils.save "
+        f"(default {DEFAULT_MODEL}; `braintumor models` lists them)",
+    )
+    sub.add_argument("--out", default="predictions.csv", help="CSV file (predictions.csv)")
+    sub.add_argument(
+        "--json", default=None, help="also write the folder's summary to this JSON file"
+    )
+    sub.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --out (and --json)"
+    )
+    sub.add_argument("--batch-size", type=int, default=256, help="images per batch (256)")
+    sub.add_argument(
+        "--color-mode",
+        choices=("grayscale", "rgb", "unchanged"),
+        default="grayscale",
+        help="how files are decoded, as for training (grayscale)",
+    )
+    sub.add_argument(
+        "--on-error",
+        choices=("skip", "raise"),
+        default="skip",
+        help="skip: unreadable files get a row with the error; raise: stop at the first",
+    )
+    sub.add_argument(
+        "--follow-links",
+        action="store_true",
+        help="also read symbolic links that lead outside FOLDER (not followed by default)",
+    )
+    sub.add_argument("--quiet", action="store_true", help="no progress bar")
+    sub.add_argument("--trusted", action="store_true", help=_TRUSTED_HELP)
+
+
+# name, handler, help (also the description), arguments: the subcommands in `--help` order
+_COMMANDS = (
+    ("info", _cmd_info, "versions, compute device, data home and cached datasets",
+     _args_data_home),
+    ("datasets", _cmd_datasets, "datasets that can be loaded or fetched", _args_data_home),
+    ("fetch", _cmd_fetch, "download a public dataset into the data home", _args_fetch),
+    ("fetch-weights", _cmd_fetch_weights,
+     "put a torchvision backbone's ImageNet weights into torchvision's cache (downloaded "
+     "once, or copied from a file), for weights='imagenet' and the recipes' ImageNet rows",
+     _args_fetch_weights),
+    ("demo", _cmd_demo,
+     "fit a HOG + SVM pipeline on the embedded sample's training subset (or a folder's "
+     "Training/) and report on its test subset (or Testing/)", _args_demo),
+    ("list", _cmd_list, "the reproducible experiments (recipes)", _args_none),
+    ("reproduce", _cmd_reproduce,
+     "run a paper's experiment and write its report beside the paper's numbers",
+     _args_reproduce),
+    ("evaluate", _cmd_evaluate,
+     "score a saved model on a folder of labelled scans from any collection: tumour "
+     "sensitivity, specificity, ROC AUC, shift and the confusion matrix", _args_evaluate),
+    ("models", _cmd_models,
+     "the pretrained models shipped with the package, with their model cards", _args_models),
+    ("export", _cmd_export,
+     "write a model's network to ONNX or TorchScript, with a JSON of the preprocessing it "
+     "expects (brain crop, resize, intensity scaling) and its decision rule", _args_export),
+    ("predict", _cmd_predict,
+     "write the predicted class, class probabilities, out-of-distribution flag and shift of "
+     "every image in a folder to a CSV file (the default pretrained model unless --model)",
+     _args_predict),
+)  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``braintumor`` command."""
     parser = argparse.ArgumentParser(
@@ -413,204 +613,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def add(name, handler, help_text):
+    for name, handler, help_text, arguments in _COMMANDS:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
-        return sub
-
-    info = add("info", _cmd_info, "versions, compute device, data home and cached datasets")
-    listing = add("datasets", _cmd_datasets, "datasets that can be loaded or fetched")
-    fetch = add("fetch", _cmd_fetch, "download a public dataset into the data home")
-    fetch.add_argument("name", help="dataset name, see `braintumor datasets`")
-    weights = add(
-        "fetch-weights",
-        _cmd_fetch_weights,
-        "put a torchvision backbone's ImageNet weights into torchvision's cache (downloaded "
-        "once, or copied from a file), for weights='imagenet' and the recipes' ImageNet rows",
-    )
-    weights.add_argument("name", help="a TransferNet backbone, e.g. vgg16 or mobilenet_v2")
-    origin = weights.add_mutually_exclusive_group()
-    origin.add_argument("--url", default=None, help="download from this mirror instead")
-    origin.add_argument(
-        "--file", default=None, help="copy this weights file, downloaded elsewhere (no network)"
-    )
-    demo = add(
-        "demo",
-        _cmd_demo,
-        "fit a HOG + SVM pipeline on the embedded sample's training subset (or a folder's "
-        "Training/) and report on its test subset (or Testing/)",
-    )
-    demo.add_argument(
-        "--data",
-        default=None,
-        help="a folder with Training/ and Testing/ class folders (default: the embedded sample)",
-    )
-    add("list", _cmd_list, "the reproducible experiments (recipes)")
-    reproduce = add(
-        "reproduce",
-        _cmd_reproduce,
-        "run a paper's experiment and write its report beside the paper's numbers",
-    )
-    reproduce.add_argument("name", help="recipe name or paper letter, see `braintumor list`")
-    source = reproduce.add_mutually_exclusive_group()
-    source.add_argument(
-        "--data",
-        default=None,
-        help="dataset folder (with Training/Testing, or with class folders); "
-        "default: the embedded sample",
-    )
-    source.add_argument(
-        "--dataset", default=None, help="a dataset fetched with `braintumor fetch NAME`"
-    )
-    reproduce.add_argument(
-        "--external",
-        action="append",
-        default=[],
-        metavar="DIR[:MAPPING]",
-        help="also score every model on scans from another collection, as tumour / no "
-        "tumour: a folder of class folders and how they map, e.g. "
-        "DIR:yes=tumor,no=notumor (repeatable; copies of training images are left out)",
-    )
-    reproduce.add_argument(
-        "--train-extra",
-        action="append",
-        default=[],
-        metavar="DIR[:MAPPING]",
-        help="also train on another collection (same form as --external; 'tumor' = a tumour "
-        "of unknown type); given to --external as well, a third of it is held out and scored",
-    )
-    reproduce.add_argument(
-        "--profile",
-        choices=("quick", "paper", "tiny"),
-        default="quick",
-        help="quick (default): the paper's networks at smaller image sizes and fewer epochs, "
-        "which fit a CPU; paper: the paper's sizes, epochs and backbones (GPU recommended); "
-        "tiny: seconds, a check of the set-up, not a result; each report lists its profile's "
-        "deviations from the paper",
-    )
-    reproduce.add_argument(
-        "--seeds",
-        type=int,
-        default=1,
-        metavar="N",
-        help="number of training seeds (0..N-1), for mean and spread (default 1)",
-    )
-    reproduce.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
-    reproduce.add_argument(
-        "--out",
-        default=None,
-        help="report folder (default braintumor-reports/NAME-PROFILE-TIMESTAMP); "
-        "an existing one is refused unless --overwrite",
-    )
-    reproduce.add_argument(
-        "--overwrite", action="store_true", help="replace --out once the new report is complete"
-    )
-    reproduce.add_argument(
-        "--quiet", action="store_true", help="no per-epoch tables, one line per step"
-    )
-    reproduce.add_argument(
-        "--save-model",
-        action="store_true",
-        help="also save each model of the first seed (paper's protocol) into REPORT/models/, "
-        "for `braintumor predict`",
-    )
-    evaluate = add(
-        "evaluate",
-        _cmd_evaluate,
-        "score a saved model on a folder of labelled scans from any collection: tumour "
-        "sensitivity, specificity and the confusion matrix",
-    )
-    evaluate.add_argument(
-        "model",
-        help="a pretrained model's name (`braintumor models`) or a fitted pipeline saved with "
-        "sklearn_braintumor.utils.save",
-    )
-    evaluate.add_argument("folder", help="a folder of class folders (e.g. yes/ and no/)")
-    evaluate.add_argument(
-        "--map",
-        default=None,
-        metavar="CLASS=LABEL,...",
-        help="how the class folders map to the model's classes or to tumor / notumor, "
-        "e.g. yes=tumor,no=notumor (default: folder names as they are)",
-    )
-    evaluate.add_argument("--json", default=None, help="also write the figures to this JSON file")
-    evaluate.add_argument("--trusted", action="store_true", help=_TRUSTED_HELP)
-    evaluate.add_argument("--overwrite", action="store_true", help="replace an existing --json")
-    models = add(
-        "models",
-        _cmd_models,
-        "the pretrained models shipped with the package, with their model cards",
-    )
-    models.add_argument("name", nargs="?", help="print this model's full card")
-    export = add(
-        "export",
-        _cmd_export,
-        "write a model's network to ONNX or TorchScript, with a JSON of the preprocessing it "
-        "expects (brain crop, resize, intensity scaling) and its decision rule",
-    )
-    export.add_argument("model", help="a pretrained model's name or a model file")
-    export.add_argument(
-        "--format",
-        choices=("onnx", "torchscript"),
-        default="onnx",
-        help="onnx (needs: pip install onnx onnxscript) or torchscript",
-    )
-    export.add_argument("--out", default=None, help="network file (default MODEL.onnx / .pt)")
-    export.add_argument("--overwrite", action="store_true", help="replace existing files")
-    export.add_argument("--trusted", action="store_true", help=_TRUSTED_HELP)
-    for sub in (info, listing, fetch, reproduce):
-        sub.add_argument(
-            "--data-home",
-            default=None,
-            help="where fetched datasets are cached (default: $SKLEARN_BRAINTUMOR_DATA or "
-            "~/sklearn_braintumor_data)",
-        )
-    predict = add(
-        "predict",
-        _cmd_predict,
-        "write the predicted class, class probabilities and out-of-distribution flag of every "
-        "image in a folder to a CSV file (the default pretrained model unless --model)",
-    )
-    predict.add_argument(
-        "paths",
-        nargs="+",
-        metavar="FOLDER",
-        help="folder of scans (searched recursively); the older form MODEL FOLDER also works",
-    )
-    predict.add_argument(
-        "--model",
-        default=None,
-        help=f"a pretrained model's name or a model file saved with sklearn_braintumor.utils.save "
-        f"(default {DEFAULT_MODEL}; `braintumor models` lists them)",
-    )
-    predict.add_argument("--out", default="predictions.csv", help="CSV file (predictions.csv)")
-    predict.add_argument(
-        "--json", default=None, help="also write the folder's summary to this JSON file"
-    )
-    predict.add_argument(
-        "--overwrite", action="store_true", help="replace an existing --out (and --json)"
-    )
-    predict.add_argument("--batch-size", type=int, default=256, help="images per batch (256)")
-    predict.add_argument(
-        "--color-mode",
-        choices=("grayscale", "rgb", "unchanged"),
-        default="grayscale",
-        help="how files are decoded, as for training (grayscale)",
-    )
-    predict.add_argument(
-        "--on-error",
-        choices=("skip", "raise"),
-        default="skip",
-        help="skip: unreadable files get a row with the error; raise: stop at the first",
-    )
-    predict.add_argument(
-        "--follow-links",
-        action="store_true",
-        help="also read symbolic links that lead outside FOLDER (not followed by default)",
-    )
-    predict.add_argument("--quiet", action="store_true", help="no progress bar")
-    predict.add_argument("--trusted", action="store_true", help=_TRUSTED_HELP)
+        arguments(sub)
     return parser
 
 

@@ -72,8 +72,8 @@ def test_predict_command_writes_probabilities(model_file, scans, tmp_path, capsy
     inner = pipe[-1]
     np.testing.assert_allclose(shift, inner.shift_score(pipe[:-1].transform(images)), atol=1e-3)
     assert ((shift >= 1) == flags).all()  # ood: shift at or above the guard's threshold
-    # an existing CSV is refused; the older form MODEL FOLDER still works
-    assert main(["predict", str(path), str(scans), "--out", str(out), "--quiet"]) == 1
+    # an existing CSV is refused
+    assert main(["predict", str(scans), "--model", str(path), "--out", str(out), "--quiet"]) == 1
     assert "--overwrite" in capsys.readouterr().err
 
 
@@ -123,8 +123,9 @@ def test_predict_errors(model_file, tmp_path, capsys):
     assert main(["predict", str(tmp_path), "--model", str(tmp_path / "none.btm")]) == 1
     err = capsys.readouterr().err
     assert "utils.save" in err and "4class" in err  # names the pretrained models too
-    assert main(["predict", "a", "b", "c"]) == 1
-    assert "one FOLDER" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # one FOLDER; the model comes with --model
+        main(["predict", "model.btm", str(tmp_path)])
+    assert "unrecognized arguments" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ValueError, match="no image files"):

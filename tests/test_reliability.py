@@ -75,7 +75,7 @@ def test_saved_models_and_prediction_files_honour_the_umask(tmp_path):
         scans.mkdir()
         for i in range(2):
             Image.fromarray(X[i]).save(scans / f"{i}.png")
-        assert main(["predict", str(model), str(scans), "--out", str(tmp_path / "p.csv"),
+        assert main(["predict", str(scans), "--model", str(model), "--out", str(tmp_path / "p.csv"),
                      "--quiet"]) == 0  # fmt: skip
     finally:
         os.umask(old)
@@ -91,14 +91,14 @@ def test_predict_refuses_a_bad_out_before_predicting_and_fails_when_nothing_was_
     broken.mkdir()
     for i in range(2):
         (broken / f"{i}.png").write_bytes(b"garbage")
-    assert main(["predict", str(model), str(broken), "--out", str(tmp_path / "p.csv"),
+    assert main(["predict", str(broken), "--model", str(model), "--out", str(tmp_path / "p.csv"),
                  "--quiet"]) == 1  # fmt: skip
     assert "none of the 2 files could be read" in capsys.readouterr().err
-    assert main(["predict", str(model), str(broken), "--out", str(tmp_path), "--quiet"]) == 1
+    assert main(["predict", str(broken), "--model", str(model), "--out", str(tmp_path), "--quiet"]) == 1
     assert "is a folder" in capsys.readouterr().err
     (tmp_path / "file").write_text("x")
     below = tmp_path / "file" / "p.csv"
-    assert main(["predict", str(model), str(broken), "--out", str(below), "--quiet"]) == 1
+    assert main(["predict", str(broken), "--model", str(model), "--out", str(below), "--quiet"]) == 1
     assert "which is a file" in capsys.readouterr().err
 
 
@@ -150,7 +150,7 @@ def test_loading_a_model_file_runs_no_code_from_it(fitted_pipeline, tmp_path):
     joblib.dump(Payload(), crafted)
     with pytest.raises(ValueError, match=r"is a pickle.*trusted=True"):
         load(crafted)
-    assert main(["predict", str(crafted), str(tmp_path), "--quiet"]) == 1
+    assert main(["predict", str(tmp_path), "--model", str(crafted), "--quiet"]) == 1
     assert not (tmp_path / "pwned").exists()
     # a safe-format file edited to name another class or set a dunder attribute is refused
     pipe, _ = fitted_pipeline
@@ -312,11 +312,11 @@ def test_names_that_are_not_utf8_are_written_escaped(tmp_path, monkeypatch, caps
     model = save(CNNClassifier(max_epochs=1, random_state=0, module__hidden=8).fit(
         *make_synthetic_mri(24, image_size=32, random_state=0)), tmp_path / "m.btm")  # fmt: skip
     out = tmp_path / "p.csv"
-    argv = ["predict", str(model), str(root / "four"), "--out", str(out), "--quiet"]
+    argv = ["predict", str(root / "four"), "--model", str(model), "--out", str(out), "--quiet"]
     assert main(argv) == 0
     text = out.read_text(encoding="utf-8")
     assert "scan_\\xe9_0.png" in text and len(text.splitlines()) == 49
-    assert main(["predict", str(model), str(root / "broken"), "--out", str(tmp_path / "b.csv"),
+    assert main(["predict", str(root / "broken"), "--model", str(model), "--out", str(tmp_path / "b.csv"),
                  "--quiet"]) == 1  # fmt: skip
     assert "bad_\\xff.png" in (tmp_path / "b.csv").read_text(encoding="utf-8")
     recipe = RECIPES["recommended"]
@@ -372,7 +372,7 @@ def test_predict_counts_skipped_files_and_isolates_odd_channel_counts(tmp_path, 
     np.save(scans / "volume.npy", X[0])
     (scans / "slice.dcm").write_bytes(b"DICM")
     out = tmp_path / "p.csv"
-    argv = ["predict", str(model), str(scans), "--out", str(out), "--quiet"]
+    argv = ["predict", str(scans), "--model", str(model), "--out", str(out), "--quiet"]
     assert main([*argv, "--color-mode", "unchanged"]) == 0  # not aborted by one RGB file
     printed = capsys.readouterr().out
     assert "2 files skipped: not images" in printed and "4 images (1 unreadable)" in printed
