@@ -94,11 +94,13 @@ def test_predict_refuses_a_bad_out_before_predicting_and_fails_when_nothing_was_
     assert main(["predict", str(broken), "--model", str(model), "--out", str(tmp_path / "p.csv"),
                  "--quiet"]) == 1  # fmt: skip
     assert "none of the 2 files could be read" in capsys.readouterr().err
-    assert main(["predict", str(broken), "--model", str(model), "--out", str(tmp_path), "--quiet"]) == 1
+    assert main(["predict", str(broken), "--model", str(model), "--out", str(tmp_path),
+                 "--quiet"]) == 1  # fmt: skip
     assert "is a folder" in capsys.readouterr().err
     (tmp_path / "file").write_text("x")
     below = tmp_path / "file" / "p.csv"
-    assert main(["predict", str(broken), "--model", str(model), "--out", str(below), "--quiet"]) == 1
+    assert main(["predict", str(broken), "--model", str(model), "--out", str(below),
+                 "--quiet"]) == 1  # fmt: skip
     assert "which is a file" in capsys.readouterr().err
 
 
@@ -316,8 +318,8 @@ def test_names_that_are_not_utf8_are_written_escaped(tmp_path, monkeypatch, caps
     assert main(argv) == 0
     text = out.read_text(encoding="utf-8")
     assert "scan_\\xe9_0.png" in text and len(text.splitlines()) == 49
-    assert main(["predict", str(root / "broken"), "--model", str(model), "--out", str(tmp_path / "b.csv"),
-                 "--quiet"]) == 1  # fmt: skip
+    assert main(["predict", str(root / "broken"), "--model", str(model), "--out",
+                 str(tmp_path / "b.csv"), "--quiet"]) == 1  # fmt: skip
     assert "bad_\\xff.png" in (tmp_path / "b.csv").read_text(encoding="utf-8")
     recipe = RECIPES["recommended"]
     tiny = {**recipe.profiles["quick"], "image_size": 32, "max_epochs": 1, "deviations": []}
