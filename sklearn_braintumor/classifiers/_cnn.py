@@ -896,10 +896,65 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             torch.set_num_threads(before)
 
     def _fit(self, X, y, *, warm: bool = False, classes=None, sample_weight=None):
-        from skorch.dataset import Dataset
         from skorch.helper import predefined_split
-        from skorch.history import History
 
+        self._check_param_relations(warm)
+        accelerator = self._accelerator()
+        if warm:  # the network's input stays as trained: same shape, same pixel scaling
+            previous = ({k: v.detach().clone() for k, v in self.module_.state_dict().items()},
+                        list(self.history_))  # fmt: skip
+        X_tensor = self._to_tensor(X, reset=not warm)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X_tensor, y)
+        y_encoded, coarse, group_rows, encoder = self._encode_targets(y, warm, classes)
+        weight = self._sample_weight(sample_weight, len(y), coarse)
+        seed = self._draw_seed(accelerator)
+        criterion, criterion_kwargs = self._criterion(y_encoded, coarse, group_rows)
+        others = self._prefixed("optimizer__")
+        train_X, train_y, valid, train_index = self._validation_split(
+            X_tensor, y_encoded, coarse, encoder, seed
+        )
+        if self.sampler is not None:
+            train_X, train_y = self._resample(train_X, train_y, seed)
+        if weight is not None:  # per-image losses, weighted in AugmentingNet.get_loss
+            rows = train_index if self.valid_indices_ is not None else slice(None)
+            others["iterator_train__sample_weight"] = torch.as_tensor(weight[rows])
+            criterion_kwargs["reduction"] = "none"
+        if accelerator is None:
+            net_class, placement = AugmentingNet, {"device": self._device()}
+        else:  # accelerate places the module and the batches
+            net_class, placement = AcceleratedNet, {"accelerator": accelerator, "device": None}
+        net = self._make_net(
+            net_class,
+            module=self.module if isinstance(self.module, type) else copy.deepcopy(self.module),
+            criterion=criterion,
+            train_split=None if valid is None else predefined_split(valid),
+            callbacks=self._callbacks(
+                len(train_X), main_process=accelerator is None or accelerator.is_main_process
+            )
+            + list(self.callbacks or []),
+            **self._log_sink(accelerator),
+            **self._prefixed("callbacks__"),
+            verbose=self.verbose,
+            **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
+            **others,
+            **placement,
+        )
+        if self.augment is not None:
+            net.augment_options = (
+                dict(self.augment)
+                if isinstance(self.augment, dict)
+                else {name: getattr(self.augment, name) for name in _init_names(BatchAugment)}
+            )
+        self._train(net, train_X, train_y, previous if warm else None, accelerator, seed)
+        net.drop_training_state()
+        self.net_ = net
+        self.history_ = net.history
+        self._fit_guard(X_tensor, y_encoded, coarse, None if valid is None else valid.X)
+        return self
+
+    def _check_param_relations(self, warm: bool) -> None:
+        """Refuse parameter combinations that cannot work, before any data is converted."""
         if warm and self.accelerate not in (None, False):
             raise ValueError(
                 "continuing training (warm_start=True, partial_fit) is not available with "
@@ -909,13 +964,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             raise InvalidParameterError(
                 "sampler= resamples images held in memory and cannot be combined with reader="
             )
-        accelerator = self._accelerator()
-        if warm:  # the network's input stays as trained: same shape, same pixel scaling
-            previous = ({k: v.detach().clone() for k, v in self.module_.state_dict().items()},
-                        list(self.history_))  # fmt: skip
-        X_tensor = self._to_tensor(X, reset=not warm)
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X_tensor, y)
+
+    def _encode_targets(self, y: np.ndarray, warm: bool, classes) -> tuple:
+        """Set ``classes_``; return encoded targets, the coarse mask, groups and the encoder.
+
+        Coarse labels (``coarse_labels``) are encoded after the classes, one
+        code per group; ``group_rows`` holds each group's member classes.
+        """
         if y.dtype == object:
             kinds = {type(label).__name__ for label in y if not isinstance(label, (np.generic,))}
             if any(isinstance(label, str) for label in y) and len(kinds) > 1:
@@ -925,7 +980,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 )
         check_classification_targets(y)
         coarse, groups = self._coarse(y)
-        weight = self._sample_weight(sample_weight, len(y), coarse)
         known = self.classes_ if warm else None if classes is None else np.unique(classes)
         if known is not None:
             new = sorted(set(y[~coarse].tolist()) - set(known.tolist()), key=str)
@@ -954,6 +1008,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 )
             group_rows.append(np.isin(self.classes_, list(members)))
             y_encoded[y == label] = len(self.classes_) + index
+        return y_encoded, coarse, group_rows, encoder
+
+    def _draw_seed(self, accelerator) -> int | None:
+        """Draw the fit's seed from ``random_state`` (shared by every accelerate process)."""
         seed = (
             None
             if self.random_state is None
@@ -968,10 +1026,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 seed = broadcast_object_list([seed])[0]
         if seed is not None:
             torch.manual_seed(seed)
+        return seed
 
-        criterion_kwargs = {
-            k[len("criterion__") :]: v for k, v in self._prefixed("criterion__").items()
-        }
+    def _criterion(self, y_encoded: np.ndarray, coarse: np.ndarray, group_rows: list) -> tuple:
+        """Return the criterion and its keyword arguments (class weights, coarse groups)."""
+        kwargs = {k[len("criterion__") :]: v for k, v in self._prefixed("criterion__").items()}
         if self.class_weight == "balanced":
             weights = compute_class_weight(
                 "balanced", classes=np.arange(len(self.classes_)), y=y_encoded[~coarse]
@@ -979,11 +1038,21 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         elif isinstance(self.class_weight, dict):
             weights = np.array([self.class_weight.get(c, 1.0) for c in self.classes_])
         if self.class_weight is not None:
-            criterion_kwargs["weight"] = torch.as_tensor(weights, dtype=torch.float32)
-        module = self.module if isinstance(self.module, type) else copy.deepcopy(self.module)
-        others = self._prefixed("optimizer__")
+            kwargs["weight"] = torch.as_tensor(weights, dtype=torch.float32)
+        if not group_rows:
+            return self.criterion, kwargs
+        return CoarseLabelLoss, {"criterion": self.criterion, "groups": np.stack(group_rows),
+                                 **kwargs}  # fmt: skip
+
+    def _validation_split(self, X_tensor, y_encoded, coarse, encoder, seed) -> tuple:
+        """Return training images and labels, the validation Dataset and the training rows.
+
+        Sets ``valid_indices_`` (None unless the split is drawn from ``X``);
+        coarse-labelled images always stay on the training side.
+        """
+        from skorch.dataset import Dataset
+
         y_tensor = torch.from_numpy(y_encoded)
-        train_X, train_y, valid = X_tensor, y_tensor, None
         self.valid_indices_ = None
         fine = np.flatnonzero(~coarse)
         if _is_explicit(self.train_split):  # validation data given: (X_valid, y_valid)
@@ -995,49 +1064,21 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             valid_X = self._to_tensor(X_valid, reset=False)
             check_consistent_length(valid_X, y_valid)
             valid = Dataset(valid_X, torch.from_numpy(encoder.transform(y_valid)))
-        elif self.train_split is not None:  # validation on fully labelled images only
-            train_index, self.valid_indices_ = self._split(fine, y_encoded[fine], seed)
-            train_index = np.sort(np.concatenate([train_index, np.flatnonzero(coarse)]))
-            valid = Dataset(_take(X_tensor, self.valid_indices_), y_tensor[self.valid_indices_])
-            train_X, train_y = _take(X_tensor, train_index), y_tensor[train_index]
-        if self.sampler is not None:
-            train_X, train_y = self._resample(train_X, train_y, seed)
-        if weight is not None:  # per-image losses, weighted in AugmentingNet.get_loss
-            rows = train_index if self.valid_indices_ is not None else slice(None)
-            others["iterator_train__sample_weight"] = torch.as_tensor(weight[rows])
-            criterion_kwargs["reduction"] = "none"
-        if accelerator is None:
-            net_class, placement = AugmentingNet, {"device": self._device()}
-        else:  # accelerate places the module and the batches
-            net_class, placement = AcceleratedNet, {"accelerator": accelerator, "device": None}
-        criterion = self.criterion
-        if groups:
-            criterion_kwargs = {"criterion": self.criterion, "groups": np.stack(group_rows),
-                                **criterion_kwargs}  # fmt: skip
-            criterion = CoarseLabelLoss
-        net = self._make_net(
-            net_class,
-            module=module,
-            criterion=criterion,
-            train_split=None if valid is None else predefined_split(valid),
-            callbacks=self._callbacks(
-                len(train_X), main_process=accelerator is None or accelerator.is_main_process
-            )
-            + list(self.callbacks or []),
-            **self._log_sink(accelerator),
-            **self._prefixed("callbacks__"),
-            verbose=self.verbose,
-            **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
-            **others,
-            **placement,
-        )
-        if self.augment is not None:
-            net.augment_options = (
-                dict(self.augment)
-                if isinstance(self.augment, dict)
-                else {name: getattr(self.augment, name) for name in _init_names(BatchAugment)}
-            )
-        if warm:
+            return X_tensor, y_tensor, valid, None
+        if self.train_split is None:
+            return X_tensor, y_tensor, None, None
+        # validation on fully labelled images only
+        train_index, self.valid_indices_ = self._split(fine, y_encoded[fine], seed)
+        train_index = np.sort(np.concatenate([train_index, np.flatnonzero(coarse)]))
+        valid = Dataset(_take(X_tensor, self.valid_indices_), y_tensor[self.valid_indices_])
+        return _take(X_tensor, train_index), y_tensor[train_index], valid, train_index
+
+    @staticmethod
+    def _train(net, train_X, train_y, previous, accelerator, seed) -> None:
+        """Train ``net``: from scratch, or on from ``previous`` (weights, history)."""
+        from skorch.history import History
+
+        if previous is not None:
             net.initialize()
             net.module_.load_state_dict(previous[0])
             net.partial_fit(train_X, train_y)
@@ -1050,11 +1091,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         else:
             net.shuffle_seed = seed
             net.fit(train_X, train_y).release()
-        net.drop_training_state()
-        self.net_ = net
-        self.history_ = net.history
-        self._fit_guard(X_tensor, y_encoded, coarse, None if valid is None else valid.X)
-        return self
 
     def _split(self, fine: np.ndarray, y_fine: np.ndarray, seed) -> tuple:
         """Split the fully labelled rows ``fine`` into training and validation rows."""
@@ -1072,7 +1108,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                     f"validation split (train_split={split}); add images, drop the class, or "
                     "pass train_split=None"
                 )
-            n_valid, n_classes = math.ceil(split * len(fine)), int(present.sum())
+            n_valid = split if isinstance(split, numbers.Integral) else math.ceil(split * len(fine))
+            n_classes = int(present.sum())
             if n_valid < n_classes or len(fine) - n_valid < n_classes:
                 raise ValueError(
                     f"train_split={split} of {len(fine)} images gives {n_valid} validation "
