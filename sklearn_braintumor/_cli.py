@@ -222,6 +222,38 @@ def _load_model(model: str, trusted: bool):
     return load(model, trusted=trusted)
 
 
+def _print_predict_summary(summary: dict, out) -> None:
+    """Print what ``braintumor predict`` did: counts, decision rule, flags, shift, skips."""
+    print(
+        f"{summary['n_images']} images ({summary['n_failed']} unreadable) in "
+        f"{summary['seconds']:.1f} s, {summary['images_per_second']:.0f} images/s -> {out}"
+    )
+    if summary["decision"]:
+        print(
+            f"decision: {summary['decision']}; {summary['n_rule']} images predicted other than "
+            "their most probable class (columns most_probable, note)"
+        )
+    if summary["n_ood"]:
+        print(
+            f"{summary['n_ood']} images flagged as unlike the model's training images (column "
+            "ood): their predictions mean little"
+        )
+    if summary["shift_note"]:
+        print(f"{summary['shift_note']} (column shift)")
+    if summary["n_not_images"]:
+        from .datasets import IMAGE_EXTENSIONS
+
+        print(
+            f"{summary['n_not_images']} files skipped: not images (suffix not one of "
+            f"{' '.join(IMAGE_EXTENSIONS)})"
+        )
+    if summary["n_skipped"]:
+        print(
+            f"{summary['n_skipped']} entries skipped: not regular files (FIFOs, devices, broken "
+            "links), or links leading outside FOLDER (--follow-links reads those)"
+        )
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     import os
     import warnings
@@ -265,34 +297,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    print(
-        f"{summary['n_images']} images ({summary['n_failed']} unreadable) in "
-        f"{summary['seconds']:.1f} s, {summary['images_per_second']:.0f} images/s -> {out}"
-    )
-    if summary["decision"]:
-        print(
-            f"decision: {summary['decision']}; {summary['n_rule']} images predicted other than "
-            "their most probable class (columns most_probable, note)"
-        )
-    if summary["n_ood"]:
-        print(
-            f"{summary['n_ood']} images flagged as unlike the model's training images (column "
-            "ood): their predictions mean little"
-        )
-    if summary["shift_note"]:
-        print(f"{summary['shift_note']} (column shift)")
-    if summary["n_not_images"]:
-        from .datasets import IMAGE_EXTENSIONS
-
-        print(
-            f"{summary['n_not_images']} files skipped: not images (suffix not one of "
-            f"{' '.join(IMAGE_EXTENSIONS)})"
-        )
-    if summary["n_skipped"]:
-        print(
-            f"{summary['n_skipped']} entries skipped: not regular files (FIFOs, devices, broken "
-            "links), or links leading outside FOLDER (--follow-links reads those)"
-        )
+    _print_predict_summary(summary, out)
     if args.json:
         import json
 

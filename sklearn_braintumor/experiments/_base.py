@@ -424,24 +424,10 @@ def run_recipe(
             f"got {profile!r}"
         )
     device = _check_device(device)
-    if recipe.task == "binary":
-        data = data.binarized()
-    elif list(data.target_names) != list(recipe.classes):
-        raise ValueError(
-            f"recipe {recipe.name!r} classifies the classes {list(recipe.classes)}; this data "
-            f"has classes {data.target_names}"
-        )
+    data = _recipe_data(recipe, data)
     start = time.perf_counter()
     settings = dict(recipe.profiles[profile])
-    # every other collection is checked against the recipe's classes before any work
-    classes = list(data.target_names)
-    extras = [xs.prepare(d, recipe.task, classes, coarse=recipe.coarse_training)
-              for d in train_extra]  # fmt: skip
-    externals = [xs.prepare(d, recipe.task, classes, coarse=True) for d in external]
-    for group in (extras, externals):
-        names = [source.name for source in group]
-        if len(set(names)) != len(names):
-            raise ValueError(f"other collections need distinct names, got {names}")
+    extras, externals = _prepare_sources(recipe, data, train_extra, external)
     trained_on = {s.data.file_list_hash: s for s in extras}
     images = check_images(data.images)
     main_hashes = xs.image_hashes(images, "phash") if extras or externals else None
@@ -451,20 +437,12 @@ def run_recipe(
     audit = None
     if externals or extras:
         log("confound audit: telling the collections apart within tumour / no tumour")
-        audit = xs.audit(
-            data,
-            images,
-            [*extras, *[e for e in externals if e.data.file_list_hash not in trained_on]],
-        )
+        untrained = [e for e in externals if e.data.file_list_hash not in trained_on]
+        audit = xs.audit(data, images, [*extras, *untrained])
     source_notes: list = []
     if recipe.coarse_training and not extras:
-        note = (
-            "trained on one collection only (no --train-extra yes/no collection): expect many "
-            "tumours in other collections' scans to be called 'notumor' (user guide: Scans "
-            "from other sources)"
-        )
-        log(note)
-        source_notes.append(note)
+        log(ONE_COLLECTION)
+        source_notes.append(ONE_COLLECTION)
     # class names as labels: fitted models then predict "glioma", not 0
     labels = np.asarray(data.target_names, dtype=object)[data.target]
     records, unavailable, reports, estimators, misses = [], {}, {}, {}, {}
@@ -493,65 +471,116 @@ def run_recipe(
                     tic = time.perf_counter()
                     fitted = clone(model.build(config)).fit(X_train, y_train)
                     fit_seconds = time.perf_counter() - tic
-                report = evaluation_report(
-                    fitted, take(images, arm.test), labels[arm.test],
-                )  # fmt: skip
-                metrics = summarize(report)
-                record = {
-                    "seed": seed, "arm": arm.name, "fold": arm.fold, "model": model.name,
-                    "fit_seconds": fit_seconds, "metrics": metrics,
-                    "confusion_matrix": report.confusion_matrix.tolist(),
-                    **training_record(fitted),
-                }  # fmt: skip
-                metrics["valid_accuracy"] = record["valid_accuracy"]
-                if arm.name == "paper" and recipe.split.cv:
-                    log(f"{label}: {recipe.split.cv}-fold cross-validation on the training part")
-                    record["cv"] = _cross_validate(
-                        model, config, take(images, arm.train), labels[arm.train],
-                        recipe.split.cv,
-                    )  # fmt: skip
-                    metrics.update({f"cv_{k}": v for k, v in record["cv"].items()})
+                report, record = _evaluate_arm(recipe, model, config, fitted, arm, images, labels,
+                                               fit_seconds, label, log)  # fmt: skip
+                metrics = record["metrics"]
                 if fit_seconds is not None and externals:
-                    record["external"] = {}
-                    for source in externals:
-                        h = source.data.file_list_hash
-                        keep = ~xs.copies(source.hashes, train_hashes)
-                        if h in held:
-                            keep &= held[h]
-                        scores, missed = xs.score(fitted, source, keep)
-                        scores.update(n_copies=int((~keep).sum()) if h not in held else None,
-                                      held_out=h in held)  # fmt: skip
-                        record["external"][source.name] = scores
-                        if seed == 0 and arm.name == "paper" and source.name not in misses:
-                            misses[source.name] = missed
-                        sens = scores["sensitivity"]
-                        log(
-                            f"{label}: {source.name}: tumour sensitivity "
-                            f"{'–' if sens is None else f'{sens:.4f}'} on {scores['n_tumor']}"
-                        )
+                    record["external"], missed = _score_externals(
+                        fitted, externals, held, train_hashes, label, log
+                    )
+                    if seed == 0 and arm.name == "paper":
+                        misses = {**missed, **misses}  # the first model's misses per source
                 records.append(record)
                 took = "" if fit_seconds is None else f" (trained in {fit_seconds:.1f} s)"
                 log(f"{label}: test accuracy {metrics['accuracy']:.4f}{took}")
                 if seed == 0 and (arm.name, model.name) not in reports:  # first fold's
                     reports[arm.name, model.name] = report
                     estimators[arm.name, model.name] = fitted
-    for source in externals:
-        h = source.data.file_list_hash
-        if h in held:
-            source_notes.append(
-                f"{source.name} (also trained on): a third of its duplicate groups held out of "
-                "training per seed and scored; the rest trained on"
-            )
-        else:
-            source_notes.append(
-                f"{source.name}: scored as another collection ({len(source.labels)} images; "
-                "images with an exact or near copy in a model's training data are left out)"
-            )
+    source_notes += [_external_note(source, held) for source in externals]
     return RunResult(
         recipe, profile, settings, list(range(seeds)), device, data, arms, split_notes,
         records, unavailable, reports, estimators, time.perf_counter() - start,
         externals, list(dict.fromkeys(source_notes)), audit, misses,
     )  # fmt: skip
+
+
+def _evaluate_arm(recipe, model, config, fitted, arm, images, labels, fit_seconds, label,
+                  log) -> tuple:  # fmt: skip
+    """Score a fitted model on one protocol's test side (and cross-validate it if asked)."""
+    report = evaluation_report(fitted, take(images, arm.test), labels[arm.test])
+    metrics = summarize(report)
+    record = {
+        "seed": config.seed, "arm": arm.name, "fold": arm.fold, "model": model.name,
+        "fit_seconds": fit_seconds, "metrics": metrics,
+        "confusion_matrix": report.confusion_matrix.tolist(),
+        **training_record(fitted),
+    }  # fmt: skip
+    metrics["valid_accuracy"] = record["valid_accuracy"]
+    if arm.name == "paper" and recipe.split.cv:
+        log(f"{label}: {recipe.split.cv}-fold cross-validation on the training part")
+        record["cv"] = _cross_validate(
+            model, config, take(images, arm.train), labels[arm.train], recipe.split.cv
+        )
+        metrics.update({f"cv_{k}": v for k, v in record["cv"].items()})
+    return report, record
+
+
+ONE_COLLECTION = (
+    "trained on one collection only (no --train-extra yes/no collection): expect many "
+    "tumours in other collections' scans to be called 'notumor' (user guide: Scans "
+    "from other sources)"
+)
+
+
+def _recipe_data(recipe: Recipe, data: ExperimentData) -> ExperimentData:
+    """Return ``data`` in the recipe's classes (binarized for a binary recipe), or refuse it."""
+    if recipe.task == "binary":
+        return data.binarized()
+    if list(data.target_names) != list(recipe.classes):
+        raise ValueError(
+            f"recipe {recipe.name!r} classifies the classes {list(recipe.classes)}; this data "
+            f"has classes {data.target_names}"
+        )
+    return data
+
+
+def _prepare_sources(recipe: Recipe, data: ExperimentData, train_extra, external) -> tuple:
+    """Check every other collection against the recipe's classes, before any work."""
+    classes = list(data.target_names)
+    extras = [xs.prepare(d, recipe.task, classes, coarse=recipe.coarse_training)
+              for d in train_extra]  # fmt: skip
+    externals = [xs.prepare(d, recipe.task, classes, coarse=True) for d in external]
+    for group in (extras, externals):
+        names = [source.name for source in group]
+        if len(set(names)) != len(names):
+            raise ValueError(f"other collections need distinct names, got {names}")
+    return extras, externals
+
+
+def _score_externals(fitted, externals, held: dict, train_hashes, label: str, log) -> tuple:
+    """Score a fitted model on each other collection, copies of its training images left out.
+
+    Returns the scores per collection and the indices of the missed tumours.
+    """
+    scored, misses = {}, {}
+    for source in externals:
+        h = source.data.file_list_hash
+        keep = ~xs.copies(source.hashes, train_hashes)
+        if h in held:
+            keep &= held[h]
+        scores, misses[source.name] = xs.score(fitted, source, keep)
+        scores.update(n_copies=int((~keep).sum()) if h not in held else None,
+                      held_out=h in held)  # fmt: skip
+        scored[source.name] = scores
+        sens = scores["sensitivity"]
+        log(
+            f"{label}: {source.name}: tumour sensitivity "
+            f"{'–' if sens is None else f'{sens:.4f}'} on {scores['n_tumor']}"
+        )
+    return scored, misses
+
+
+def _external_note(source, held: dict) -> str:
+    """Return the report's line on how another collection was used."""
+    if source.data.file_list_hash in held:
+        return (
+            f"{source.name} (also trained on): a third of its duplicate groups held out of "
+            "training per seed and scored; the rest trained on"
+        )
+    return (
+        f"{source.name}: scored as another collection ({len(source.labels)} images; "
+        "images with an exact or near copy in a model's training data are left out)"
+    )
 
 
 def _training_side(arm, data, images, labels, main_hashes, extras, held, seed, repeat,

@@ -180,9 +180,61 @@ def _command_line(argv) -> str:
     return "braintumor " + " ".join(words)
 
 
+def _data_section(result: RunResult) -> list:
+    """Return the "Data" section: source, counts, collections, patients, notes, arms."""
+    recipe, data = result.recipe, result.data
+    lines = [
+        "## Data",
+        "",
+        f"- Source: {data.description}; the paper used {recipe.data}.",
+        f"- {len(data.target)} images: "
+        + ", ".join(f"{k} {v}" for k, v in data.counts().items())
+        + f"; SHA-256 of the sorted (file, file SHA-256) list: `{data.file_list_hash}`.",
+    ]
+    sources, counts = np.unique(data.sources, return_counts=True)
+    if len(sources) > 1:
+        pairs = zip(sources, counts, strict=True)
+        lines.append("- Collections: " + ", ".join(f"{n} {c}" for n, c in pairs) + ".")
+    if data.groups is not None:
+        lines.append(f"- Patients: {len(np.unique(data.groups))} (each one's images stay on "
+                     "one side of every split that groups by patient).")  # fmt: skip
+    lines += [f"- {note}" for note in [*data.notes, *result.split_notes]]
+    lines += [f"- {note}" for note in result.source_notes]
+    for arm in result.arms:
+        lines.append(
+            f"- {arm.title}: {arm.description}. Training "
+            + ", ".join(f"{k} {v}" for k, v in data.counts(arm.train).items())
+            + f" ({len(arm.train)}); test "
+            + ", ".join(f"{k} {v}" for k, v in data.counts(arm.test).items())
+            + f" ({len(arm.test)})."
+        )
+    return lines
+
+
+def _per_run_section(result: RunResult) -> list:
+    """Return the "Per run" table: one row per seed, protocol and model."""
+    lines = ["## Per run", ""]
+    lines += [
+        "| seed | protocol | model | test images | accuracy | kept epoch | validation acc. "
+        "| training time (s) | searched parameters |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in result.records:
+        valid = "–" if r["valid_accuracy"] is None else f"{100 * r['valid_accuracy']:.2f}"
+        took = "(same model)" if r["fit_seconds"] is None else f"{r['fit_seconds']:.1f}"
+        params = r.get("best_params") or {}
+        protocol = arm_title(r["arm"], r.get("fold"))
+        lines.append(
+            f"| {r['seed']} | {protocol} | {r['model']} | {r['metrics']['n_samples']} "
+            f"| {100 * r['metrics']['accuracy']:.2f} | {r['kept_epoch'] or '–'} | {valid} | {took} "
+            f"| {', '.join(f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}' for k, v in params.items()) or '–'} |"  # noqa: E501
+        )
+    return lines
+
+
 def render_markdown(result: RunResult, *, argv=None, figures=()) -> str:
     """Return the text of report.md."""
-    recipe, data = result.recipe, result.data
+    recipe = result.recipe
     letter = f" (paper {recipe.letter})" if recipe.letter else ""
     seeds = len(result.seeds)
     lines = [
@@ -214,30 +266,8 @@ def render_markdown(result: RunResult, *, argv=None, figures=()) -> str:
         "",
         results_table(result),
         "",
-        "## Data",
-        "",
-        f"- Source: {data.description}; the paper used {recipe.data}.",
-        f"- {len(data.target)} images: "
-        + ", ".join(f"{k} {v}" for k, v in data.counts().items())
-        + f"; SHA-256 of the sorted (file, file SHA-256) list: `{data.file_list_hash}`.",
+        *_data_section(result),
     ]
-    sources, counts = np.unique(data.sources, return_counts=True)
-    if len(sources) > 1:
-        pairs = zip(sources, counts, strict=True)
-        lines.append("- Collections: " + ", ".join(f"{n} {c}" for n, c in pairs) + ".")
-    if data.groups is not None:
-        lines.append(f"- Patients: {len(np.unique(data.groups))} (each one's images stay on "
-                     "one side of every split that groups by patient).")  # fmt: skip
-    lines += [f"- {note}" for note in [*data.notes, *result.split_notes]]
-    lines += [f"- {note}" for note in result.source_notes]
-    for arm in result.arms:
-        lines.append(
-            f"- {arm.title}: {arm.description}. Training "
-            + ", ".join(f"{k} {v}" for k, v in data.counts(arm.train).items())
-            + f" ({len(arm.train)}); test "
-            + ", ".join(f"{k} {v}" for k, v in data.counts(arm.test).items())
-            + f" ({len(arm.test)})."
-        )
     if result.external or result.audit:
         lines += ["", *_cross_source_section(result)]
     settings = {k: v for k, v in result.settings.items() if k != "deviations"}
@@ -255,22 +285,7 @@ def render_markdown(result: RunResult, *, argv=None, figures=()) -> str:
         "",
     ]
     lines += [f"- {d}" for d in result.settings.get("deviations", [])] or ["- none"]
-    lines += ["", "## Per run", ""]
-    lines += [
-        "| seed | protocol | model | test images | accuracy | kept epoch | validation acc. "
-        "| training time (s) | searched parameters |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for r in result.records:
-        valid = "–" if r["valid_accuracy"] is None else f"{100 * r['valid_accuracy']:.2f}"
-        took = "(same model)" if r["fit_seconds"] is None else f"{r['fit_seconds']:.1f}"
-        params = r.get("best_params") or {}
-        protocol = arm_title(r["arm"], r.get("fold"))
-        lines.append(
-            f"| {r['seed']} | {protocol} | {r['model']} | {r['metrics']['n_samples']} "
-            f"| {100 * r['metrics']['accuracy']:.2f} | {r['kept_epoch'] or '–'} | {valid} | {took} "
-            f"| {', '.join(f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}' for k, v in params.items()) or '–'} |"  # noqa: E501
-        )
+    lines += ["", *_per_run_section(result)]
     if result.reports:
         lines += ["", f"## Per class (seed {result.seeds[0]})", ""]
         for (arm, name), report in result.reports.items():
