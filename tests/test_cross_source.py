@@ -195,6 +195,31 @@ def test_intensity_augmentation_keeps_the_background_and_the_anatomy():
         BatchAugment(contrast=1.5)
 
 
+def test_intensity_curves_can_brighten_dark_and_bright_tissue_alike():
+    from sklearn_braintumor.nn._augment import CURVE_SEGMENTS
+
+    levels = torch.linspace(0.02, 1.0, 50)
+    x = levels.repeat(64, 1, 4, 1)  # 64 images, each every grey level
+    x[..., 0, :] = 0  # a background row
+    curve = BatchAugment(horizontal_flip=0, intensity_curve=1.0).train()
+    torch.manual_seed(0)
+    out = curve(x)
+    assert torch.all(out[..., 0, :] == 0) and out.min() >= 0 and out.max() <= 1
+    tissue = out[:, 0, 1]  # the curve each image went through, over the grey levels
+    # piecewise linear through CURVE_SEGMENTS + 1 levels: the same input, the same output
+    assert torch.equal(out[:, 0, 1], out[:, 0, 3])
+    steps = tissue.diff(dim=1)
+    assert ((steps > 0).any(1) & (steps < 0).any(1)).any()  # some curves are not monotonic
+    assert CURVE_SEGMENTS >= 2
+    half = BatchAugment(horizontal_flip=0, intensity_curve=0.5).train()
+    torch.manual_seed(1)
+    changed = (half(x) != x).flatten(1).any(1).float().mean()
+    assert 0.25 < changed < 0.75
+    assert torch.equal(curve.eval()(x), x)
+    with pytest.raises(ValueError, match="'intensity_curve' parameter of BatchAugment"):
+        BatchAugment(intensity_curve=1.5)
+
+
 # -- recipes scored on other collections ---------------------------------------------------------
 
 

@@ -10,6 +10,8 @@ from torch import nn
 
 from ..utils._validation import check_augmentation
 
+CURVE_SEGMENTS = 5  # pieces of BatchAugment's random intensity curves
+
 
 def _uniform(n: int, low: float, high: float, device) -> torch.Tensor:
     return torch.rand(n, device=device) * (high - low) + low
@@ -64,6 +66,12 @@ class BatchAugment(nn.Module):
         Probability that an image takes the intensity histogram of another
         image of the batch (rank-preserving quantile mapping): its anatomy
         stays, its grey levels become another collection's.
+    intensity_curve : float, default=0.0
+        Probability that an image's tissue goes through a random,
+        possibly non-monotonic intensity curve (piecewise linear through
+        six random levels): dark and bright tissue may both end up bright,
+        as cerebrospinal fluid and a lesion do on T2-weighted slices, so the
+        contrast of one MRI sequence stops telling the classes apart.
 
     Examples
     --------
@@ -77,7 +85,7 @@ class BatchAugment(nn.Module):
     def __init__(self, horizontal_flip=0.5, vertical_flip=0.0, rotation=0.0, shear=0.0,
                  translation=0.0, zoom=0.0, crop_scale=None, blur_sigma=0.0,
                  noise_std=0.0, gamma=0.0, contrast=0.0, brightness=0.0, invert=0.0,
-                 histogram_swap=0.0) -> None:  # fmt: skip
+                 histogram_swap=0.0, intensity_curve=0.0) -> None:  # fmt: skip
         super().__init__()
         self.horizontal_flip = horizontal_flip
         self.vertical_flip = vertical_flip
@@ -93,17 +101,19 @@ class BatchAugment(nn.Module):
         self.brightness = brightness
         self.invert = invert
         self.histogram_swap = histogram_swap
+        self.intensity_curve = intensity_curve
         check_augmentation(
             self, horizontal_flip=horizontal_flip, vertical_flip=vertical_flip, rotation=rotation,
             shear=shear, translation=translation, zoom=zoom, crop_scale=crop_scale,
             blur_sigma=blur_sigma, noise_std=noise_std, gamma=gamma, contrast=contrast,
             brightness=brightness, invert=invert, histogram_swap=histogram_swap,
+            intensity_curve=intensity_curve,
         )  # fmt: skip
 
     def extra_repr(self) -> str:
         names = ("horizontal_flip", "vertical_flip", "rotation", "shear", "translation", "zoom",
                  "crop_scale", "blur_sigma", "noise_std", "gamma", "contrast", "brightness",
-                 "invert", "histogram_swap")  # fmt: skip
+                 "invert", "histogram_swap", "intensity_curve")  # fmt: skip
         return ", ".join(f"{name}={getattr(self, name)}" for name in names)
 
     def _theta(self, n: int, device) -> torch.Tensor:
@@ -158,6 +168,17 @@ class BatchAugment(nn.Module):
         swapped = torch.empty_like(flat).scatter_(1, order, levels)  # k-th darkest gets k-th
         return torch.where(chosen[:, None], swapped, flat).reshape(x.shape)
 
+    def _curve(self, x: torch.Tensor) -> torch.Tensor:
+        """Map a random share of the images through random piecewise-linear intensity curves."""
+        n, k = len(x), CURVE_SEGMENTS
+        levels = torch.rand(n, k + 1, device=x.device, dtype=x.dtype)
+        position = x.clamp(0, 1).reshape(n, -1) * k
+        index = position.floor().clamp(max=k - 1).long()
+        low, high = torch.gather(levels, 1, index), torch.gather(levels, 1, index + 1)
+        curved = (low + (high - low) * (position - index)).reshape(x.shape)
+        chosen = (torch.rand(n, device=x.device) < self.intensity_curve).view(n, 1, 1, 1)
+        return torch.where(chosen, curved, x)
+
     def _intensity(self, x: torch.Tensor) -> torch.Tensor:
         """Gamma, contrast, brightness and inversion inside the head (background stays 0)."""
         n = len(x)
@@ -165,6 +186,8 @@ class BatchAugment(nn.Module):
         head = (x > 1e-3).to(x.dtype)
         if self.histogram_swap > 0:
             x = self._histogram_swap(x)
+        if self.intensity_curve > 0:
+            x = self._curve(x)
         if self.gamma > 0:
             g = torch.exp(_uniform(n, -self.gamma, self.gamma, x.device)).view(shape)
             x = x.clamp(min=0) ** g
@@ -188,7 +211,8 @@ class BatchAugment(nn.Module):
         if geometric:
             grid = F.affine_grid(self._theta(len(x), x.device), list(x.shape), align_corners=False)
             x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-        if self.histogram_swap or self.gamma or self.contrast or self.brightness or self.invert:
+        if (self.histogram_swap or self.gamma or self.contrast or self.brightness or self.invert
+                or self.intensity_curve):  # fmt: skip
             x = self._intensity(x)
         if self.blur_sigma > 0:
             x = self._blur(x)

@@ -205,6 +205,7 @@ AUGMENTATION_CONSTRAINTS = {
     "brightness": _NON_NEGATIVE,
     "invert": _PROBABILITY,
     "histogram_swap": _PROBABILITY,
+    "intensity_curve": _PROBABILITY,
 }
 """Declarative checks of the augmentation options shared by ImageAugmenter and BatchAugment."""
 
