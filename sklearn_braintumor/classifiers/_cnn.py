@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import inspect
-import math
-import numbers
-import os
-import sys
 from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state, get_tags
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -25,16 +16,15 @@ from sklearn.utils._param_validation import (
     RealNotInt,
     StrOptions,
 )
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 from torch import nn
 
 from ..nn import BatchAugment, GBMNet
-from ..nn._losses import CoarseLabelLoss
-from ..utils._validation import check_images
-from ._data import LazyImages, TensorBatches
-from ._net import AcceleratedNet, AugmentingNet, console_print
+from ._cnn_input import InputMixin, _take
+from ._cnn_net import NetMixin, _accepts, _init_names
+from ._cnn_state import _GUARD, StateMixin
+from ._cnn_targets import TargetsMixin, _is_explicit
+from ._net import AcceleratedNet, AugmentingNet
 from ._ood import (
     fit_guard,
     guard_features,
@@ -46,59 +36,9 @@ from ._ood import (
 )
 
 _PREFIXES = ("module__", "optimizer__", "criterion__", "callbacks__")
-_CHANNELS = (1, 3, 4)
-_ACCELERATOR_OPTIONS = ("mixed_precision", "kwargs_handlers")
-_GUARD = ("ood_projection_", "ood_means_", "ood_precision_", "ood_offset_")
 
 
-def _init_names(cls) -> list[str]:
-    return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
-
-
-def _accepts(callable_, name: str) -> bool:
-    try:
-        parameters = inspect.signature(callable_).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in parameters or any(p.kind == p.VAR_KEYWORD for p in parameters.values())
-
-
-def _take(X, index):
-    """``X[index]`` for a tensor; the unread files at ``index`` for :class:`LazyImages`."""
-    return X.take(index) if isinstance(X, LazyImages) else X[index]
-
-
-def _is_explicit(split) -> bool:
-    """Whether ``train_split`` is validation data ``(X_valid, y_valid)``."""
-    return isinstance(split, tuple) and len(split) == 2
-
-
-def _is_splitter(split) -> bool:
-    """Whether ``train_split`` is a scikit-learn CV splitter (not a string)."""
-    return hasattr(split, "split") and not isinstance(split, (str, bytes))
-
-
-def softmax(logits: torch.Tensor) -> torch.Tensor:
-    """Softmax over classes: the inner skorch net's ``predict_nonlinearity``."""
-    return torch.softmax(logits, dim=-1)
-
-
-def _channels_last(input_shape) -> tuple[int, int, int]:
-    """``(height, width, channels)`` from an ``input_shape`` given either way round."""
-    shape = tuple(int(s) for s in input_shape)
-    if len(shape) == 2:
-        return (*shape, 1)
-    if len(shape) == 3 and shape[-1] in _CHANNELS:
-        return shape
-    if len(shape) == 3 and shape[0] in _CHANNELS:
-        return (shape[1], shape[2], shape[0])
-    raise ValueError(
-        f"input_shape must be (height, width), (height, width, channels) or "
-        f"(channels, height, width) with 1, 3 or 4 channels, got {input_shape!r}"
-    )
-
-
-class CNNClassifier(ClassifierMixin, BaseEstimator):
+class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMixin, BaseEstimator):
     """Train a convolutional network on image arrays as a scikit-learn classifier.
 
     A skorch ``NeuralNetClassifier`` is built inside ``fit`` (the estimator
@@ -447,262 +387,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         rest = {k: v for k, v in params.items() if k not in prefixed}
         return super().set_params(**rest) if rest else self
 
-    # -- data -------------------------------------------------------------------------------
-
-    def _to_tensor(self, X, *, reset: bool):
-        """Return the network input: a tensor, or :class:`LazyImages` with a reader."""
-        if self.reader is None:
-            return self._images_to_tensor(X, reset=reset)
-        if isinstance(X, (str, os.PathLike)) or np.ndim(X) != 1:
-            raise ValueError(
-                "with a reader, X must be a 1D sequence of image file paths, got "
-                f"{type(X).__name__} of shape {np.shape(X)}"
-            )
-        paths = np.asarray(X, dtype=object)
-        if len(paths) == 0:
-            raise ValueError("X holds no file paths")
-        if reset:  # the first batch fits the reader and fixes the input shape
-            self.reader_ = clone(self.reader)
-            self._images_to_tensor(self.reader_.fit_transform(paths[: self.batch_size]), reset=True)
-        return LazyImages(paths, lambda batch: self._images_to_tensor(
-            self.reader_.transform(batch), reset=False))  # fmt: skip
-
-    def _images_to_tensor(self, X, *, reset: bool) -> torch.Tensor:
-        images = check_images(X, estimator=self, allow_2d=True, same_shape=True)
-        array = images if isinstance(images, np.ndarray) else np.stack(images)
-        # trained on images (not rows of a table), a 2D array of one image's shape is one image
-        if array.ndim == 2 and not reset and not hasattr(self, "n_features_in_"):
-            if tuple(array.shape) == tuple(self.input_shape_[1:]) and self.input_shape_[0] == 1:
-                raise ValueError(
-                    f"got one 2D array of shape {array.shape}, the shape of one training image: "
-                    "is it one image? pass image[np.newaxis], a batch of one"
-                )
-        if array.ndim == 2:
-            if reset:
-                self.n_features_in_ = array.shape[1]
-            elif hasattr(self, "n_features_in_") and array.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {array.shape[1]} features, but CNNClassifier is expecting "
-                    f"{self.n_features_in_} features as input"
-                )
-            shape = (
-                (1, array.shape[1], 1)
-                if self.input_shape is None
-                else _channels_last(self.input_shape)
-            )
-            if int(np.prod(shape)) != array.shape[1]:
-                raise ValueError(
-                    f"input_shape {self.input_shape!r} holds {int(np.prod(shape))} values, but "
-                    f"each row of X has {array.shape[1]}"
-                )
-            array = array.reshape(len(array), *shape)
-        elif array.ndim == 3:
-            array = array[..., np.newaxis]
-        chw = (array.shape[3], array.shape[1], array.shape[2])
-        if reset:
-            self.input_shape_ = chw
-        elif chw != self.input_shape_:
-            raise ValueError(
-                f"CNNClassifier was fitted on images of shape (channels, height, width) = "
-                f"{self.input_shape_}, got {chw}"
-            )
-        scaled = self._scale(array, reset=reset)
-        return torch.from_numpy(np.ascontiguousarray(scaled.transpose(0, 3, 1, 2)))
-
-    def _scale(self, array: np.ndarray, *, reset: bool) -> np.ndarray:
-        """Scale pixels to what the network trains on, the same way at fit and predict.
-
-        At fit the input's kind and value range are recorded (``input_dtype_``,
-        ``input_range_``): uint8 is divided by 255, uint16 by 65535, anything
-        else is used as float32. At predict, integer pixels given to a model
-        trained on uint8 / uint16 are scaled the same way when they lie in
-        that dtype's range; floats given to such a model, values far outside
-        the training range, and bool images are refused with an error.
-        """
-        if array.dtype == bool:
-            raise ValueError(
-                "CNNClassifier got boolean images; pass pixel intensities (uint8 0-255, or "
-                "floats), e.g. mask.astype(np.uint8) * 255"
-            )
-        low, high = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
-        if reset:
-            kind = array.dtype.name if array.dtype in (np.uint8, np.uint16) else "float"
-            self.input_dtype_, self.input_range_ = kind, (low, high)
-        kind = getattr(self, "input_dtype_", None)
-        if kind is None:  # fitted by an earlier version, which scaled by the input's dtype
-            kind = array.dtype.name if array.dtype in (np.uint8, np.uint16) else "unchecked"
-        peak = {"uint8": 255, "uint16": 65535}.get(kind)
-        if peak is not None:
-            if array.dtype.kind not in "ui":
-                raise ValueError(
-                    f"CNNClassifier was fitted on {kind} images (0-{peak}), got {array.dtype} "
-                    f"values in [{low:g}, {high:g}]; pass {kind} images as in training "
-                    f"(np.clip(X, 0, {peak}).astype(np.{kind})). Integer images outside "
-                    "0-65535 reach it as floats when a step before it (Resize) converted them"
-                )
-            if low < 0 or high > peak:
-                raise ValueError(
-                    f"CNNClassifier was fitted on {kind} images (0-{peak}), got {array.dtype} "
-                    f"values in [{low:g}, {high:g}], outside that range"
-                )
-            return array.astype(np.float32) / np.float32(peak)
-        if kind == "float" and not reset:
-            train_low, train_high = self.input_range_
-            margin = max(train_high - train_low, 1e-6)
-            if low < train_low - margin or high > train_high + margin:
-                raise ValueError(
-                    f"CNNClassifier was fitted on values in [{train_low:g}, {train_high:g}], "
-                    f"got {array.dtype} values in [{low:g}, {high:g}], far outside that range; "
-                    "scale the images as in training"
-                )
-        return array.astype(np.float32, copy=False)
-
     # -- training ---------------------------------------------------------------------------
-
-    def _device(self) -> str:
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if str(self.device).startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r}, but torch {torch.__version__} finds no CUDA device "
-                "here; use device='auto' (CUDA when present) or 'cpu'"
-            )
-        return self.device
-
-    def _accelerator(self):
-        """Return the ``accelerate.Accelerator`` that ``accelerate`` asks for, or None."""
-        if self.accelerate is None or self.accelerate is False:
-            return None
-        options = {} if self.accelerate is True else dict(self.accelerate)  # constraints checked
-        unknown = sorted(set(options) - set(_ACCELERATOR_OPTIONS))
-        if unknown:
-            raise InvalidParameterError(
-                f"The 'accelerate' parameter of CNNClassifier takes the Accelerator options "
-                f"{list(_ACCELERATOR_OPTIONS)}, got {unknown}"
-            )
-        if self.device == "cpu":
-            options["cpu"] = True
-        elif self.device != "auto":
-            raise InvalidParameterError(
-                "with accelerate, the launcher chooses the device: device must be 'auto' or "
-                f"'cpu', got {self.device!r}"
-            )
-        try:
-            from accelerate import Accelerator
-        except ImportError as exc:
-            raise ImportError(
-                "CNNClassifier(accelerate=...) needs Hugging Face accelerate: "
-                "pip install accelerate"
-            ) from exc
-        try:
-            return Accelerator(**options)
-        except ValueError as exc:
-            if "already been initialized" not in str(exc):
-                raise
-            raise ValueError(
-                "accelerate keeps one mixed precision and device per Python process, and this "
-                "process already set up another; fit in a new process, or leave the precision "
-                f"to `accelerate launch --mixed_precision ...` ({exc})"
-            ) from exc
-
-    def _module_kwargs(self, n_classes: int) -> dict:
-        kwargs = {k[len("module__") :]: v for k, v in self._prefixed("module__").items()}
-        target = self.module if isinstance(self.module, type) else None
-        if target is not None:
-            channels, height, width = self.input_shape_
-            for name, value in (
-                ("n_classes", n_classes),
-                ("in_channels", channels),
-                ("input_size", (height, width)),
-            ):
-                if name not in kwargs and _accepts(target, name):
-                    kwargs[name] = value
-        return kwargs
-
-    def _callbacks(self, n_samples: int, *, main_process: bool = True) -> list:
-        from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressBar
-        from skorch.utils import noop
-
-        callbacks = []
-        # long epochs, on a terminal (a bar in a log file is a line per update)
-        long_epochs = n_samples / self.batch_size >= 100
-        if self.verbose and main_process and long_epochs and sys.stderr.isatty():
-            callbacks.append(("progress_bar", ProgressBar()))
-        if self.monitor == "valid_f1":
-            callbacks.append(
-                ("valid_f1", EpochScoring("f1_macro", lower_is_better=False, name="valid_f1"))
-            )
-        if self.lr_schedule == "cosine":
-            callbacks.append(
-                (
-                    "lr_schedule",
-                    LRScheduler(
-                        policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs
-                    ),
-                )
-            )
-        if self.early_stopping is not None or self.keep_best:
-            if self.train_split is None:
-                name = "early_stopping" if self.early_stopping is not None else "keep_best"
-                raise InvalidParameterError(f"{name} needs a train_split to watch")
-            # without early stopping, a patience longer than training only keeps the best epoch
-            patience = self.early_stopping or self.max_epochs + 1
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor=self.monitor,
-                        patience=patience,
-                        threshold=1e-3,
-                        threshold_mode="abs",
-                        lower_is_better=self.monitor == "valid_loss",
-                        load_best=True,
-                        sink=print if main_process else noop,
-                    ),
-                )
-            )
-        return callbacks
-
-    def _log_sink(self, accelerator) -> dict:
-        """Return the epoch table's printer: no colour codes when stdout is not a terminal.
-
-        skorch's PrintLog prints to any sink other than ``print`` whatever
-        ``verbose`` says, so the sink is only replaced when the table is wanted
-        (accelerate's net sets its own).
-        """
-        if not self.verbose or accelerator is not None:
-            return {}
-        return {"callbacks__print_log__sink": console_print}
-
-    def _make_net(self, net_class, *, module, criterion, module_overrides=None, **kwargs):
-        """Build the skorch net (training in ``fit``, prediction for a loaded model).
-
-        What both share: optimizer and schedule settings, encoded classes,
-        logits out, batches sliced from tensors, the module's size arguments,
-        channels-last storage. ``kwargs`` add the split, callbacks, prefixed
-        criterion / optimizer arguments and the placement; ``module_overrides``
-        replaces some of the module's own arguments.
-        """
-        module_kwargs = {**self._module_kwargs(len(self.classes_)), **(module_overrides or {})}
-        net = net_class(
-            module=module,
-            criterion=criterion,
-            optimizer=self.optimizer,
-            lr=self.lr,
-            batch_size=self.batch_size,
-            max_epochs=self.max_epochs,
-            classes=list(range(len(self.classes_))),
-            # the inner net's predict_proba gives probabilities, so skorch's EpochScoring with
-            # probability scorers (neg_log_loss, roc_auc_ovr) works; ours reads the logits
-            predict_nonlinearity=softmax,
-            iterator_train=TensorBatches,
-            iterator_valid=TensorBatches,
-            iterator_train__shuffle=True,
-            **{f"module__{k}": v for k, v in module_kwargs.items()},
-            **kwargs,
-        )
-        net.channels_last = self.channels_last
-        return net
 
     def _check_params(self) -> None:
         unknown = [k for k in self._extra() if not k.startswith(_PREFIXES)]
@@ -739,69 +424,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 "The 'train_split' parameter of CNNClassifier as validation data must be "
                 f"(X_valid, y_valid), got a tuple of {len(self.train_split)}"
             )
-
-    def _coarse(self, y: np.ndarray) -> tuple[np.ndarray, dict]:
-        """Mask of the samples with a coarse label, and the groups that occur in ``y``."""
-        if self.coarse_labels is None:
-            return np.zeros(len(y), dtype=bool), {}
-        if not all(
-            isinstance(m, (list, tuple)) and len(m) >= 2 for m in self.coarse_labels.values()
-        ):
-            raise InvalidParameterError(
-                "coarse_labels must be a dict of label -> list of at least 2 classes, e.g. "
-                f"{{'tumor': ['glioma', 'meningioma', 'pituitary']}}, got {self.coarse_labels!r}"
-            )
-        present = set(np.unique(y).tolist())
-        groups = {k: tuple(v) for k, v in self.coarse_labels.items() if k in present}
-        coarse = np.isin(y, list(groups))
-        if coarse.any() and self.sampler is not None:
-            raise InvalidParameterError(
-                "sampler= cannot resample images with coarse labels; use one or the other"
-            )
-        return coarse, groups
-
-    def _sample_weight(self, sample_weight, n: int, coarse: np.ndarray):
-        """Check ``sample_weight`` against the data and the other parameters."""
-        if sample_weight is None:
-            return None
-        from sklearn.utils.validation import _check_sample_weight
-
-        weight = _check_sample_weight(sample_weight, np.empty((n, 0)), dtype=np.float32)
-        if (weight < 0).any():
-            raise ValueError("sample_weight has negative values; weights must be >= 0")
-        if self.sampler is not None or coarse.any():
-            raise InvalidParameterError(
-                "sample_weight cannot be combined with a sampler or with coarse_labels images: "
-                "the resampled or coarse rows would have no weight of their own"
-            )
-        criterion = self.criterion
-        if not isinstance(criterion, type) or (
-            "reduction" not in inspect.signature(criterion).parameters
-        ):
-            raise InvalidParameterError(
-                f"sample_weight needs per-image losses: criterion "
-                f"{getattr(criterion, '__name__', criterion)!r} has no 'reduction' parameter"
-            )
-        return weight
-
-    def _resample(self, X: torch.Tensor, y: torch.Tensor, seed) -> tuple:
-        """Apply ``sampler`` to the training part, as images or as flattened rows."""
-        sampler = clone(self.sampler)
-        params = sampler.get_params()
-        if seed is not None and "random_state" in params and params["random_state"] is None:
-            sampler.set_params(random_state=seed)  # an explicit random_state is kept
-        n, channels, height, width = X.shape
-        images = X.numpy().transpose(0, 2, 3, 1)  # channels-last, as the library's images
-        if get_tags(sampler).input_tags.three_d_array:  # this library's image samplers
-            data = images[..., 0] if channels == 1 else images
-        else:  # imbalanced-learn's samplers (SMOTE, ...) take 2D tables
-            data = images.reshape(n, -1)
-        # the sampler sees the real labels, so strategies can name classes ({"glioma": 900})
-        data, labels = sampler.fit_resample(data, self.classes_[y.numpy()])
-        data = np.asarray(data, dtype=np.float32).reshape(-1, height, width, channels)
-        X_new = torch.from_numpy(np.ascontiguousarray(data.transpose(0, 3, 1, 2)))
-        y_new = np.searchsorted(self.classes_, np.asarray(labels))  # classes_ is sorted
-        return X_new, torch.as_tensor(y_new, dtype=torch.int64)
 
     def fit(self, X, y, sample_weight=None):
         """Train the network.
@@ -881,20 +503,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         ):
             return self._fit(X, y, warm=warm, classes=classes, sample_weight=sample_weight)
 
-    @contextlib.contextmanager
-    def _threads(self):
-        """Run the block with ``n_threads`` torch threads, then restore the setting."""
-        wanted = getattr(self, "n_threads", None)  # None for models saved before it existed
-        if wanted is None:
-            yield
-            return
-        before = torch.get_num_threads()
-        torch.set_num_threads(int(wanted))
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
-
     def _fit(self, X, y, *, warm: bool = False, classes=None, sample_weight=None):
         from skorch.helper import predefined_split
 
@@ -965,177 +573,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 "sampler= resamples images held in memory and cannot be combined with reader="
             )
 
-    def _encode_targets(self, y: np.ndarray, warm: bool, classes) -> tuple:
-        """Set ``classes_``; return encoded targets, the coarse mask, groups and the encoder.
-
-        Coarse labels (``coarse_labels``) are encoded after the classes, one
-        code per group; ``group_rows`` holds each group's member classes.
-        """
-        if y.dtype == object:
-            kinds = {type(label).__name__ for label in y if not isinstance(label, (np.generic,))}
-            if any(isinstance(label, str) for label in y) and len(kinds) > 1:
-                raise ValueError(
-                    f"y mixes label types ({', '.join(sorted(kinds))}), e.g. 1 and '1'; give "
-                    "every label the same type (all strings or all numbers)"
-                )
-        check_classification_targets(y)
-        coarse, groups = self._coarse(y)
-        known = self.classes_ if warm else None if classes is None else np.unique(classes)
-        if known is not None:
-            new = sorted(set(y[~coarse].tolist()) - set(known.tolist()), key=str)
-            if new:
-                raise ValueError(
-                    f"y holds class(es) {new} that the classifier does not know "
-                    f"({known.tolist()}): continuing training keeps the classes; to add a "
-                    "class, train a new classifier (warm_start=False) on all the classes"
-                )
-        encoder = LabelEncoder().fit(y[~coarse] if known is None else known)
-        self.classes_ = encoder.classes_
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"CNNClassifier needs samples of at least 2 classes; got {len(self.classes_)} "
-                f"class{'' if len(self.classes_) == 1 else 'es'}: {self.classes_.tolist()}"
-            )
-        y_encoded = np.empty(len(y), dtype=np.int64)
-        y_encoded[~coarse] = encoder.transform(y[~coarse])
-        group_rows = []
-        for index, (label, members) in enumerate(groups.items()):
-            unknown = [m for m in members if m not in set(self.classes_.tolist())]
-            if unknown:
-                raise ValueError(
-                    f"coarse label {label!r} groups {unknown}, which no image of y has; "
-                    f"the classes are {self.classes_.tolist()}"
-                )
-            group_rows.append(np.isin(self.classes_, list(members)))
-            y_encoded[y == label] = len(self.classes_) + index
-        return y_encoded, coarse, group_rows, encoder
-
-    def _draw_seed(self, accelerator) -> int | None:
-        """Draw the fit's seed from ``random_state`` (shared by every accelerate process)."""
-        seed = (
-            None
-            if self.random_state is None
-            else int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        )
-        if accelerator is not None:  # every process needs the same split, weights and shuffles
-            if seed is None:
-                seed = int(np.random.default_rng().integers(np.iinfo(np.int32).max))
-            if accelerator.num_processes > 1:
-                from accelerate.utils import broadcast_object_list
-
-                seed = broadcast_object_list([seed])[0]
-        if seed is not None:
-            torch.manual_seed(seed)
-        return seed
-
-    def _criterion(self, y_encoded: np.ndarray, coarse: np.ndarray, group_rows: list) -> tuple:
-        """Return the criterion and its keyword arguments (class weights, coarse groups)."""
-        kwargs = {k[len("criterion__") :]: v for k, v in self._prefixed("criterion__").items()}
-        if self.class_weight == "balanced":
-            weights = compute_class_weight(
-                "balanced", classes=np.arange(len(self.classes_)), y=y_encoded[~coarse]
-            )
-        elif isinstance(self.class_weight, dict):
-            weights = np.array([self.class_weight.get(c, 1.0) for c in self.classes_])
-        if self.class_weight is not None:
-            kwargs["weight"] = torch.as_tensor(weights, dtype=torch.float32)
-        if not group_rows:
-            return self.criterion, kwargs
-        return CoarseLabelLoss, {"criterion": self.criterion, "groups": np.stack(group_rows),
-                                 **kwargs}  # fmt: skip
-
-    def _validation_split(self, X_tensor, y_encoded, coarse, encoder, seed) -> tuple:
-        """Return training images and labels, the validation Dataset and the training rows.
-
-        Sets ``valid_indices_`` (None unless the split is drawn from ``X``);
-        coarse-labelled images always stay on the training side.
-        """
-        from skorch.dataset import Dataset
-
-        y_tensor = torch.from_numpy(y_encoded)
-        self.valid_indices_ = None
-        fine = np.flatnonzero(~coarse)
-        if _is_explicit(self.train_split):  # validation data given: (X_valid, y_valid)
-            X_valid, y_valid = self.train_split
-            y_valid = column_or_1d(y_valid)
-            unknown = sorted(set(y_valid.tolist()) - set(self.classes_.tolist()), key=str)
-            if unknown:
-                raise ValueError(f"train_split's y_valid has classes {unknown} that y has not")
-            valid_X = self._to_tensor(X_valid, reset=False)
-            check_consistent_length(valid_X, y_valid)
-            valid = Dataset(valid_X, torch.from_numpy(encoder.transform(y_valid)))
-            return X_tensor, y_tensor, valid, None
-        if self.train_split is None:
-            return X_tensor, y_tensor, None, None
-        # validation on fully labelled images only
-        train_index, self.valid_indices_ = self._split(fine, y_encoded[fine], seed)
-        train_index = np.sort(np.concatenate([train_index, np.flatnonzero(coarse)]))
-        valid = Dataset(_take(X_tensor, self.valid_indices_), y_tensor[self.valid_indices_])
-        return _take(X_tensor, train_index), y_tensor[train_index], valid, train_index
-
-    @staticmethod
-    def _train(net, train_X, train_y, previous, accelerator, seed) -> None:
-        """Train ``net``: from scratch, or on from ``previous`` (weights, history)."""
-        from skorch.history import History
-
-        if previous is not None:
-            net.initialize()
-            net.module_.load_state_dict(previous[0])
-            net.partial_fit(train_X, train_y)
-            offset = len(previous[1])
-            net.history = History(
-                previous[1] + [{**row, "epoch": row["epoch"] + offset} for row in net.history]
-            )
-        elif accelerator is None:
-            net.fit(train_X, train_y)
-        else:
-            net.shuffle_seed = seed
-            net.fit(train_X, train_y).release()
-
-    def _split(self, fine: np.ndarray, y_fine: np.ndarray, seed) -> tuple:
-        """Split the fully labelled rows ``fine`` into training and validation rows."""
-        from skorch.dataset import Dataset, ValidSplit
-
-        split = self.train_split
-        positions = np.arange(len(fine))
-        if isinstance(split, numbers.Real) and not isinstance(split, bool):
-            counts = np.bincount(y_fine)
-            present = counts > 0
-            if counts[present].min() < 2:
-                rare = self.classes_[present & (counts < 2)].tolist()
-                raise ValueError(
-                    f"class(es) {rare} have a single image: too few for the stratified "
-                    f"validation split (train_split={split}); add images, drop the class, or "
-                    "pass train_split=None"
-                )
-            n_valid = split if isinstance(split, numbers.Integral) else math.ceil(split * len(fine))
-            n_classes = int(present.sum())
-            if n_valid < n_classes or len(fine) - n_valid < n_classes:
-                raise ValueError(
-                    f"train_split={split} of {len(fine)} images gives {n_valid} validation "
-                    f"images for {n_classes} classes: too few for a stratified split; pass "
-                    "more images, a larger train_split, or train_split=None"
-                )
-            train, valid = train_test_split(
-                positions, test_size=split, stratify=y_fine, random_state=seed
-            )
-        elif isinstance(split, ValidSplit):
-            cv = split.check_cv(y_fine)
-            train, valid = next(iter(cv.split(np.zeros((len(fine), 1)), y_fine)))
-        elif _is_splitter(split):  # a scikit-learn CV splitter: its first split
-            train, valid = next(iter(split.split(np.zeros((len(fine), 1)), y_fine)))
-        else:  # skorch's callable train_split(dataset, y) -> (train subset, valid subset)
-            parts = split(Dataset(positions, y_fine), y_fine)
-            if not all(hasattr(part, "indices") for part in parts):
-                raise TypeError(
-                    "a callable train_split must return two torch Subsets (with .indices), as "
-                    f"skorch's ValidSplit does; got {[type(p).__name__ for p in parts]}"
-                )
-            train, valid = (np.asarray(part.indices) for part in parts)
-        if len(valid) == 0 or len(train) == 0:
-            raise ValueError(f"train_split={split!r} leaves no training or no validation image")
-        return np.sort(fine[train]), np.sort(fine[valid])
-
     def _fit_guard(self, X_tensor, y_encoded: np.ndarray, coarse: np.ndarray, valid_X) -> None:
         """Summarise the training images' features; set the flagging threshold."""
         for name in _GUARD:
@@ -1166,75 +603,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         mapping of its weights to the CPU and not load on a machine without one.
         """
         return self.net_.module_
-
-    # -- the safe model format --------------------------------------------------------------
-
-    def _safe_state(self) -> tuple[dict, dict]:
-        """Return parameters and fitted state for :func:`sklearn_braintumor.utils.save`.
-
-        The trained network is stored as its ``state_dict`` (arrays); the
-        per-epoch history without its per-batch rows.
-        """
-        params = {k: v for k, v in self.get_params(deep=False).items()
-                  if not k.startswith("callbacks__")}  # fmt: skip
-        params["callbacks"] = None  # training-time objects (files, trials), not the model
-        if not hasattr(self, "net_"):
-            return params, {}
-        state = {
-            "classes_": self.classes_,
-            "input_shape_": tuple(self.input_shape_),
-            "input_dtype_": self.input_dtype_,
-            "input_range_": tuple(self.input_range_),
-            "valid_indices_": self.valid_indices_,
-            "history_": [{k: v for k, v in row.items() if k != "batches"} for row in self.history_],
-            "weights_": dict(self.module_.state_dict()),
-        }
-        for name in ("n_features_in_", "reader_", *_GUARD):
-            if hasattr(self, name):
-                state[name] = getattr(self, name)
-        return params, state
-
-    @classmethod
-    def _from_safe_state(cls, params: dict, state: dict) -> CNNClassifier:
-        """Rebuild a classifier saved in the safe format: its network ready to predict."""
-        from skorch.history import History
-
-        estimator = cls(**params)
-        if not state:
-            return estimator
-        weights, history = state.pop("weights_"), state.pop("history_")
-        for key, value in state.items():
-            setattr(estimator, key, value)
-        if not isinstance(estimator.module, type):
-            raise ValueError("a saved CNNClassifier must name its module class")
-        wanted = str(estimator.device)
-        gpu = wanted == "auto" or wanted.startswith("cuda")
-        # a model trained on a GPU predicts on a machine without one
-        if gpu and torch.cuda.is_available():
-            device = "cuda" if wanted == "auto" else wanted
-        else:
-            device = "cpu" if gpu else wanted
-        # the weights come from the file: a module that could fetch pretrained weights
-        # (TransferNet(weights="imagenet", download=True)) never touches the network on load
-        accepted = inspect.signature(estimator.module).parameters
-        overrides = {k: v for k, v in (("weights", None), ("download", False)) if k in accepted}
-        net = estimator._make_net(
-            AugmentingNet,
-            module=estimator.module,
-            criterion=estimator.criterion,
-            module_overrides=overrides,
-            train_split=None,
-            verbose=0,
-            device=device,
-            **estimator._prefixed(("criterion__", "optimizer__")),
-        )
-        net.initialize()
-        net.module_.load_state_dict(weights)
-        net.module_.eval()
-        net.history = History(history)
-        estimator.net_ = net
-        estimator.history_ = net.history
-        return estimator
 
     # -- prediction -------------------------------------------------------------------------
 
