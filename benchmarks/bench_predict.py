@@ -38,7 +38,7 @@ import torch
 from PIL import Image
 from sklearn.pipeline import make_pipeline
 
-from sklearn_braintumor._predict import predict_folder
+from sklearn_braintumor import predict_folder
 from sklearn_braintumor.classifiers import CNNClassifier
 from sklearn_braintumor.datasets import load_sample
 from sklearn_braintumor.datasets._folder import _walk_files

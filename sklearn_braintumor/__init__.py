@@ -7,8 +7,10 @@ datasets
     synthetic phantoms.
 pretrained
     Models shipped with the package, ready to predict (:func:`predict_folder`).
+deploy
+    Using fitted models: :func:`predict_folder`, ``export_model``.
 utils
-    Image hashing helpers shared by the other subpackages.
+    Helpers shared by the other subpackages: hashing, validation, saving.
 """
 
 from ._version import __version__
@@ -19,7 +21,7 @@ __all__ = ["__version__", "predict_folder"]
 def __getattr__(name: str):
     # imported on first use, so `import sklearn_braintumor` (and the CLI) starts fast
     if name == "predict_folder":
-        from ._predict import predict_folder
+        from .deploy import predict_folder
 
         return predict_folder
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

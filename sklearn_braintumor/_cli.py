@@ -261,7 +261,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     from PIL import Image
 
-    from ._predict import check_output_file, predict_folder
+    from .deploy._predict import check_output_file, predict_folder
     from .utils._persistence import check_writable, refuse_existing
 
     folder, out = args.folder, Path(args.out)
@@ -371,7 +371,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .utils import export_model
+    from .deploy import export_model
     from .utils._persistence import check_writable, refuse_existing
 
     suffix = {"onnx": ".onnx", "torchscript": ".pt"}[args.format]

@@ -21,19 +21,19 @@ import pytest
 from PIL import Image
 from sklearn.pipeline import make_pipeline
 
-from sklearn_braintumor import _predict, predict_folder
+from sklearn_braintumor import predict_folder
 from sklearn_braintumor._cli import main
 from sklearn_braintumor.classifiers import CNNClassifier
 from sklearn_braintumor.datasets import (
-    _io,
     decode_image,
     load_image_folder,
     make_synthetic_mri,
     read_image,
 )
+from sklearn_braintumor.deploy import _predict
 from sklearn_braintumor.exceptions import DownloadError, ImageReadError
 from sklearn_braintumor.preprocessing import Resize
-from sklearn_braintumor.utils import save
+from sklearn_braintumor.utils import _io, save
 from sklearn_braintumor.utils._persistence import replacing
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="FIFOs, /dev/zero and links")

@@ -49,7 +49,7 @@ def fine_tune(model, X, y, **params):
     """
     from sklearn.pipeline import Pipeline
 
-    from ..inspection._history import nesting
+    from ..utils._traversal import nesting
     from ._cnn import CNNClassifier
     from ._tumor_first import TumorFirstClassifier
 

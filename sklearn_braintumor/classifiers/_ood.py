@@ -114,7 +114,7 @@ def typicality(features: np.ndarray, means: np.ndarray, precision: np.ndarray) -
 
 def final_classifier(model):
     """Return the fitted CNNClassifier of a model (pipelines and wrappers looked through)."""
-    from ..inspection._history import find_classifier
+    from ..utils._traversal import find_classifier
 
     step = find_classifier(model)
     # duck-typed (the guard's parameter and fitting step), so this module needs no CNNClassifier

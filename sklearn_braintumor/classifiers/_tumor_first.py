@@ -113,7 +113,7 @@ class TumorFirstClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator)
         """Return the highest threshold keeping ``negative_recall`` of validation negatives."""
         from sklearn.utils import _safe_indexing
 
-        from ..inspection._history import find_classifier
+        from ..utils._traversal import find_classifier
 
         clf = find_classifier(self.estimator_)
         valid = getattr(clf, "valid_indices_", None)

@@ -10,10 +10,10 @@
 - :func:`read_image`: one image file, decoded as the loaders do.
 """
 
+from ..utils._io import IMAGE_EXTENSIONS, decode_image, read_image
 from ._base import clear_data_home, get_data_home
 from ._fetch import fetch_dataset
 from ._folder import load_image_folder
-from ._io import IMAGE_EXTENSIONS, decode_image, read_image
 from ._registry import DATASETS, DatasetInfo
 from ._sample import load_sample
 from ._sources import ImageSource, load_image_sources

@@ -24,11 +24,11 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from .._version import __version__
 from ..exceptions import ChecksumError, DownloadError
 from ..utils._images import stack_images
+from ..utils._io import COLOR_MODE
 from ..utils._persistence import atomic_write_text
 from ._base import get_data_home
 from ._figshare import load_figshare_folder
 from ._folder import load_image_folder
-from ._io import COLOR_MODE
 from ._registry import DATASETS, DatasetInfo
 
 __all__ = ["fetch_dataset"]

@@ -11,7 +11,7 @@ from sklearn.utils import Bunch
 
 from ..exceptions import ImageReadError
 from ..utils._images import rescale_to_uint8, stack_images
-from ._io import check_color_mode
+from ..utils._io import check_color_mode
 
 #: Label codes of the ``.mat`` files, and the names they stand for.
 FIGSHARE_LABELS = {1: "meningioma", 2: "glioma", 3: "pituitary"}

@@ -17,8 +17,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, va
 
 from ..exceptions import ImageReadError
 from ..utils._images import stack_images
+from ..utils._io import COLOR_MODE, IMAGE_EXTENSIONS, decode_image, read_file_bytes
 from ..utils._paths import printable
-from ._io import COLOR_MODE, IMAGE_EXTENSIONS, decode_image, read_file_bytes
 
 __all__ = ["load_image_folder"]
 

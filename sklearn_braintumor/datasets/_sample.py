@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ..exceptions import ImageReadError
 from ..utils._images import stack_images
-from ._io import COLOR_MODE, decode_image
+from ..utils._io import COLOR_MODE, decode_image
 
 __all__ = ["load_sample"]
 

@@ -12,8 +12,8 @@ from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils._param_validation import Interval, InvalidParameterError, validate_params
 
-from ..inspection._history import find_classifier
 from ..metrics import EvaluationReport, evaluation_report
+from ..utils._traversal import find_classifier
 from ..utils._validation import check_images
 from . import _cross_source as xs
 from ._data import ExperimentData, take

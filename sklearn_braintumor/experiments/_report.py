@@ -387,7 +387,7 @@ def _save_figure(figure, title: str, path: Path, *, dpi: int) -> None:
 def _figures(result: RunResult, folder: Path) -> list:
     """Confusion matrix / ROC / reliability and learning curves of the first seed."""
     from ..inspection import plot_history
-    from ..inspection._history import find_classifier
+    from ..utils._traversal import find_classifier
 
     def save(figure, title: str, path: str) -> None:
         _save_figure(figure, title, folder / path, dpi=80)
@@ -421,7 +421,7 @@ def _figures(result: RunResult, folder: Path) -> list:
 
 def _grad_cam_model(result: RunResult, name: str):
     """Return a model's paper-protocol pipeline if it ends in a CNN Grad-CAM can read."""
-    from ..inspection._history import unwrap
+    from ..utils._traversal import unwrap
 
     estimator = unwrap(result.estimators.get(("paper", name)))
     steps = getattr(estimator, "steps", None)

@@ -16,7 +16,7 @@ def _split(estimator):
     model) are looked through to the pipeline they hold: the heatmaps are
     those of the images as given, not of test-time augmented copies.
     """
-    from ._history import unwrap
+    from ..utils._traversal import unwrap
 
     estimator = unwrap(estimator)
     steps = [step for _, step in getattr(estimator, "steps", [("only", estimator)])]

@@ -70,8 +70,8 @@ def _copy_capped(source, destination: Path, max_bytes: int | None) -> str:
     """Copy a regular file of at most ``max_bytes``; return its SHA-256."""
     import hashlib
 
-    from ..datasets._io import read_file_bytes
     from ..exceptions import DownloadError, ImageReadError
+    from ..utils._io import read_file_bytes
 
     try:
         data = read_file_bytes(source, what="weights", max_bytes=max_bytes or 2**40)

@@ -11,8 +11,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import StrOptions
 
-from ..datasets._io import read_image
 from ..utils._images import stack_images
+from ..utils._io import read_image
 
 
 class ImageReader(TransformerMixin, BaseEstimator):

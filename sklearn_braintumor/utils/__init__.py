@@ -7,7 +7,6 @@ from ._validation import check_images
 
 __all__ = [
     "check_images",
-    "export_model",
     "hamming_distances",
     "load",
     "phash",
@@ -16,13 +15,3 @@ __all__ = [
     "safe_types",
     "save",
 ]
-
-
-def __getattr__(name: str):
-    # export_model needs torch: imported on first use, so the data and preprocessing
-    # subpackages stay importable without loading torch
-    if name == "export_model":
-        from ._export import export_model
-
-        return export_model
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

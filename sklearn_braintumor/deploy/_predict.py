@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
-from .classifiers._ood import final_classifier, has_guard, proba_and_scores, shift_from_scores
-from .datasets._folder import _walk_files
-from .datasets._io import COLOR_MODE, read_image
-from .exceptions import ImageReadError
-from .utils._paths import printable
-from .utils._persistence import check_writable, refuse_existing, replacing
+from ..classifiers._ood import final_classifier, has_guard, proba_and_scores, shift_from_scores
+from ..datasets._folder import _walk_files
+from ..exceptions import ImageReadError
+from ..utils._io import COLOR_MODE, read_image
+from ..utils._paths import printable
+from ..utils._persistence import check_writable, refuse_existing, replacing
 
 #: decoded pixels one batch holds at most (256 MB of grayscale images), whatever batch_size says
 MAX_BATCH_PIXELS = 2**28

@@ -15,7 +15,7 @@ import torch
 from sklearn.utils._param_validation import StrOptions, validate_params
 from torch import nn
 
-from ._persistence import atomic_write_text, replacing
+from ..utils._persistence import atomic_write_text, replacing
 
 FORMATS = ("onnx", "torchscript")
 
@@ -60,7 +60,7 @@ def _parts(model) -> dict:
     from sklearn.pipeline import Pipeline
 
     from ..classifiers import CNNClassifier, TTAClassifier, TumorFirstClassifier
-    from ..inspection._history import nesting
+    from ..utils._traversal import nesting
 
     parts: dict = {"decision": None, "tta": None, "steps": []}
     *wrappers, step = nesting(model)
@@ -133,7 +133,7 @@ def export_model(model, path: str | os.PathLike, *, format: str = "onnx") -> tup
     >>> import tempfile
     >>> from pathlib import Path
     >>> from sklearn_braintumor.pretrained import load_pretrained
-    >>> from sklearn_braintumor.utils import export_model
+    >>> from sklearn_braintumor.deploy import export_model
     >>> folder = Path(tempfile.mkdtemp())
     >>> network, spec = export_model(load_pretrained(), folder / "4class.pt", format="torchscript")
     >>> spec.name

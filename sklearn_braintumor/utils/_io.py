@@ -40,7 +40,7 @@ from sklearn.utils._param_validation import (
 )
 
 from ..exceptions import ImageReadError
-from ..utils._images import rescale_to_uint8
+from ._images import rescale_to_uint8
 
 #: File name suffixes read as images (compared case-insensitively).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
