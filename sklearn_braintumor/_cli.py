@@ -47,13 +47,12 @@ def _version(package: str) -> str:
 
 def _device_summary() -> str:
     try:
-        import torch
+        import torch  # noqa: F401
     except ImportError:
         return "torch not installed"
-    if torch.cuda.is_available():
-        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-        return f"cuda ({', '.join(names)}); device='auto' uses cuda"
-    return f"cpu ({torch.get_num_threads()} torch threads); no CUDA device found"
+    from .utils._device import describe_device
+
+    return describe_device()
 
 
 def _cached(data_home) -> list[str]:

@@ -433,3 +433,16 @@ def test_safe_format_keeps_private_fitted_state(tmp_path):
     loaded = load(save(pipe, tmp_path / "svc.btm"))
     np.testing.assert_allclose(loaded.predict_proba(X[:5]), pipe.predict_proba(X[:5]))
     np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))
+
+
+def test_one_device_rule_for_estimators_recipes_and_saved_models():
+    from sklearn_braintumor.utils._device import describe_device, resolve_device
+
+    assert resolve_device("cpu") == "cpu"
+    if torch.cuda.is_available():
+        assert resolve_device("auto") == "cuda"
+        return
+    assert resolve_device("auto") == "cpu" and resolve_device("cuda:1", fallback=True) == "cpu"
+    with pytest.raises(ValueError, match=r"--device 'cuda', but torch .* use --device 'auto'"):
+        resolve_device("cuda", option="--device ")
+    assert describe_device("cpu").startswith("cpu (") and "no CUDA" in describe_device()

@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, c
 from torch import nn
 
 from ..nn import BatchAugment, GBMNet
+from ..utils._device import cuda_devices
 from ._cnn_input import InputMixin, _take
 from ._cnn_net import NetMixin, _accepts, _init_names
 from ._cnn_state import _GUARD, StateMixin
@@ -496,7 +497,7 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
 
     def _forked_fit(self, X, y, *, warm: bool, classes=None, sample_weight=None):
         self._check_params()  # before n_threads is applied
-        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        devices = cuda_devices()
         with (
             self._threads(),
             torch.random.fork_rng(devices=devices, enabled=self.random_state is not None),

@@ -9,6 +9,7 @@ import sys
 import torch
 from sklearn.utils._param_validation import InvalidParameterError
 
+from ..utils._device import resolve_device
 from ._data import TensorBatches
 from ._net import console_print
 
@@ -50,14 +51,7 @@ class NetMixin:
             torch.set_num_threads(before)
 
     def _device(self) -> str:
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if str(self.device).startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r}, but torch {torch.__version__} finds no CUDA device "
-                "here; use device='auto' (CUDA when present) or 'cpu'"
-            )
-        return self.device
+        return resolve_device(self.device)
 
     def _accelerator(self):
         """Return the ``accelerate.Accelerator`` that ``accelerate`` asks for, or None."""

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-import torch
-
+from ..utils._device import resolve_device
 from ._net import AugmentingNet
 
 _GUARD = ("ood_projection_", "ood_means_", "ood_precision_", "ood_offset_")
@@ -52,13 +51,8 @@ class StateMixin:
             setattr(estimator, key, value)
         if not isinstance(estimator.module, type):
             raise ValueError("a saved CNNClassifier must name its module class")
-        wanted = str(estimator.device)
-        gpu = wanted == "auto" or wanted.startswith("cuda")
         # a model trained on a GPU predicts on a machine without one
-        if gpu and torch.cuda.is_available():
-            device = "cuda" if wanted == "auto" else wanted
-        else:
-            device = "cpu" if gpu else wanted
+        device = resolve_device(estimator.device, fallback=True)
         # the weights come from the file: a module that could fetch pretrained weights
         # (TransferNet(weights="imagenet", download=True)) never touches the network on load
         accepted = inspect.signature(estimator.module).parameters

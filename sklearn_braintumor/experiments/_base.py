@@ -13,6 +13,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils._param_validation import Interval, InvalidParameterError, validate_params
 
 from ..metrics import EvaluationReport, evaluation_report
+from ..utils._device import describe_device, resolve_device
 from ..utils._traversal import find_classifier
 from ..utils._validation import check_images
 from . import _cross_source as xs
@@ -316,26 +317,17 @@ class RunResult:
 
 
 def _check_device(device: str) -> str:
-    import torch
 
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
         raise InvalidParameterError(
             f"The 'device' parameter must be 'auto', 'cpu' or 'cuda', got {device!r}"
         )
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for, but torch finds no CUDA device")
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+    return resolve_device(device, option="--device ")
 
 
 def device_description(device: str) -> str:
     """Describe the compute device in words, for reports."""
-    import torch
-
-    if device.startswith("cuda"):
-        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
-    return f"cpu ({torch.get_num_threads()} torch threads)"
+    return describe_device(device)
 
 
 def _cross_validate(model: Model, config: RunConfig, images, y, folds: int) -> dict:
