@@ -154,6 +154,16 @@ def test_in_one_process_it_is_reproducible_picklable_and_verbose_once(phantoms, 
     np.testing.assert_array_equal(loaded.predict_proba(X), first.predict_proba(X))
 
 
+def test_the_lr_schedule_steps_with_accelerate_as_without(phantoms):
+    # skorch's own preparation runs (its LR schedulers included); only modules without
+    # trainable weights (the loss, the augmentation) stay unwrapped
+    X, y = phantoms
+    params = {"lr_schedule": "cosine", "max_epochs": 3, "train_split": None}
+    plain, accelerated = small(**params).fit(X, y), small(accelerate=True, **params).fit(X, y)
+    final = [net.net_.optimizer_.param_groups[0]["lr"] for net in (plain, accelerated)]
+    assert final[0] == pytest.approx(final[1]) and final[0] < plain.lr
+
+
 def test_the_precision_is_one_per_process(phantoms):
     X, y = phantoms
     small(accelerate=True).fit(X, y)  # this process: accelerate with full precision

@@ -113,6 +113,23 @@ class _MainProcessPrint:
             console_print(*args, **kwargs)
 
 
+class _TrainableOnly:
+    """An accelerator seen through: ``prepare`` only wraps modules with trainable weights."""
+
+    def __init__(self, accelerator) -> None:
+        self._accelerator = accelerator
+
+    def prepare(self, component):
+        if isinstance(component, torch.nn.Module) and not any(
+            p.requires_grad for p in component.parameters()
+        ):
+            return component.to(self._accelerator.device)
+        return self._accelerator.prepare(component)
+
+    def __getattr__(self, name):
+        return getattr(self._accelerator, name)
+
+
 class AcceleratedNet(AccelerateMixin, AugmentingNet):
     """:class:`AugmentingNet` trained through Hugging Face accelerate (skorch's mixin).
 
@@ -149,33 +166,21 @@ class AcceleratedNet(AccelerateMixin, AugmentingNet):
         return self.device if self.accelerator is None else self.accelerator.device
 
     def _initialize_accelerator(self):
-        """Prepare the trainable modules and the optimizers; move the other modules.
+        """Prepare as skorch's mixin does, leaving modules without trainable weights unwrapped.
 
-        skorch's mixin prepares every module, the loss included; on CPU
-        processes accelerate then wraps each in DistributedDataParallel, which
-        refuses modules without trainable parameters (the loss, the
-        augmentation). On GPUs accelerate skips those itself.
+        skorch prepares every module, the loss included, and the LR
+        schedulers of the callbacks; on CPU processes accelerate then wraps
+        each module in DistributedDataParallel, which refuses one without
+        trainable parameters (the loss, the augmentation). skorch's own
+        method runs, with an accelerator whose ``prepare`` moves such modules
+        to the device instead (as accelerate itself does on GPUs).
         """
-        if self._wrapped_with_accelerator:
-            return self
-        for kind, names in (("criterion", self._criteria), ("module", self._modules)):
-            with self._current_init_context(kind):
-                for name in names:
-                    component = getattr(self, name + "_")
-                    if not isinstance(component, torch.nn.Module):
-                        continue
-                    if any(p.requires_grad for p in component.parameters()):
-                        component = self.accelerator.prepare(component)
-                    else:
-                        component = component.to(self.accelerator.device)
-                    setattr(self, name + "_", component)
-        with self._current_init_context("optimizer"):
-            for name in self._optimizers:
-                optimizer = getattr(self, name + "_")
-                if isinstance(optimizer, torch.optim.Optimizer):
-                    setattr(self, name + "_", self.accelerator.prepare(optimizer))
-        self._wrapped_with_accelerator = True
-        return self
+        accelerator = self.accelerator
+        self.accelerator = _TrainableOnly(accelerator)
+        try:
+            return super()._initialize_accelerator()
+        finally:
+            self.accelerator = accelerator
 
     def initialize(self):
         """Initialise as skorch's mixin does, with the shuffling generator."""
