@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from ..utils._persistence import check_writable, chmod_like_new, clean_stale, temporary_beside
+from ..utils._persistence import (
+    check_writable,
+    chmod_like_new,
+    clean_stale,
+    refuse_existing,
+    temporary_beside,
+)
 from ._base import RunResult, device_description
 from ._splits import ARM_TITLES, ARMS, arm_title
 
@@ -504,10 +510,7 @@ def check_output_folder(out: str | os.PathLike, *, overwrite: bool = False) -> P
     check_writable(out)
     recover_replacement(out)
     clean_stale(out)
-    if out.exists() and not overwrite:
-        raise FileExistsError(
-            f"{out} already exists; pass --overwrite to replace it or --out for another folder"
-        )
+    refuse_existing(out, overwrite=overwrite)
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"{out} exists and is not a folder")
     return out
