@@ -24,6 +24,7 @@ def _gbmnet(config: RunConfig):
             config,
             GBMNet,
             lr=s["lr"],
+            lr_schedule=s.get("lr_schedule"),
             batch_size=32,
             max_epochs=s["max_epochs"],
             train_split=None,
@@ -79,10 +80,15 @@ RECIPE = Recipe(
             "transfer_size": 96,
             "max_epochs": 25,
             "lr": 1e-3,
+            # the paper scores the last epoch: at a constant 1e-3 that epoch is a random
+            # point of an oscillating run (seeds 0-2: 93.5 to 95.4 %); annealed, it settles
+            "lr_schedule": "cosine",
             "backbones": True,
             "deviations": [
                 "64 px instead of 256, 25 epochs instead of 200",
-                "Adam lr 1e-3 instead of 1e-5, to make up for 8x fewer epochs",
+                "Adam lr 1e-3 instead of 1e-5, to make up for 8x fewer epochs, annealed to 0 "
+                "by a cosine schedule so that the last epoch, which the paper scores, is not a "
+                "random point of an oscillating run",
             ],
         },
         "paper": {
@@ -90,6 +96,7 @@ RECIPE = Recipe(
             "transfer_size": 224,
             "max_epochs": 200,
             "lr": 1e-5,
+            "lr_schedule": None,
             "backbones": True,
             "deviations": [],
         },
