@@ -221,6 +221,28 @@ def _load_model(model: str, trusted: bool):
     return load(model, trusted=trusted)
 
 
+def _claim_json(args: argparse.Namespace) -> None:
+    """Refuse an unwritable or existing ``--json`` before any work (``--overwrite`` allows it)."""
+    from .utils._persistence import check_writable, refuse_existing
+
+    if args.json:
+        check_writable(args.json, "--json")
+        refuse_existing(args.json, overwrite=args.overwrite)
+
+
+def _write_json(args: argparse.Namespace, payload: dict, lead: str) -> None:
+    """Write ``payload`` to ``--json`` atomically, if given, and say where."""
+    import json
+    import os
+    from pathlib import Path
+
+    from .utils._persistence import atomic_write_text
+
+    if args.json:
+        atomic_write_text(Path(args.json), json.dumps(payload, indent=2) + "\n")
+        print(f"{lead}{os.fspath(args.json)}")
+
+
 def _print_predict_summary(summary: dict, out) -> None:
     """Print what ``braintumor predict`` did: counts, decision rule, flags, shift, skips."""
     print(
@@ -261,16 +283,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from PIL import Image
 
     from .deploy._predict import check_output_file, predict_folder
-    from .utils._persistence import check_writable, refuse_existing
+    from .utils._persistence import refuse_existing
 
     folder, out = args.folder, Path(args.out)
     if not Path(folder).is_dir():
         raise FileNotFoundError(f"folder {folder!r} does not exist")
     check_output_file(out)
     refuse_existing(out, overwrite=args.overwrite)  # before loading the model
-    if args.json:
-        check_writable(args.json, "--json")
-        refuse_existing(args.json, overwrite=args.overwrite)
+    _claim_json(args)
     estimator = _load_model(args.model or DEFAULT_MODEL, args.trusted)
     bar = None
 
@@ -297,14 +317,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     _print_predict_summary(summary, out)
-    if args.json:
-        import json
-
-        from .utils._persistence import atomic_write_text
-
-        payload = {"folder": os.fspath(folder), "out": os.fspath(out), **summary}
-        atomic_write_text(Path(args.json), json.dumps(payload, indent=2) + "\n")
-        print(f"summary -> {os.fspath(args.json)}")
+    _write_json(args, {"folder": os.fspath(folder), "out": os.fspath(out), **summary},
+                "summary -> ")  # fmt: skip
     if summary["n_failed"] == summary["n_images"]:
         print(f"braintumor predict: error: none of the {summary['n_images']} files could be "
               f"read; their errors are in {out}", file=sys.stderr)  # fmt: skip
@@ -313,29 +327,18 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    import json
-    import os
-    from pathlib import Path
 
     from .datasets import ImageSource
     from .datasets._sources import _parse_mapping
     from .experiments._cross_source import evaluate_collection
-    from .utils._persistence import check_writable, refuse_existing
 
     mapping = _parse_mapping(args.map, "--map") if args.map is not None else None
     source = ImageSource(args.folder, mapping)
-    if args.json:
-        check_writable(args.json, "--json")
-        refuse_existing(args.json, overwrite=args.overwrite)
+    _claim_json(args)
     result = evaluate_collection(_load_model(args.model, args.trusted), source)
     print(f"{source.name}: {result['n_images']} images ({args.folder})")
     print(result["text"])
-    if args.json:
-        from .utils._persistence import atomic_write_text
-
-        payload = {k: v for k, v in result.items() if k != "text"}
-        atomic_write_text(Path(args.json), json.dumps(payload, indent=2) + "\n")
-        print(f"-> {os.fspath(args.json)}")
+    _write_json(args, {k: v for k, v in result.items() if k != "text"}, "-> ")
     return 0
 
 

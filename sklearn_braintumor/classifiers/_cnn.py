@@ -23,10 +23,11 @@ from ..nn import BatchAugment, GBMNet
 from ..utils._device import cuda_devices
 from ._cnn_input import InputMixin, _take
 from ._cnn_net import NetMixin, _accepts, _init_names
-from ._cnn_state import _GUARD, StateMixin
+from ._cnn_state import StateMixin
 from ._cnn_targets import TargetsMixin, _is_explicit
 from ._net import AcceleratedNet, AugmentingNet
 from ._ood import (
+    GUARD_ATTRIBUTES,
     fit_guard,
     guard_features,
     guard_layer,
@@ -576,7 +577,7 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
 
     def _fit_guard(self, X_tensor, y_encoded: np.ndarray, coarse: np.ndarray, valid_X) -> None:
         """Summarise the training images' features; set the flagging threshold."""
-        for name in _GUARD:
+        for name in GUARD_ATTRIBUTES:
             self.__dict__.pop(name, None)
         if self.ood_rate is None or guard_layer(self.module_)[0] is None:
             return

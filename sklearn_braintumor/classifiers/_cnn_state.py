@@ -6,8 +6,7 @@ import inspect
 
 from ..utils._device import resolve_device
 from ._net import AugmentingNet
-
-_GUARD = ("ood_projection_", "ood_means_", "ood_precision_", "ood_offset_")
+from ._ood import GUARD_ATTRIBUTES
 
 
 class StateMixin:
@@ -33,7 +32,7 @@ class StateMixin:
             "history_": [{k: v for k, v in row.items() if k != "batches"} for row in self.history_],
             "weights_": dict(self.module_.state_dict()),
         }
-        for name in ("n_features_in_", "reader_", *_GUARD):
+        for name in ("n_features_in_", "reader_", *GUARD_ATTRIBUTES):
             if hasattr(self, name):
                 state[name] = getattr(self, name)
         return params, state

@@ -24,6 +24,8 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 MAX_DIMENSIONS = 256
+#: what a fitted guard adds to its CNNClassifier
+GUARD_ATTRIBUTES = ("ood_projection_", "ood_means_", "ood_precision_", "ood_offset_")
 
 
 def guard_layer(module: nn.Module) -> tuple[nn.Module | None, str]:
@@ -248,6 +250,26 @@ def proba_and_scores(model, X) -> tuple[np.ndarray, np.ndarray]:
     if hasattr(model, "estimator_") and hasattr(model, "predict_from_proba"):
         return proba_and_scores(model.estimator_, X)  # tumour-first: the same probabilities
     return model.predict_proba(X), model.score_samples(X)
+
+
+def proba_scores_shift(model, X) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Return probabilities, guard scores and shift of ``X``; the last two None without a guard.
+
+    One pass over the network for a guarded model (:func:`proba_and_scores`);
+    what ``braintumor predict`` and ``braintumor evaluate`` both report.
+    """
+    if not has_guard(model):
+        return np.asarray(model.predict_proba(X)), None, None
+    proba, scores = proba_and_scores(model, X)
+    return proba, scores, shift_from_scores(scores, final_classifier(model).ood_offset_)
+
+
+def summarize_shift(shift) -> dict:
+    """Return a set of images' median shift and the share at or above 1 (None without any)."""
+    if shift is None or len(shift) == 0:
+        return {"shift_median": None, "shifted_share": None}
+    shift = np.asarray(shift)
+    return {"shift_median": float(np.median(shift)), "shifted_share": float(np.mean(shift >= 1.0))}
 
 
 def _inner_has(method: str):

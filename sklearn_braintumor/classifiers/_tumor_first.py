@@ -14,6 +14,18 @@ from sklearn.utils.validation import check_is_fitted
 from ._ood import GuardDelegationMixin
 
 
+def decide(estimator, proba) -> np.ndarray:
+    """Return ``estimator``'s decisions for probabilities computed once.
+
+    Its ``predict_from_proba`` where it has one (:class:`TumorFirstClassifier`),
+    else the most probable class.
+    """
+    rule = getattr(estimator, "predict_from_proba", None)
+    if rule is not None:
+        return np.asarray(rule(proba))
+    return np.asarray(estimator.classes_)[np.argmax(proba, axis=1)]
+
+
 class TumorFirstClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator):
     """Call a scan "no tumour" only when that class holds most of the probability.
 

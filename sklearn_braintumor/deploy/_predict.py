@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
-from ..classifiers._ood import final_classifier, has_guard, proba_and_scores, shift_from_scores
+from ..classifiers._ood import final_classifier, has_guard, proba_scores_shift, summarize_shift
+from ..classifiers._tumor_first import decide
 from ..datasets._folder import _walk_files
 from ..exceptions import ImageReadError
 from ..utils._io import COLOR_MODE, read_image
@@ -90,6 +91,7 @@ class _RowWriter:
         classes = self.classes.tolist()
         self.negative_column = classes.index(self.negative) if self.negative in classes else None
         self.guarded = has_guard(estimator)
+        self.offset = final_classifier(estimator).ood_offset_ if self.guarded else None
         self.header = ["path", "predicted", "most_probable",
                        *(f"proba_{c}" for c in self.classes), "ood", "shift", "note",
                        "error"]  # fmt: skip
@@ -140,19 +142,16 @@ class _RowWriter:
         flags = shifts = [""] * len(good)
         if not good:
             proba = np.empty((0, len(self.classes)))
-        elif self.guarded:  # probabilities and the guard from one pass over the network
-            proba, scores = proba_and_scores(self.estimator, images)
-            offset = final_classifier(self.estimator).ood_offset_
-            flagged = scores < offset
+        else:  # probabilities and the guard from one pass over the network
+            proba, scores, shift = proba_scores_shift(self.estimator, images)
+        if good and self.guarded:
+            flagged = scores < self.offset
             self.n_ood += int(flagged.sum())
             flags = [str(bool(f)) for f in flagged]
-            shift = shift_from_scores(scores, offset)
             self.shifts.extend(shift.tolist())
             shifts = [f"{v:.3f}" for v in shift]
-        else:
-            proba = self.estimator.predict_proba(images)
         most = self.classes[np.argmax(proba, axis=1)] if good else []
-        predicted = self.rule(proba) if good and self.rule is not None else most
+        predicted = decide(self.estimator, proba) if good else []
         notes = self._notes(proba, predicted, most, flags) if good else []
         cells = dict(zip(good, zip(predicted, most, proba, flags, shifts, notes, strict=True),
                          strict=True))  # fmt: skip
@@ -171,16 +170,14 @@ class _RowWriter:
 
     def shift_summary(self) -> dict:
         """Return the folder's median shift, the share at or above 1, and what it means."""
-        if not self.guarded or not self.shifts:
-            return {"shift_median": None, "shifted_share": None, "shift_note": None}
-        shifts = np.asarray(self.shifts)
-        share = float(np.mean(shifts >= 1.0))
-        note = (f"{share:.0%} of the scans read are unlike the model's training collections "
-                f"(shift >= 1; median shift {np.median(shifts):.2f}): the accuracy on the "
-                "model card may not hold for them; score the model on labelled scans of this "
-                "source before relying on it")  # fmt: skip
-        return {"shift_median": float(np.median(shifts)), "shifted_share": share,
-                "shift_note": note}  # fmt: skip
+        summary = summarize_shift(self.shifts if self.guarded else None)
+        if summary["shift_median"] is None:
+            return {**summary, "shift_note": None}
+        note = (f"{summary['shifted_share']:.0%} of the scans read are unlike the model's "
+                f"training collections (shift >= 1; median shift {summary['shift_median']:.2f}): "
+                "the accuracy on the model card may not hold for them; score the model on "
+                "labelled scans of this source before relying on it")  # fmt: skip
+        return {**summary, "shift_note": note}
 
 
 def check_output_file(out: str | os.PathLike) -> Path:

@@ -13,7 +13,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils._param_validation import Interval, InvalidParameterError, validate_params
 
 from ..metrics import EvaluationReport, evaluation_report
-from ..utils._device import describe_device, resolve_device
+from ..utils._device import resolve_device
 from ..utils._traversal import find_classifier
 from ..utils._validation import check_images
 from . import _cross_source as xs
@@ -323,11 +323,6 @@ def _check_device(device: str) -> str:
             f"The 'device' parameter must be 'auto', 'cpu' or 'cuda', got {device!r}"
         )
     return resolve_device(device, option="--device ")
-
-
-def device_description(device: str) -> str:
-    """Describe the compute device in words, for reports."""
-    return describe_device(device)
 
 
 def _cross_validate(model: Model, config: RunConfig, images, y, folds: int) -> dict:

@@ -126,18 +126,6 @@ def audit(data: ExperimentData, images, sources: list[SourceSet]) -> dict | None
     return source_audit(pooled, names, labels).to_dict()
 
 
-def _proba_and_shift(estimator, images):
-    """Probabilities (None without ``predict_proba``) and shift (None without the guard)."""
-    from ..classifiers._ood import final_classifier, has_guard, proba_and_scores, shift_from_scores
-
-    if has_guard(estimator):
-        proba, scores = proba_and_scores(estimator, images)
-        return proba, shift_from_scores(scores, final_classifier(estimator).ood_offset_)
-    if hasattr(estimator, "predict_proba"):
-        return np.asarray(estimator.predict_proba(images)), None
-    return None, None
-
-
 def _separation(proba, classes: list[str], tumor: np.ndarray) -> float | None:
     """ROC AUC of tumour vs healthy images scored on 1 - p(the negative class)."""
     negative = [i for i, c in enumerate(classes) if is_negative(c)]
@@ -179,13 +167,16 @@ def evaluate_collection(estimator, source) -> dict:
     data = load_source_data(source)
     classes = [str(c) for c in np.asarray(estimator.classes_)]
     labels = data.labels_for("multiclass", classes)
+    from ..classifiers._ood import proba_scores_shift, summarize_shift
+    from ..classifiers._tumor_first import decide
+
     images = check_images(data.images)
-    proba, shift = _proba_and_shift(estimator, images)
-    rule = getattr(estimator, "predict_from_proba", None)
-    if proba is None:
-        predicted = np.asarray(estimator.predict(images))
-    else:
-        predicted = rule(proba) if rule is not None else np.asarray(classes)[proba.argmax(1)]
+    proba = shift = None
+    if hasattr(estimator, "predict_proba"):  # probabilities and shift from one pass
+        proba, _, shift = proba_scores_shift(estimator, images)
+    # a guarded CNN model decides from those probabilities; any other keeps its own predict
+    # (an SVC's Platt probabilities need not agree with its decisions)
+    predicted = decide(estimator, proba) if shift is not None else estimator.predict(images)
     predicted = np.asarray(predicted).astype(str)
     predicted_tumor = collapse(predicted)
     tumor = data.tumor_mask()
@@ -202,8 +193,7 @@ def evaluate_collection(estimator, source) -> dict:
         "classes": classes,
         "confusion_matrix": matrix,
         "roc_auc": _separation(proba, classes, tumor),
-        "shift_median": None if shift is None else float(np.median(shift)),
-        "shifted_share": None if shift is None else float(np.mean(shift >= 1.0)),
+        **summarize_shift(shift),
     }
     width = max(len(c) for c in [*rows, *classes, "true \\ predicted"]) + 2
     lines = []

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
+from ..utils._device import describe_device
 from ..utils._persistence import (
     check_writable,
     chmod_like_new,
@@ -21,7 +22,7 @@ from ..utils._persistence import (
     refuse_existing,
     temporary_beside,
 )
-from ._base import RunResult, device_description
+from ._base import RunResult
 from ._splits import ARM_TITLES, ARMS, arm_title
 
 _LABELS = {
@@ -257,7 +258,7 @@ def render_markdown(result: RunResult, *, argv=None, figures=()) -> str:
         f"- Run: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}, "
         f"sklearn-braintumor {__version__}, torch {_torch_version()}, "
         f"Python {platform.python_version()}, "
-        f"device {device_description(result.device)}, runtime {result.seconds / 60:.1f} min",
+        f"device {describe_device(result.device)}, runtime {result.seconds / 60:.1f} min",
         "",
         "## Results",
         "",
@@ -345,7 +346,7 @@ def results_dict(result: RunResult, argv=None) -> dict:
         "profile": result.profile,
         "settings": result.settings,
         "seeds": result.seeds,
-        "device": device_description(result.device),
+        "device": describe_device(result.device),
         "runtime_seconds": result.seconds,
         "library_version": __version__,
         "torch_version": _torch_version(),
