@@ -322,6 +322,50 @@ def test_sampler_resamples_after_the_validation_split(phantoms):
     assert small(sampler=SMOTE()).get_params()["sampler__k_neighbors"] == 5
 
 
+def test_parameters_are_checked_at_the_door_before_any_image_is_read():
+    """scikit-learn's _fit_context validates, then the relations; X is not looked at yet."""
+    from imblearn.over_sampling import RandomOverSampler
+    from sklearn import config_context
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from sklearn_braintumor.preprocessing import ImageReader
+
+    not_images = object()  # any look at X would fail with another error
+    with pytest.raises(InvalidParameterError, match="'lr' parameter"):
+        CNNClassifier(lr="fast").fit(not_images, [0, 1])
+    with pytest.raises(InvalidParameterError, match="cannot be combined with reader"):
+        CNNClassifier(reader=ImageReader(), sampler=RandomOverSampler()).fit(not_images, [0, 1])
+    with config_context(skip_parameter_validation=True), pytest.raises(ValueError) as caught:
+        CNNClassifier(lr="fast").fit(not_images, [0, 1])  # scikit-learn's switch is honoured
+    assert not isinstance(caught.value, InvalidParameterError)  # X's error, not lr's
+
+
+def test_sampler_sees_the_images_as_given_before_scaling(monkeypatch):
+    """As in an imbalanced-learn pipeline ahead of the classifier: uint8 rows, not floats."""
+    from imblearn import FunctionSampler
+
+    X, y = make_synthetic_mri(40, image_size=16, random_state=0)  # uint8
+    seen, trained = {}, {}
+
+    def shift(data, labels):  # returns floats, as some samplers do
+        seen["data"] = data
+        return data.astype(np.float64) + 0.4, labels
+
+    original = CNNClassifier._train
+
+    def spy(net, train_X, *args):
+        trained["X"] = train_X
+        return original(net, train_X, *args)
+
+    monkeypatch.setattr(CNNClassifier, "_train", staticmethod(spy))
+    clf = small(max_epochs=1, sampler=FunctionSampler(func=shift, validate=False)).fit(X, y)
+    rows = np.delete(np.arange(len(y)), clf.valid_indices_)
+    assert seen["data"].dtype == np.uint8
+    np.testing.assert_array_equal(seen["data"], X[rows].reshape(len(rows), -1))
+    # the floats are rounded back into uint8, then scaled as the training images
+    np.testing.assert_allclose(trained["X"].numpy()[:, 0], X[rows] / 255.0, atol=1e-6)
+
+
 def test_parameter_mistakes_get_a_hint_and_the_reader_its_nested_parameters():
     from sklearn.pipeline import make_pipeline
 

@@ -220,6 +220,23 @@ def test_models_command(capsys):
     assert "**" not in card and "`" not in card and "|---" not in card  # text for a terminal
 
 
+def test_onnx_export_without_torchvision_prints_no_lookup_notes(tmp_path, capfd, monkeypatch):
+    """torch's exporter logs a line per torchvision operator it cannot find; none is used."""
+    import importlib.util
+
+    pytest.importorskip("onnxscript")
+    find_spec = importlib.util.find_spec
+
+    def without_torchvision(name, *args, **kwargs):
+        return None if name == "torchvision" else find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_torchvision)
+    assert main(["export", "4class", "--out", str(tmp_path / "m.onnx")]) == 0
+    captured = capfd.readouterr()
+    assert "torchvision" not in captured.err + captured.out
+    assert "network ->" in captured.out
+
+
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
 def test_export_matches_predict_proba(model, tmp_path, test_sample, fmt):
     import torch

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -76,8 +76,10 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
         Resamples the training images inside ``fit``, after the validation
         split is drawn, so validation images are all real (SMOTE placed before
         the classifier in a pipeline would also put synthetic images into the
-        validation split). Samplers that take 2D tables (SMOTE) get flattened
-        images; samplers of this library that take images get images. The
+        validation split). It sees the images as given to ``fit``, before
+        pixel scaling (uint8 stays uint8), as it would in a pipeline ahead of
+        the classifier: samplers that take 2D tables (SMOTE) get flattened
+        images, samplers of this library that take images get images. The
         sampler sees the real labels (a ``sampling_strategy`` can name
         classes), and is seeded from ``random_state`` only when its own
         ``random_state`` is None. Nested parameters work:
@@ -414,7 +416,6 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
                 f"CNNClassifier got unexpected parameters {unknown}; nested parameters start "
                 f"with one of {_PREFIXES}" + (f" ({said})" if said else "")
             )
-        self._validate_params()  # _parameter_constraints
         if isinstance(self.train_split, (str, bytes)):  # strings have a .split method
             raise InvalidParameterError(
                 "The 'train_split' parameter of CNNClassifier must be None, a fraction, a "
@@ -427,6 +428,7 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
                 f"(X_valid, y_valid), got a tuple of {len(self.train_split)}"
             )
 
+    @_fit_context(prefer_skip_nested_validation=False)  # sampler, reader, module are checked
     def fit(self, X, y, sample_weight=None):
         """Train the network.
 
@@ -461,6 +463,7 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
             X, y, warm=self.warm_start and hasattr(self, "net_"), sample_weight=sample_weight
         )
 
+    @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train the network further on ``X``: ``max_epochs`` more epochs, as skorch does.
 
@@ -513,7 +516,11 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
         if warm:  # the network's input stays as trained: same shape, same pixel scaling
             previous = ({k: v.detach().clone() for k, v in self.module_.state_dict().items()},
                         list(self.history_))  # fmt: skip
-        X_tensor = self._to_tensor(X, reset=not warm)
+        if self.sampler is None:
+            X_tensor = self._to_tensor(X, reset=not warm)
+        else:  # in memory (no reader): the sampler takes the images as given, before scaling
+            images = self._images_to_array(X, reset=not warm)
+            X_tensor = self._array_to_tensor(images, reset=not warm)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X_tensor, y)
         y_encoded, coarse, group_rows, encoder = self._encode_targets(y, warm, classes)
@@ -525,7 +532,8 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
             X_tensor, y_encoded, coarse, encoder, seed
         )
         if self.sampler is not None:
-            train_X, train_y = self._resample(train_X, train_y, seed)
+            rows = slice(None) if train_index is None else train_index
+            train_X, train_y = self._resample(images[rows], train_y, seed)
         if weight is not None:  # per-image losses, weighted in AugmentingNet.get_loss
             rows = train_index if self.valid_indices_ is not None else slice(None)
             others["iterator_train__sample_weight"] = torch.as_tensor(weight[rows])

@@ -56,6 +56,19 @@ class InputMixin:
             self.reader_.transform(batch), reset=False))  # fmt: skip
 
     def _images_to_tensor(self, X, *, reset: bool) -> torch.Tensor:
+        return self._array_to_tensor(self._images_to_array(X, reset=reset), reset=reset)
+
+    def _array_to_tensor(self, array: np.ndarray, *, reset: bool) -> torch.Tensor:
+        """Scale channels-last images and return them channels-first, as float32."""
+        scaled = self._scale(array, reset=reset)
+        return torch.from_numpy(np.ascontiguousarray(scaled.transpose(0, 3, 1, 2)))
+
+    def _images_to_array(self, X, *, reset: bool) -> np.ndarray:
+        """Check ``X`` and return it as channels-last images in their own dtype.
+
+        Sets ``input_shape_`` (and ``n_features_in_`` for rows of a table)
+        when ``reset``; checks them otherwise.
+        """
         images = check_images(X, estimator=self, allow_2d=True, same_shape=True)
         array = images if isinstance(images, np.ndarray) else np.stack(images)
         # trained on images (not rows of a table), a 2D array of one image's shape is one image
@@ -94,8 +107,7 @@ class InputMixin:
                 f"CNNClassifier was fitted on images of shape (channels, height, width) = "
                 f"{self.input_shape_}, got {chw}"
             )
-        scaled = self._scale(array, reset=reset)
-        return torch.from_numpy(np.ascontiguousarray(scaled.transpose(0, 3, 1, 2)))
+        return array
 
     def _scale(self, array: np.ndarray, *, reset: bool) -> np.ndarray:
         """Scale pixels to what the network trains on, the same way at fit and predict.

@@ -78,22 +78,32 @@ class TargetsMixin:
             )
         return weight
 
-    def _resample(self, X: torch.Tensor, y: torch.Tensor, seed) -> tuple:
-        """Apply ``sampler`` to the training part, as images or as flattened rows."""
+    def _resample(self, images: np.ndarray, y: torch.Tensor, seed) -> tuple:
+        """Apply ``sampler`` to the training images before they become tensors.
+
+        ``images`` are channels-last in the dtype given to ``fit``. The sampler
+        sees them as it would in an imbalanced-learn pipeline ahead of the
+        classifier: uint8 stays uint8, one channel as 2D images for this
+        library's image samplers, flattened rows for imbalanced-learn's table
+        samplers (SMOTE, ...). Integer images that come back as floats are
+        rounded into their dtype; the result is scaled as the training images.
+        """
         sampler = clone(self.sampler)
         params = sampler.get_params()
         if seed is not None and "random_state" in params and params["random_state"] is None:
             sampler.set_params(random_state=seed)  # an explicit random_state is kept
-        n, channels, height, width = X.shape
-        images = X.numpy().transpose(0, 2, 3, 1)  # channels-last, as the library's images
+        n, height, width, channels = images.shape
         if get_tags(sampler).input_tags.three_d_array:  # this library's image samplers
             data = images[..., 0] if channels == 1 else images
-        else:  # imbalanced-learn's samplers (SMOTE, ...) take 2D tables
+        else:
             data = images.reshape(n, -1)
         # the sampler sees the real labels, so strategies can name classes ({"glioma": 900})
         data, labels = sampler.fit_resample(data, self.classes_[y.numpy()])
-        data = np.asarray(data, dtype=np.float32).reshape(-1, height, width, channels)
-        X_new = torch.from_numpy(np.ascontiguousarray(data.transpose(0, 3, 1, 2)))
+        data = np.asarray(data)
+        if images.dtype.kind in "ui" and data.dtype != images.dtype:
+            limits = np.iinfo(images.dtype)
+            data = np.clip(np.rint(data), limits.min, limits.max).astype(images.dtype)
+        X_new = self._array_to_tensor(data.reshape(-1, height, width, channels), reset=False)
         y_new = np.searchsorted(self.classes_, np.asarray(labels))  # classes_ is sorted
         return X_new, torch.as_tensor(y_new, dtype=torch.int64)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
@@ -67,7 +67,6 @@ class TTAClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator):
         self.transforms = transforms
 
     def _functions(self):
-        self._validate_params()
         if not len(self.transforms):
             raise InvalidParameterError("The 'transforms' parameter of TTAClassifier is empty")
         functions = []
@@ -83,6 +82,7 @@ class TTAClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator):
                 )
         return functions
 
+    @_fit_context(prefer_skip_nested_validation=False)  # the inner estimator is checked
     def fit(self, X, y, **fit_params):
         """Fit a clone of ``estimator`` on the images.
 

@@ -7,7 +7,7 @@ from numbers import Real
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -95,6 +95,7 @@ class TumorFirstClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator)
         self.threshold = threshold
         self.negative_recall = negative_recall
 
+    @_fit_context(prefer_skip_nested_validation=False)  # the inner estimator is checked
     def fit(self, X, y, **fit_params):
         """Fit a clone of ``estimator``.
 
@@ -109,7 +110,6 @@ class TumorFirstClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator)
         -------
         self : TumorFirstClassifier
         """
-        self._validate_params()
         auto = isinstance(self.threshold, str) and self.threshold == "auto"
         self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
         self.classes_ = np.asarray(self.estimator_.classes_)

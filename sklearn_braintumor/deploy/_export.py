@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.util
 import io
 import json
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -18,6 +20,25 @@ from torch import nn
 from ..utils._persistence import atomic_write_text, replacing
 
 FORMATS = ("onnx", "torchscript")
+# torch's ONNX exporter looks up torchvision's operators and logs a line for each one it
+# cannot find; these networks use none of them
+_ONNX_REGISTRY_LOG = "torch.onnx._internal.exporter._registration"
+
+
+class _NoTorchvisionNotes(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("torchvision is not installed")
+
+
+@contextlib.contextmanager
+def _without_torchvision_notes():
+    """Drop the exporter's "torchvision is not installed" lines, and nothing else."""
+    logger, quiet = logging.getLogger(_ONNX_REGISTRY_LOG), _NoTorchvisionNotes()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 class ExportedNetwork(nn.Module):
@@ -165,10 +186,11 @@ def export_model(model, path: str | os.PathLike, *, format: str = "onnx") -> tup
                     "the file)"
                 )
             batch = torch.export.Dim("batch", min=1)
-            program = torch.onnx.export(
-                network, (example,), input_names=["image"], output_names=["proba"],
-                dynamic_shapes=({0: batch},), dynamo=True, verbose=False,
-            )  # fmt: skip
+            with _without_torchvision_notes():
+                program = torch.onnx.export(
+                    network, (example,), input_names=["image"], output_names=["proba"],
+                    dynamic_shapes=({0: batch},), dynamo=True, verbose=False,
+                )  # fmt: skip
             program.save(str(tmp))
     spec = {
         "format": format,

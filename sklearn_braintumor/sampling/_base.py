@@ -7,6 +7,7 @@ from typing import ClassVar
 import numpy as np
 from imblearn.base import BaseSampler
 from imblearn.utils import check_target_type
+from sklearn.base import _fit_context
 from sklearn.preprocessing import label_binarize
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, validate_data
@@ -49,6 +50,7 @@ class ImageSampler(BaseSampler):
     def __init__(self) -> None:
         super().__init__(sampling_strategy="auto")
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, **params):
         """Validate the data; use ``fit_resample`` to resample.
 
@@ -72,7 +74,6 @@ class ImageSampler(BaseSampler):
         """Raise ``InvalidParameterError`` for values each valid alone but not together."""
 
     def _validate(self, X, y):
-        self._validate_params()  # the subclass's _parameter_constraints
         self._check_param_relations()
         images = check_images(X, estimator=self, allow_2d=self._allow_2d)
         check_classification_targets(y)
@@ -84,6 +85,7 @@ class ImageSampler(BaseSampler):
         self.sampling_strategy_ = {}
         return images, y, binarized
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_resample(self, X, y, **params):
         """Resample the training images.
 
