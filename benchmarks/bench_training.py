@@ -65,19 +65,34 @@ def conv_ceiling(repeats: int = 3) -> float:
     return flops / best / 1e9
 
 
-def plain_loop(X: torch.Tensor, y: torch.Tensor, size: int, seed: int) -> None:
+def plain_loop(X: torch.Tensor, y: torch.Tensor, size: int, seed: int, *, epochs: int = 1,
+               batch_size: int = 32, bf16: bool = False) -> None:  # fmt: skip
+    """The reference: GBMNet, Adam, cross-entropy, hand-written, where ``X`` lives.
+
+    ``X`` holds floats in [0, 1], or uint8 pixels scaled per batch (data kept
+    on a GPU as uint8); ``bf16`` trains under bfloat16 autocast, channels-last.
+    """
     torch.manual_seed(seed)
-    model = GBMNet(n_classes=4, in_channels=1, input_size=(size, size))
+    model = GBMNet(n_classes=4, in_channels=1, input_size=(size, size)).to(X.device)
+    if bf16:
+        model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     model.train()
-    order = torch.randperm(len(X))
-    for start in range(0, len(X), 32):
-        index = order[start : start + 32]
-        optimizer.zero_grad()
-        loss = loss_fn(model(X[index]), y[index])
-        loss.backward()
-        optimizer.step()
+    for _ in range(epochs):
+        order = torch.randperm(len(X), device=X.device)
+        for start in range(0, len(X), batch_size):
+            index = order[start : start + batch_size]
+            batch = X[index]
+            if batch.dtype == torch.uint8:
+                batch = batch.float().div_(255)
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(X.device.type, dtype=torch.bfloat16, enabled=bf16):
+                loss = loss_fn(model(batch), y[index])
+            loss.backward()
+            optimizer.step()
+    if X.device.type == "cuda":
+        torch.cuda.synchronize(X.device)
 
 
 def images_for(size: int, n: int) -> tuple[np.ndarray, np.ndarray]:

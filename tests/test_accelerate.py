@@ -217,6 +217,24 @@ def test_shards_cover_every_sample_in_equal_steps(n, batch_size, shards):
     assert len(seen) == padded and set(seen) == set(range(100 - n, 100))  # wrap-around padding
 
 
+def test_a_training_set_that_fits_moves_to_the_device_once_for_every_epoch(monkeypatch):
+    """Batches are then sliced on the device; "meta" stands in for a GPU here."""
+    from sklearn_braintumor.classifiers import _data
+
+    X, y = torch.zeros(10, 1, 4, 4), torch.arange(10)
+    dataset = Dataset(X, y)
+    monkeypatch.setattr(_data, "free_device_bytes", lambda device: 10**9)
+    first = TensorBatches(Subset(dataset, list(range(8))), 4, device="meta")
+    second = TensorBatches(dataset, 4, device="meta")  # the next epoch: the same copy
+    assert first.X.device.type == "meta" and first.X is second.X and first.y is second.y
+    assert [xb.device.type for xb, _ in first] == ["meta", "meta"]
+    assert [len(yb) for _, yb in first] == [4, 4]
+    monkeypatch.setattr(_data, "free_device_bytes", lambda device: 4 * X.nelement() * 3)
+    assert TensorBatches(Dataset(X, y), 4, device="meta").X is X  # over a quarter: per batch
+    assert TensorBatches(Dataset(X, y), 4, device="cpu").X is X
+    assert TensorBatches(Dataset(X, y), 4).X is X
+
+
 def test_paths_train_like_images_in_memory(tmp_path):
     from PIL import Image
     from sklearn.pipeline import make_pipeline

@@ -8,6 +8,38 @@ import numpy as np
 import torch
 from torch.utils.data import Subset
 
+# share of a GPU's free memory that a training set may take to stay there for the whole fit
+RESIDENT_SHARE = 0.25
+
+
+def free_device_bytes(device: torch.device) -> int:
+    """Free memory of a CUDA device in bytes (0 for any other device)."""
+    if device.type != "cuda":
+        return 0
+    return torch.cuda.mem_get_info(device)[0]
+
+
+def resident(dataset, name: str, device) -> torch.Tensor | None:
+    """``dataset.<name>`` moved to ``device`` once and kept there, or as it is.
+
+    A CPU tensor is moved to a CUDA ``device`` when it takes at most
+    ``RESIDENT_SHARE`` of the device's free memory; the copy is cached on the
+    dataset (skorch passes the same dataset every epoch), so batches are then
+    sliced on the device instead of copied there one by one. Anything else
+    (another device, a larger tensor, lazily read files) is returned unchanged.
+    """
+    tensor = getattr(dataset, name)
+    if device is None or not isinstance(tensor, torch.Tensor) or tensor.device.type != "cpu":
+        return tensor
+    device = torch.device(device)
+    cache = dataset.__dict__.setdefault("_resident", {})
+    key = (name, str(device))
+    if key not in cache:
+        size = tensor.element_size() * tensor.nelement()
+        fits = size <= RESIDENT_SHARE * free_device_bytes(device)
+        cache[key] = tensor.to(device) if fits else tensor
+    return cache[key]
+
 
 class TensorBatches:
     """Iterate over ``(X_batch, y_batch)`` slices of a skorch dataset's tensors.
@@ -26,7 +58,9 @@ class TensorBatches:
     batch_size : int
     shuffle : bool, default=False
     device : torch.device or str or None, default=None
-        Where the batches are moved; None leaves them where ``X`` is.
+        Where the batches are moved; None leaves them where ``X`` is. On a
+        CUDA device the dataset's tensors move there once, for every epoch,
+        when they fit (:func:`resident`).
     num_shards, shard_index : int, default=1, 0
         Data-parallel training: every process iterates over the same global
         batches (so all processes must shuffle with equally seeded
@@ -67,7 +101,7 @@ class TensorBatches:
         if isinstance(dataset, Subset):
             index = torch.as_tensor(dataset.indices, dtype=torch.long)
             dataset = dataset.dataset
-        self.X, self.y = dataset.X, dataset.y
+        self.X, self.y = resident(dataset, "X", device), resident(dataset, "y", device)
         self.index = torch.arange(len(self.X)) if index is None else index
         self.batch_size = batch_size
         self.shuffle = shuffle

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -181,6 +182,43 @@ class Recipe:
                 "deviations": [*quick["deviations"], "tiny profile: a set-up check, "
                                "not a result (small images, few epochs)"]}  # fmt: skip
         object.__setattr__(self, "profiles", {**self.profiles, "tiny": tiny})
+
+    def only(self, *names: str) -> Recipe:
+        """Return this recipe restricted to the models called ``names``.
+
+        Parameters
+        ----------
+        *names : str
+            Model (table row) names, e.g. ``"ResNet101 (random init)"``.
+
+        Returns
+        -------
+        recipe : Recipe
+            A copy whose ``models`` returns only those models; a name the
+            recipe does not have is an error, naming the ones it has, when
+            the models are built.
+
+        Examples
+        --------
+        >>> from sklearn_braintumor.experiments import RECIPES, RunConfig
+        >>> recipe = RECIPES["liu"].only("LiuCNN")
+        >>> config = RunConfig("tiny", recipe.profiles["tiny"], 0, "cpu", 0)
+        >>> [model.name for model in recipe.models(config)]
+        ['LiuCNN']
+        """
+        wanted, build = set(names), self.models
+
+        def chosen(config: RunConfig) -> list[Model]:
+            models = build(config)
+            missing = sorted(wanted - {model.name for model in models})
+            if missing:
+                raise ValueError(
+                    f"recipe {self.name!r} has no model {missing}; its models are "
+                    f"{[model.name for model in models]}"
+                )
+            return [model for model in models if model.name in wanted]
+
+        return dataclasses.replace(self, models=chosen)
 
 
 # -- metrics -------------------------------------------------------------------------------------
