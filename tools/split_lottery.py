@@ -7,6 +7,10 @@ split drawn from the same seeds, and writes the distribution of the metric:
 per-split figures, mean, std, best, the share of splits at or above the
 paper's figure, how many test images have a copy in training on each split,
 and a histogram. The training seed stays 0, so the spread is the split's.
+Each split is saved in OUT/splits/ when it ends: a run stopped half-way goes on
+from there when started again, and two processes started on the same OUT
+share the splits (a split being run is claimed by OUT/splits/SEED.running;
+delete that file if its process was stopped).
 
     python3 tools/split_lottery.py --data YESNO_FOLDER --splits 20 \
         --out docs/reproduction/liu-split-lottery
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,7 +33,7 @@ import numpy as np
 
 from sklearn_braintumor.experiments import get_recipe, load_experiment_data, run_recipe
 from sklearn_braintumor.model_selection import audit_split
-from sklearn_braintumor.utils._persistence import atomic_write_text, refuse_existing, replacing
+from sklearn_braintumor.utils._persistence import atomic_write_text, replacing
 
 PROTOCOLS = {"paper": "paper's protocol (random split)", "leakage_free": "duplicate-grouped split"}
 
@@ -76,7 +81,7 @@ def render(rows, summary, metric, reported, command, seconds) -> str:
     lines = [
         f"# Split lottery: {metric} over {len(rows)} random splits",
         "",
-        f"`{command}` ({seconds / 60:.1f} min)",
+        f"`{command}` ({seconds / 60:.1f} min of training in all)",
         "",
         f"The paper reports {paper} on one random split. Each row below trains the same model "
         "(training seed 0) on the split drawn with that seed.",
@@ -125,6 +130,26 @@ def histogram(rows, metric: str, reported: float | None, path: Path) -> None:
     plt.close(fig)
 
 
+def run_splits(args, recipe, data, parts: Path) -> None:
+    """Run every split not yet done or claimed, each claimed by a file while it runs."""
+    for seed in range(args.splits):
+        done, claim = parts / f"{seed}.json", parts / f"{seed}.running"
+        if done.exists():
+            continue
+        try:  # atomic: two processes on one folder never run the same split
+            os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            continue
+        tic = time.perf_counter()
+        row = one_split(recipe, data, args.model, seed, args.profile, args.device)
+        row["seconds"] = time.perf_counter() - tic
+        atomic_write_text(done, json.dumps(row, indent=2) + "\n")
+        claim.unlink()
+        cells = ", ".join(f"{arm} {row[arm][args.metric]:.4f}" for arm in PROTOCOLS)
+        print(f"split {seed}: {cells}; {row['test_with_copy']} test images with a copy",
+              flush=True)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the lottery; write its page, JSON and histogram; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -136,32 +161,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="quick", choices=("quick", "paper", "tiny"))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", required=True, help="folder for the page, JSON and histogram")
-    parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    refuse_existing(out, overwrite=args.overwrite)
+    parts = out / "splits"
+    parts.mkdir(parents=True, exist_ok=True)
     recipe = get_recipe(args.recipe)
-    data = load_experiment_data(args.data)
+    run_splits(args, recipe, load_experiment_data(args.data), parts)
+    rows = [json.loads((parts / f"{seed}.json").read_text()) for seed in range(args.splits)
+            if (parts / f"{seed}.json").exists()]  # fmt: skip
+    pending = args.splits - len(rows)
+    if not rows:
+        print(f"no split finished yet in {out}; {pending} running elsewhere")
+        return 0
     reported = recipe.reported.get(args.model, {}).get(args.metric)
-    start, rows = time.perf_counter(), []
-    for seed in range(args.splits):
-        rows.append(one_split(recipe, data, args.model, seed, args.profile, args.device))
-        cells = ", ".join(f"{arm} {rows[-1][arm][args.metric]:.4f}" for arm in PROTOCOLS)
-        print(f"split {seed}: {cells}; {rows[-1]['test_with_copy']} test images with a copy",
-              flush=True)  # fmt: skip
-    seconds = time.perf_counter() - start
     summary = summarize(rows, args.metric, reported)
     words = argv if argv is not None else sys.argv[1:]
     command = "python3 tools/split_lottery.py " + " ".join(words)
-    out.mkdir(parents=True, exist_ok=True)
+    seconds = sum(row["seconds"] for row in rows)
     record = {"recipe": args.recipe, "model": args.model, "metric": args.metric,
               "profile": args.profile, "reported": reported, "command": command,
-              "seconds": seconds, "summary": summary, "splits": rows}  # fmt: skip
+              "seconds": seconds, "pending": pending, "summary": summary,
+              "splits": rows}  # fmt: skip
     atomic_write_text(out / "lottery.json", json.dumps(record, indent=2) + "\n")
     histogram(rows, args.metric, reported, out / "histogram.png")
-    atomic_write_text(out / "README.md", render(rows, summary, args.metric, reported, command,
-                                                seconds))  # fmt: skip
-    print(render(rows, summary, args.metric, reported, command, seconds).split("\n\n")[3])
+    page = render(rows, summary, args.metric, reported, command, seconds)
+    if pending:
+        page += f"\n{pending} of {args.splits} splits are still running or were stopped.\n"
+    atomic_write_text(out / "README.md", page)
+    print(page.split("\n\n")[3])
     return 0
 
 
