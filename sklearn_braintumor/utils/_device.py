@@ -36,10 +36,15 @@ def describe_device(device: str | None = None) -> str:
         if torch.cuda.is_available():
             names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
             return f"cuda ({', '.join(names)}); device='auto' uses cuda"
-        return f"cpu ({torch.get_num_threads()} torch threads); no CUDA device found"
+        return f"cpu ({_threads(torch)}); no CUDA device found"
     if device.startswith("cuda"):
         return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
-    return f"cpu ({torch.get_num_threads()} torch threads)"
+    return f"cpu ({_threads(torch)})"
+
+
+def _threads(torch) -> str:
+    n = torch.get_num_threads()
+    return f"{n} torch thread{'' if n == 1 else 's'}"
 
 
 def cuda_devices() -> list[int]:
