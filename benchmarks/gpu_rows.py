@@ -75,7 +75,8 @@ def throughput(device: str, settings: dict) -> list[dict]:
         y = torch.from_numpy(target.astype(np.int64)).to(device)
         clf = CNNClassifier(GBMNet, lr=1e-3, batch_size=settings["batch"],
                             max_epochs=settings["epochs"], train_split=None, ood_rate=None,
-                            device=device, random_state=0,
+                            random_state=0,  # with accelerate, it places the model itself
+                            device="auto" if bf16 else device,
                             accelerate={"mixed_precision": "bf16"} if bf16 else None)  # fmt: skip
 
         def ours(images=images, target=target, clf=clf):
