@@ -161,12 +161,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="quick", choices=("quick", "paper", "tiny"))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", required=True, help="folder for the page, JSON and histogram")
+    parser.add_argument("--report-only", action="store_true",
+                        help="write the page from the finished splits; run none")  # fmt: skip
     args = parser.parse_args(argv)
     out = Path(args.out)
     parts = out / "splits"
     parts.mkdir(parents=True, exist_ok=True)
     recipe = get_recipe(args.recipe)
-    run_splits(args, recipe, load_experiment_data(args.data), parts)
+    if not args.report_only:
+        run_splits(args, recipe, load_experiment_data(args.data), parts)
     rows = [json.loads((parts / f"{seed}.json").read_text()) for seed in range(args.splits)
             if (parts / f"{seed}.json").exists()]  # fmt: skip
     pending = args.splits - len(rows)
@@ -186,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     histogram(rows, args.metric, reported, out / "histogram.png")
     page = render(rows, summary, args.metric, reported, command, seconds)
     if pending:
-        page += f"\n{pending} of {args.splits} splits are still running or were stopped.\n"
+        page += f"\n{pending} of {args.splits} splits are not finished (running, or stopped).\n"
     atomic_write_text(out / "README.md", page)
     print(page.split("\n\n")[3])
     return 0
