@@ -81,8 +81,8 @@ def throughput(device: str, settings: dict) -> list[dict]:
         def ours(images=images, target=target, clf=clf):
             clf.fit(images, target)
 
-        def plain(X=X, y=y, size=size, round_=0):
-            plain_loop(X, y, size, round_, epochs=settings["epochs"],
+        def plain(X=X, y=y, size=size):
+            plain_loop(X, y, size, 0, epochs=settings["epochs"],
                        batch_size=settings["batch"], bf16=True)  # fmt: skip
 
         ours(), plain()  # warm-up: kernels chosen, memory pools filled
@@ -106,14 +106,14 @@ def throughput(device: str, settings: dict) -> list[dict]:
     return rows
 
 
-def run_row(row, data_folder, profile: str, device: str, out: Path) -> dict:
+def run_row(row, data, data_folder, profile: str, device: str, out: Path) -> dict:
     """Run one row's recipe restricted to its model; write its report; return its figures."""
     folder, recipe_name, model, _ = row
     recipe = get_recipe(recipe_name)
     if profile == "tiny" and "backbones" in recipe.profiles["quick"]:  # backbones too, tiny
         recipe = dataclasses.replace(recipe, tiny={**recipe.tiny, "backbones": True})
     start = time.perf_counter()
-    result = run_recipe(recipe.only(model), load_experiment_data(data_folder), profile=profile,
+    result = run_recipe(recipe.only(model), data, profile=profile,
                         device=device, log=lambda line: print("  " + line, flush=True))  # fmt: skip
     data = ["--data", data_folder] if data_folder else []
     argv = ["reproduce", recipe_name, *data, "--profile", profile, "--device", device]
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     print(f"torch {torch.__version__} on {device}", flush=True)
     rates = throughput(device, SETTINGS["tiny" if args.tiny else "gpu"])
-    rows = {}
+    rows, data = {}, None
     for row in ROWS:
         if args.rows and row[0] not in args.rows:
             rows[row[0]] = {"status": "not run: not selected"}
@@ -173,13 +173,16 @@ def main(argv: list[str] | None = None) -> int:
             rows[row[0]] = {"status": "not run: time budget"}
         else:
             print(f"{row[0]}: {row[2]}", flush=True)
-            rows[row[0]] = run_row(row, args.data, profile, device, out)
+            if data is None:  # decoded once for every row (binary recipes relabel it)
+                data = load_experiment_data(args.data)
+            rows[row[0]] = run_row(row, data, args.data, profile, device, out)
     record = {"device": device, "torch": torch.__version__, "profile": profile,
               "throughput": rates, "rows": rows,
               "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
     atomic_write_text(out / "gpu_rows.json", json.dumps(record, indent=2) + "\n")
-    atomic_write_text(out / "gpu_rows.md", render(device, rates, rows, args.data))
-    print(render(device, rates, rows, args.data))
+    page = render(device, rates, rows, args.data)
+    atomic_write_text(out / "gpu_rows.md", page)
+    print(page)
     return 0
 
 
