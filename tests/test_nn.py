@@ -10,6 +10,7 @@ from sklearn_braintumor.nn import (
     GBMNet,
     LiCNN,
     LiuCNN,
+    MixStyle,
     SimpleCNN,
 )
 
@@ -51,6 +52,35 @@ def test_gbmnet_mirror_channel_sees_left_right_differences():
     assert difference[1, 8:14, 2:8].gt(0).any() and difference[1, 8:14, 24:30].lt(0).any()
     # the same input without the channel: a plain GBMNet
     assert GBMNet(n_classes=2, input_size=(32, 32)).features.block1.conv.in_channels == 1
+
+
+def test_mixstyle_swaps_feature_statistics_and_keeps_content():
+    torch.manual_seed(0)
+    x = torch.randn(6, 4, 8, 8) * torch.arange(1, 7).view(6, 1, 1, 1) + torch.arange(6).view(
+        6, 1, 1, 1
+    )
+    mixed = MixStyle(p=1.0, alpha=0.1).train()(x)
+    # each image keeps its normalised content, with statistics drawn between two images'
+    standardise = lambda t: (t - t.mean((2, 3), keepdim=True)) / t.std((2, 3), keepdim=True)  # noqa: E731
+    torch.testing.assert_close(standardise(mixed), standardise(x), atol=1e-3, rtol=1e-3)
+    means = x.mean((2, 3))
+    new = mixed.mean((2, 3))
+    assert (new - means).abs().max() > 0.5  # styles moved
+    assert (new >= means.min(0).values - 1e-4).all() and (new <= means.max(0).values + 1e-4).all()
+    assert torch.equal(MixStyle(p=1.0).eval()(x), x)  # evaluation: the identity
+    assert torch.equal(MixStyle(p=0.0).train()(x), x)
+    assert torch.equal(MixStyle(p=1.0).train()(x[:1]), x[:1])  # one image: nothing to mix
+
+
+def test_gbmnet_mixstyle_after_the_first_two_blocks_only():
+    net = GBMNet(n_classes=2, input_size=(32, 32), mixstyle=0.5)
+    layers = [name for name, m in net.named_modules() if isinstance(m, MixStyle)]
+    assert layers == ["features.block1.mixstyle", "features.block2.mixstyle"]
+    plain = GBMNet(n_classes=2, input_size=(32, 32))
+    assert net.state_dict().keys() == plain.state_dict().keys()  # the same weights
+    plain.load_state_dict(net.state_dict())
+    x = torch.rand(3, 1, 32, 32)
+    torch.testing.assert_close(net.eval()(x), plain.eval()(x))
 
 
 def test_gaussian_noise_only_while_training():

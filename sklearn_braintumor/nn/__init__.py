@@ -9,6 +9,7 @@ from ._models import (
     GBMNet,
     LiCNN,
     LiuCNN,
+    MixStyle,
     SimpleCNN,
 )
 from ._transfer import BACKBONES, TransferNet, fetch_imagenet_weights, imagenet_weights_path
@@ -24,6 +25,7 @@ __all__ = [
     "GaussianNoise",
     "LiCNN",
     "LiuCNN",
+    "MixStyle",
     "SimpleCNN",
     "TransferNet",
     "fetch_imagenet_weights",

@@ -44,6 +44,66 @@ class GaussianNoise(nn.Module):
         return x
 
 
+class MixStyle(nn.Module):
+    """Mix feature-map styles between the images of a batch while training (MixStyle).
+
+    Each image's per-channel mean and standard deviation (its "style": the
+    contrast and texture statistics an early convolution sees) are replaced
+    by a random convex mix of its own and another image's of the same batch,
+    the weight drawn from Beta(``alpha``, ``alpha``), for a share ``p`` of the
+    batches (Zhou et al., ICLR 2021, "Domain generalization with MixStyle").
+    The content (the normalised maps) stays the image's own, so a network
+    cannot rely on the statistics of the collection a scan comes from. The
+    identity in evaluation mode.
+
+    Parameters
+    ----------
+    p : float, default=0.5
+        Share of training batches mixed.
+    alpha : float, default=0.1
+        Parameter of the Beta distribution of the mixing weight.
+    eps : float, default=1e-6
+        Added to the variance before the square root.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_braintumor.nn import MixStyle
+    >>> _ = torch.manual_seed(0)
+    >>> x = torch.rand(4, 3, 8, 8)
+    >>> bool(torch.equal(MixStyle(p=1.0).eval()(x), x))
+    True
+    >>> bool(torch.allclose(MixStyle(p=1.0).train()(x), x))
+    False
+    """
+
+    def __init__(self, p: float = 0.5, alpha: float = 0.1, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.p, self.alpha, self.eps = float(p), float(alpha), float(eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return ``x`` with mixed styles while training (for a share ``p`` of calls)."""
+        if not self.training or x.shape[0] < 2:
+            return x
+        return self._mix(x)
+
+    @torch.jit.unused
+    def _mix(self, x):  # no annotations: TorchScript reads an unused stub's as Tensor
+        """Mix the styles (left out of TorchScript: exported models only evaluate)."""
+        if torch.rand(()).item() >= self.p:
+            return x
+        mean = x.mean(dim=(2, 3), keepdim=True)
+        std = (x.var(dim=(2, 3), keepdim=True) + self.eps).sqrt()
+        mean, std = mean.detach(), std.detach()
+        normed = (x - mean) / std
+        weight = torch.distributions.Beta(self.alpha, self.alpha).sample((x.shape[0], 1, 1, 1))
+        weight = weight.to(device=x.device, dtype=x.dtype)
+        other = torch.randperm(x.shape[0], device=x.device)
+        mixed_mean = weight * mean + (1 - weight) * mean[other]
+        mixed_std = weight * std + (1 - weight) * std[other]
+        return normed * mixed_std + mixed_mean
+
+
 class _SizedCNN(nn.Module):
     """A feature extractor followed by a classifier head sized from a dry run."""
 
@@ -91,6 +151,10 @@ class GBMNet(_SizedCNN):
         Give the first convolution, beside each input channel, its left-right
         difference ``x - flip(x)``: on a brain crop centred on the midline a
         lesion on one side shows there, whatever the scanner or sequence.
+    mixstyle : float, default=0.0
+        When above 0, a :class:`MixStyle` layer with this ``p`` after each of
+        the first two blocks: the images of a training batch swap feature
+        statistics, so the collection's look predicts the class less.
 
     Examples
     --------
@@ -105,7 +169,7 @@ class GBMNet(_SizedCNN):
 
     def __init__(self, n_classes=4, in_channels=1, input_size=(256, 256),
                  channels=(8, 16, 32, 64), hidden=512, dropout=0.3,
-                 mirror=False) -> None:  # fmt: skip
+                 mirror=False, mixstyle=0.0) -> None:  # fmt: skip
         super().__init__()
         self.mirror = bool(mirror)
         blocks, previous = [], in_channels * (2 if mirror else 1)
@@ -115,6 +179,8 @@ class GBMNet(_SizedCNN):
             block.add_module("bn", nn.BatchNorm2d(width))
             block.add_module("relu", nn.ReLU(inplace=True))
             block.add_module("pool", nn.MaxPool2d(2))
+            if mixstyle and index <= 2:
+                block.add_module("mixstyle", MixStyle(p=mixstyle))
             blocks.append((f"block{index}", block))
             previous = width
         self.gradcam_layer = f"features.block{len(channels)}.conv"
