@@ -256,8 +256,8 @@ def _print_predict_summary(summary: dict, out) -> None:
         )
     if summary["n_ood"]:
         print(
-            f"{summary['n_ood']} images flagged as unlike the model's training images (column "
-            "ood): their predictions mean little"
+            f"not brain MRI slices: {summary['n_ood']} (column ood, the reason in note); no "
+            "prediction for them"
         )
     if summary["shift_note"]:
         print(f"{summary['shift_note']} (column shift)")

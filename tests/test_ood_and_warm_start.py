@@ -10,11 +10,11 @@ from sklearn_braintumor.classifiers import (
     CNNClassifier,
     TTAClassifier,
     TumorFirstClassifier,
-    predict_ood,
     shift_score,
 )
-from sklearn_braintumor.classifiers._ood import typicality
+from sklearn_braintumor.classifiers._ood import shift_from_scores, typicality
 from sklearn_braintumor.datasets import make_synthetic_mri
+from sklearn_braintumor.inspection import not_mri
 from sklearn_braintumor.preprocessing import Resize
 from sklearn_braintumor.utils import load, save
 
@@ -37,15 +37,20 @@ def test_guard_threshold_flags_the_chosen_share_of_validation_images(fitted):
     # GBMNet's last convolution has 64 channels: mean and std of each
     assert clf.ood_means_.shape == (4, 128) and clf.ood_precision_.shape == (128, 128)
     assert clf.ood_projection_ is None
-    np.testing.assert_array_equal(clf.predict_ood(X), clf.score_samples(X) < clf.ood_offset_)
+    assert not clf.predict_ood(X).any()  # head phantoms are MRI-like, however typical
 
 
 def test_shift_is_the_distance_over_the_guard_threshold(fitted):
     clf, X, _ = fitted
     scores = clf.score_samples(X)
     shift = clf.shift_score(X)
-    np.testing.assert_allclose(shift, np.sqrt(scores / clf.ood_offset_), rtol=1e-6)
-    np.testing.assert_array_equal(shift >= 1, scores <= clf.ood_offset_)
+    np.testing.assert_allclose(shift, np.sqrt(scores / clf.ood_offset_), rtol=1e-5)
+    # from the same scores, rounding never puts an image on the wrong side of 1
+    same = shift_from_scores(scores, clf.ood_offset_)
+    np.testing.assert_array_equal(same >= 1, scores < clf.ood_offset_)
+    at = np.float32(clf.ood_offset_)
+    below, beyond = shift_from_scores(np.array([at, np.nextafter(at, -np.inf)]), at)
+    assert below < 1 <= beyond
     assert np.median(shift[clf.valid_indices_]) < 1
     np.testing.assert_allclose(shift_score(clf, X[:4]), shift[:4])
     rng = np.random.default_rng(0)
@@ -53,7 +58,7 @@ def test_shift_is_the_distance_over_the_guard_threshold(fitted):
     assert clf.shift_score(noise).min() > np.quantile(shift, 0.99)
 
 
-def test_guard_flags_noise_and_blank_images(fitted):
+def test_ood_flags_noise_and_blank_images_which_the_guard_scores_far(fitted):
     clf, X, _ = fitted
     rng = np.random.default_rng(0)
     odd = np.stack([rng.integers(0, 256, (32, 32)), np.full((32, 32), 255),
@@ -69,7 +74,9 @@ def test_guard_through_wrappers_and_pipelines(fitted):
     model = TumorFirstClassifier(TTAClassifier(pipe), threshold=0.5).fit(X, y)
     inner = model.estimator_.estimator_
     np.testing.assert_allclose(model.score_samples(X[:5]), inner.score_samples(X[:5]))
-    np.testing.assert_array_equal(model.predict_ood(X[:5]), predict_ood(inner, X[:5]))
+    # ood reads the images as given (before the pipeline's resize to 24 px, "too small")
+    np.testing.assert_array_equal(model.predict_ood(X[:5]), not_mri(X[:5]))
+    assert not model.predict_ood(X[:5]).any() and inner[-1].predict_ood(X[:5, :24, :24]).all()
     np.testing.assert_allclose(model.shift_score(X[:5]), shift_score(inner, X[:5]), rtol=1e-6)
     # a wrapper around a model without the guard has no such method
     from sklearn.linear_model import LogisticRegression
@@ -77,7 +84,7 @@ def test_guard_through_wrappers_and_pipelines(fitted):
     assert not hasattr(TumorFirstClassifier(LogisticRegression(), negative_class=0),
                        "score_samples")  # fmt: skip
     with pytest.raises(TypeError, match="no fitted CNNClassifier"):
-        predict_ood(LogisticRegression().fit([[0], [1]], [0, 1]), [[0]])
+        shift_score(LogisticRegression().fit([[0], [1]], [0, 1]), [[0]])
 
 
 def test_guard_options(fitted):
@@ -93,7 +100,7 @@ def test_guard_options(fitted):
     # no validation split: the threshold comes from the training images
     whole = CNNClassifier(max_epochs=1, random_state=0, module__hidden=16, train_split=None,
                           device="cpu").fit(X, y)  # fmt: skip
-    assert np.mean(whole.predict_ood(X)) == pytest.approx(whole.ood_rate, abs=0.01)
+    assert np.mean(whole.shift_score(X) >= 1) == pytest.approx(whole.ood_rate, abs=0.01)
 
 
 def test_guard_survives_the_safe_format(fitted, tmp_path):
@@ -165,6 +172,7 @@ def test_partial_fit(fitted):
 NETWORKS = [
     (bnn.GBMNet, {"input_size": (64, 64)}),
     (bnn.GBMNet, {"input_size": (64, 64), "mirror": True}),
+    (bnn.GBMNet, {"input_size": (64, 64), "mixstyle": 0.5}),
     (bnn.LiuCNN, {"input_size": (104, 104)}),
     (bnn.BaroneBaselineCNN, {"input_size": (30, 30)}),
     (bnn.BaroneImprovedCNN, {"input_size": (30, 30)}),
@@ -198,7 +206,7 @@ def test_guard_projects_wide_features_and_reads_linear_networks(fitted):
     n_components = min(256, len(X) - len(wide.valid_indices_))
     assert wide.ood_projection_.shape == (1 + n_components, 320)
     assert wide.ood_precision_.shape == (n_components, n_components)
-    assert np.mean(wide.predict_ood(X[wide.valid_indices_])) <= wide.ood_rate
+    assert np.mean(wide.shift_score(X[wide.valid_indices_]) >= 1) <= wide.ood_rate
 
     class Dense(torch.nn.Module):
         def __init__(self, n_classes=4, in_channels=1, input_size=(32, 32)):

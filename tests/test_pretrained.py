@@ -9,11 +9,11 @@ import joblib
 import numpy as np
 import pytest
 from PIL import Image
-from skimage import color, data
+from skimage import data
 
 from sklearn_braintumor import predict_folder
 from sklearn_braintumor._cli import main
-from sklearn_braintumor.classifiers import fine_tune, predict_ood
+from sklearn_braintumor.classifiers import fine_tune, shift_score
 from sklearn_braintumor.classifiers._ood import final_classifier
 from sklearn_braintumor.datasets import load_sample
 from sklearn_braintumor.exceptions import ModelFileError
@@ -38,24 +38,15 @@ def test_sample():
     return load_sample("test")
 
 
-def _gray(image):
-    if image.ndim == 3:
-        image = color.rgb2gray(image)
-    return (image * 255).astype(np.uint8) if image.dtype != np.uint8 else image
-
-
 def unlike_mri():
-    """Photographs, a document, blank and noise images: what the guard must flag."""
+    """Photographs (in colour, as read from files), a page, blank and noise images."""
     rng = np.random.default_rng(0)
-    images = {name: _gray(getattr(data, name)()) for name in ("astronaut", "coffee", "chelsea",
-                                                              "page", "rocket")}  # fmt: skip
-    images["black"] = np.zeros((224, 224), np.uint8)
-    images["white"] = np.full((224, 224), 255, np.uint8)
-    images["grey"] = np.full((224, 224), 128, np.uint8)
-    images["noise"] = rng.integers(0, 256, (224, 224)).astype(np.uint8)
-    images["smooth noise"] = np.kron(rng.integers(0, 256, (28, 28)), np.ones((8, 8))).astype(
-        np.uint8
-    )
+    images = {name: getattr(data, name)() for name in ("astronaut", "coffee", "chelsea", "rocket")}
+    images["page"] = data.page()
+    images["black"] = np.zeros((224, 224, 3), np.uint8)
+    images["white"] = np.full((224, 224, 3), 255, np.uint8)
+    images["grey"] = np.full((224, 224, 3), 128, np.uint8)
+    images["noise"] = np.repeat(rng.integers(0, 256, (224, 224, 1)), 3, axis=2).astype(np.uint8)
     return images
 
 
@@ -150,20 +141,22 @@ def test_missing_model_file_says_what_to_run(tmp_path, monkeypatch):
         load_pretrained("binary")
 
 
-def test_guard_flags_photographs_documents_blank_and_noise(model):
+def test_ood_flags_photographs_documents_blank_and_noise(model):
     images = unlike_mri()
-    flags = predict_ood(model, list(images.values()))
+    flags = model.predict_ood(list(images.values()))
     assert dict(zip(images, flags.tolist(), strict=True)) == dict.fromkeys(images, True)
-    assert model.predict_ood(list(images.values())).all()  # the method, same answer
 
 
-def test_guard_false_alarms_on_real_scans(model, test_sample):
+def test_ood_spares_real_scans_and_shift_ranks_them(model, test_sample):
+    train = load_sample("train")
+    assert not model.predict_ood(list(train.images)).any()
+    assert not model.predict_ood(list(test_sample.images)).any()
     assert final_classifier(model).ood_rate == 0.05
-    train = load_sample("train")  # images of the model's training split: about the rate
-    assert predict_ood(model, list(train.images)).mean() <= 0.07
-    # Testing images flag more often than validation images (8.8 % of the whole Testing split,
-    # on the model card); of the sample's 200 Testing images 27 were flagged when measured
-    assert 0.10 <= predict_ood(model, list(test_sample.images)).mean() <= 0.17
+    # images of the model's training split: about the rate at or above shift 1
+    assert np.mean(shift_score(model, list(train.images)) >= 1) <= 0.07
+    # Testing images lie further (8.8 % of the whole Testing split, on the model card); of the
+    # sample's 200 Testing images 27 were at or above 1 when measured
+    assert 0.10 <= np.mean(model.shift_score(list(test_sample.images)) >= 1) <= 0.17
 
 
 def test_predict_command_without_a_model(model, tmp_path, test_sample, capsys):
@@ -175,14 +168,14 @@ def test_predict_command_without_a_model(model, tmp_path, test_sample, capsys):
     Image.fromarray(data.astronaut()).save(folder / "holiday.jpg")
     out = tmp_path / "predictions.csv"
     assert main(["predict", str(folder), "--out", str(out), "--quiet"]) == 0
-    flags = model.predict_ood([test_sample.images[i] for i in picked])
     printed = capsys.readouterr().out
-    assert f"{1 + flags.sum()} images flagged" in printed
+    assert "not brain MRI slices: 1 (column ood" in printed
     with open(out, newline="") as stream:
         rows = {row["path"]: row for row in csv.DictReader(stream)}
-    assert rows["holiday.jpg"]["ood"] == "True"
-    assert "(ood): the prediction means little" in rows["holiday.jpg"]["note"]
-    assert [rows[f"scan{i}.png"]["ood"] == "True" for i in picked] == flags.tolist()
+    holiday = rows.pop("holiday.jpg")  # read in colour for the check, in grey for the model
+    assert holiday["ood"] == "True" and holiday["predicted"] == ""
+    assert holiday["note"].startswith("not a brain MRI slice: a colour image")
+    assert [rows[f"scan{i}.png"]["ood"] for i in picked] == ["False"] * len(picked)
     # predictions that explain themselves: most_probable is the argmax, a note says why not
     classes = model.classes_.tolist()
     for row in rows.values():
@@ -214,7 +207,7 @@ def test_models_command(capsys):
     assert "4class (default)" in out and "binary" in out and "not a medical device" in out
     assert main(["models", "4class"]) == 0
     card = capsys.readouterr().out
-    for phrase in ("CC0", "held-out yes/no set", "Out-of-distribution guard", "Weak spots",
+    for phrase in ("CC0", "held-out yes/no set", "Shift", "Not an MRI slice", "Weak spots",
                    "SHA-256", "build_pretrained.py"):  # fmt: skip
         assert phrase in card
     assert "**" not in card and "`" not in card and "|---" not in card  # text for a terminal

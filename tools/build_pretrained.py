@@ -3,7 +3,7 @@
 Trains each model with its recipe (quick profile, seed 0) on the official
 Training split of the 4-class set, scores it on the official Testing split,
 its clean subset and, with ``--external``, a yes/no collection it never saw
-(tumour sensitivity and specificity), measures the out-of-distribution guard,
+(tumour sensitivity and specificity), measures the shift guard and the MRI check,
 and writes ``NAME.btm`` (safe format) with ``NAME.json`` (checksum, figures,
 commands) into the package, plus a report folder per model and the docs'
 model-card page. On a 2-core x86 CPU each model takes about 10 minutes.
@@ -31,10 +31,11 @@ import sklearn
 import torch
 
 import sklearn_braintumor
-from sklearn_braintumor.classifiers import predict_ood
+from sklearn_braintumor.classifiers import shift_score
 from sklearn_braintumor.classifiers._ood import final_classifier
 from sklearn_braintumor.experiments import get_recipe, run_recipe, write_report
 from sklearn_braintumor.experiments._data import load_experiment_data, load_source_data
+from sklearn_braintumor.inspection import not_mri
 from sklearn_braintumor.pretrained import PRETRAINED, pretrained_card
 from sklearn_braintumor.pretrained._cards import render_cards
 from sklearn_braintumor.pretrained._checksums import SHA256
@@ -148,12 +149,15 @@ def main(argv=None) -> int:
         test_images = [data.images[i] for i in np.flatnonzero(testing)]
         guard = {
             "rate": final_classifier(model).ood_rate,
-            "testing_flagged": float(predict_ood(model, test_images).mean()),
+            "testing_shifted": float(np.mean(shift_score(model, test_images) >= 1)),
+            "testing_not_mri": float(not_mri(test_images).mean()),
             "n_testing": len(test_images),
             "command": _build_command(external) + f" --models {name}",
         }
         if external is not None:
-            guard["other_source_flagged"] = float(predict_ood(model, list(external.images)).mean())
+            other = list(external.images)
+            guard["other_source_shifted"] = float(np.mean(shift_score(model, other) >= 1))
+            guard["other_source_not_mri"] = float(not_mri(other).mean())
             guard["other_source"] = external.name
             guard["n_other_source"] = len(external.images)
         target = MODELS_DIR / f"{name}.btm"

@@ -2,7 +2,7 @@
 
 from ._cnn import CNNClassifier
 from ._fine_tune import fine_tune
-from ._ood import predict_ood, shift_score
+from ._ood import shift_score
 from ._tta import TTAClassifier
 from ._tumor_first import TumorFirstClassifier
 
@@ -11,6 +11,5 @@ __all__ = [
     "TTAClassifier",
     "TumorFirstClassifier",
     "fine_tune",
-    "predict_ood",
     "shift_score",
 ]

@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 from torch import nn
 
+from ..inspection._mri import not_mri
 from ..nn import BatchAugment, GBMNet
 from ..utils._device import cuda_devices
 from ._cnn_input import InputMixin, _take
@@ -31,7 +32,6 @@ from ._ood import (
     fit_guard,
     guard_features,
     guard_layer,
-    predict_ood,
     project,
     shift_score,
     typicality,
@@ -178,15 +178,16 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
         images, a fresh optimizer and schedule, ``history_`` continued. See
         also ``partial_fit``.
     ood_rate : float or None, default=0.05
-        The out-of-distribution guard (``score_samples``, ``predict_ood``):
+        The scale of the shift guard (``score_samples``, ``shift_score``):
         after training, the feature maps of the network's last convolution
         (per-channel mean and standard deviation; the last linear layer's
         input for a network without convolutions) are summarised over the
-        training images (class means, one shared covariance), and the
-        threshold ``ood_offset_`` is set so that this share of the validation
-        images is flagged (of the training images when ``train_split`` is
-        None, which flags fewer new images than the rate says). None skips it
-        (one extra pass over the training images is saved).
+        training images (class means, one shared covariance), and
+        ``ood_offset_`` is set so that this share of the validation images
+        has a shift of 1 or more (of the training images when
+        ``train_split`` is None). None skips it (one extra pass over the
+        training images is saved). Whether an image is a brain MRI slice at
+        all (``predict_ood``) does not depend on it.
     random_state : int, RandomState instance or None, default=None
         Seeds torch (weights, dropout, batch order) and the validation split.
         With an int, fits on CPU are reproducible.
@@ -676,8 +677,8 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
         The score is minus the squared Mahalanobis distance from the image's
         guard features (the last convolution's per-channel statistics) to the
         nearest class mean of the training images' features (one covariance
-        shared by the classes). Images scoring below ``ood_offset_`` are
-        flagged by ``predict_ood``.
+        shared by the classes). Images scoring below ``ood_offset_`` have a
+        ``shift_score`` of 1 or more.
 
         Parameters
         ----------
@@ -724,7 +725,12 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
         return shift_score(self, X)
 
     def predict_ood(self, X) -> np.ndarray:
-        """Flag images unlike the training images (``score_samples < ood_offset_``).
+        """Flag images that are not brain MRI slices (photographs, pages, noise, blanks).
+
+        The images' own properties decide, not the network (see
+        :func:`~sklearn_braintumor.inspection.not_mri_reasons`): give the images
+        as read from files, before cropping. How unlike the training
+        collections a real slice is, is ``shift_score``.
 
         Parameters
         ----------
@@ -735,7 +741,9 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
         -------
         flags : ndarray of bool of shape (n_samples,)
         """
-        return predict_ood(self, X)
+        check_is_fitted(self, "net_")
+        array = self._images_to_array(X, reset=False)
+        return not_mri(list(array[..., 0] if array.shape[3] == 1 else array))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

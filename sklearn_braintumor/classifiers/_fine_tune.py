@@ -15,7 +15,7 @@ def fine_tune(model, X, y, **params):
     from its weights with a new validation split of the new images), and
     recomputes what the wrappers derived from training: a
     :class:`TumorFirstClassifier`'s ``threshold="auto"``. The
-    out-of-distribution guard then describes the new images.
+    shift guard then describes the new images.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""The out-of-distribution guard: flags inputs unlike the images a network was trained on.
+"""The shift guard: how unlike the images a network was trained on an input is.
 
 The guard reads the feature maps of the network's last convolution (its
 last linear layer's input when it has no convolution), summarised per
@@ -11,7 +11,9 @@ attacks"), estimated with Ledoit-Wolf shrinkage, after projecting onto at most
 convolution catch what the last layer's input misses: on the shipped 4-class
 model the penultimate features let photographs and noise through, the
 convolution's statistics flag them. The threshold is set on held-out
-validation images so that a chosen share of them is flagged.
+validation images so that a chosen share of them lies beyond it (shift 1).
+Whether an input is a brain MRI slice at all is a question about the image,
+not the network: :func:`~sklearn_braintumor.inspection.not_mri_reasons`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from sklearn.covariance import LedoitWolf
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
+
+from ..inspection._mri import not_mri
 
 MAX_DIMENSIONS = 256
 #: what a fitted guard adds to its CNNClassifier
@@ -130,49 +134,11 @@ def final_classifier(model):
 
 
 def has_guard(model) -> bool:
-    """Whether ``model`` is fitted with an out-of-distribution guard ``predict_ood`` can use."""
+    """Whether ``model`` is fitted with the guard that ``shift_score`` reads."""
     try:
         return hasattr(final_classifier(model), "ood_offset_") and hasattr(model, "score_samples")
     except TypeError:
         return False
-
-
-def predict_ood(model, X) -> np.ndarray:
-    """Flag inputs unlike the images a model was trained on.
-
-    Works on a fitted :class:`~sklearn_braintumor.classifiers.CNNClassifier`,
-    a pipeline ending in one, and the wrappers around them
-    (:class:`~sklearn_braintumor.classifiers.TTAClassifier`,
-    :class:`~sklearn_braintumor.classifiers.TumorFirstClassifier`): the
-    images go through the model's own preprocessing (``score_samples``), and
-    an image is flagged when its score is below the classifier's
-    ``ood_offset_``.
-
-    Parameters
-    ----------
-    model : fitted estimator
-        A model as above, fitted with ``ood_rate`` set.
-    X : array-like or list of images
-        What the model's ``predict`` takes.
-
-    Returns
-    -------
-    flags : ndarray of bool of shape (n_samples,)
-        True where the image is unlike the training images.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn_braintumor.classifiers import CNNClassifier, predict_ood
-    >>> from sklearn_braintumor.datasets import make_synthetic_mri
-    >>> X, y = make_synthetic_mri(120, image_size=32, random_state=0)
-    >>> clf = CNNClassifier(max_epochs=3, random_state=0, module__hidden=32).fit(X, y)
-    >>> noise = np.random.default_rng(0).integers(0, 256, (2, 32, 32), dtype=np.uint8)
-    >>> predict_ood(clf, noise).tolist()
-    [True, True]
-    """
-    offset = final_classifier(model).ood_offset_
-    return np.asarray(model.score_samples(X)) < offset
 
 
 def shift_from_scores(scores, offset: float) -> np.ndarray:
@@ -180,26 +146,41 @@ def shift_from_scores(scores, offset: float) -> np.ndarray:
 
     ``sqrt(score / offset)``: both are minus squared Mahalanobis distances, so
     this is the image's distance over the threshold's (1.0 at the threshold).
+    Rounding never moves an image across the threshold: the shift is at least
+    1 exactly where the score is below the offset (the images the threshold
+    was set to leave out).
     """
+    scores = np.asarray(scores)
+    beyond = scores < offset  # in the scores' own precision
     scale = max(-float(offset), np.finfo(np.float64).tiny)
-    return np.sqrt(np.maximum(-np.asarray(scores, dtype=np.float64), 0.0) / scale)
+    shift = np.sqrt(np.maximum(-scores.astype(np.float64), 0.0) / scale)
+    return np.where(beyond, np.maximum(shift, 1.0), np.minimum(shift, np.nextafter(1.0, 0.0)))
 
 
 def shift_score(model, X) -> np.ndarray:
     """Return how unlike the training collections each image is (1.0: the guard's threshold).
 
-    The distance of the image's guard features from the training images'
-    (see :func:`predict_ood`), divided by the distance at which the guard
-    starts flagging: below 1 an image is as typical as the bulk of the
-    validation images, 1 or more means less typical than all but
-    ``ood_rate`` of them, and values of 2 and more are far from anything the
-    model was trained on. Use it to rank scans from another scanner or
-    collection: the accuracy measured on the training collections may not
-    hold for scans with a high shift.
+    The Mahalanobis distance of the image's features (the per-channel mean
+    and standard deviation of the network's last convolution) from the
+    training images' (Lee et al., NeurIPS 2018), divided by the distance
+    beyond which ``ood_rate`` of the validation images lie: below 1 an image
+    is as typical as the bulk of the validation images, 1 or more means less
+    typical than all but ``ood_rate`` of them, and values of 2 and more are
+    far from anything the model was trained on. Use it to rank scans from
+    another scanner or collection: the accuracy measured on the training
+    collections may not hold for scans with a high shift. Whether an image
+    is a brain MRI slice at all is ``predict_ood``'s question.
+
+    Works on a fitted :class:`~sklearn_braintumor.classifiers.CNNClassifier`,
+    a pipeline ending in one, and the wrappers around them
+    (:class:`~sklearn_braintumor.classifiers.TTAClassifier`,
+    :class:`~sklearn_braintumor.classifiers.TumorFirstClassifier`): the
+    images go through the model's own preprocessing (``score_samples``).
 
     Parameters
     ----------
-    model : fitted estimator with a guard (see :func:`predict_ood`)
+    model : fitted estimator
+        A model as above, fitted with ``ood_rate`` set.
     X : array-like or list of images
         What the model's ``predict`` takes.
 
@@ -218,7 +199,8 @@ def shift_score(model, X) -> np.ndarray:
     >>> bool(np.all(shift_score(clf, noise) > 1)), bool(np.median(shift_score(clf, X)) < 1)
     (True, True)
     """
-    return shift_from_scores(model.score_samples(X), final_classifier(model).ood_offset_)
+    offset = final_classifier(model).ood_offset_
+    return shift_from_scores(model.score_samples(X), offset)
 
 
 def proba_and_scores(model, X) -> tuple[np.ndarray, np.ndarray]:
@@ -233,7 +215,7 @@ def proba_and_scores(model, X) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    model : fitted estimator with a guard (see :func:`predict_ood`)
+    model : fitted estimator with a guard (see :func:`shift_score`)
     X : array-like or list of images
 
     Returns
@@ -283,11 +265,12 @@ def _inner_has(method: str):
 
 
 class GuardDelegationMixin:
-    """The guard's methods of a classifier that wraps one ``estimator_`` (TTA, tumour-first).
+    """The guards of a classifier that wraps one ``estimator_`` (TTA, tumour-first).
 
-    Available when the wrapped estimator has a guard. The scores are those of
-    the images as given (never of test-time augmented copies): the threshold
-    was set on such images.
+    ``score_samples`` and ``shift_score`` are available when the wrapped
+    estimator has a guard; their scores are those of the images as given
+    (never of test-time augmented copies): the threshold was set on such
+    images. ``predict_ood`` checks the images themselves.
     """
 
     @available_if(_inner_has("score_samples"))
@@ -319,16 +302,19 @@ class GuardDelegationMixin:
         """
         return shift_score(self, X)
 
-    @available_if(_inner_has("score_samples"))
     def predict_ood(self, X) -> np.ndarray:
-        """Flag images unlike the training images (see :func:`predict_ood`).
+        """Flag images that are not brain MRI slices, whatever the wrapped model.
+
+        See :meth:`~sklearn_braintumor.classifiers.CNNClassifier.predict_ood`.
 
         Parameters
         ----------
-        X : array-like of images or list
+        X : list of images
+            As read from files, before any preprocessing.
 
         Returns
         -------
         flags : ndarray of bool of shape (n_samples,)
         """
-        return predict_ood(self, X)
+        check_is_fitted(self, "estimator_")
+        return not_mri(X)

@@ -14,12 +14,14 @@ from numbers import Integral
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
-from ..classifiers._ood import final_classifier, has_guard, proba_scores_shift, summarize_shift
+from ..classifiers._ood import has_guard, proba_scores_shift, summarize_shift
 from ..classifiers._tumor_first import decide
 from ..datasets._folder import _walk_files
 from ..exceptions import ImageReadError
+from ..inspection import not_mri_reasons
 from ..utils._io import COLOR_MODE, read_image
 from ..utils._paths import printable
 from ..utils._persistence import check_writable, refuse_existing, replacing
@@ -34,11 +36,21 @@ _FLAG = "overwrite=True (--overwrite)"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _read(path: Path, color_mode: str) -> np.ndarray | ImageReadError:
+def _read(path: Path, color_mode: str) -> tuple[np.ndarray, str] | ImageReadError:
+    """Return the image as the model takes it and why it is not an MRI slice ("" if it may be).
+
+    The check sees the colours a grayscale model never gets: the file is
+    decoded in colour and turned to grey as the grayscale reader does (the
+    same pixels exactly).
+    """
     try:
-        return read_image(path, color_mode=color_mode)
+        image = read_image(path, color_mode="rgb" if color_mode == "grayscale" else color_mode)
     except ImageReadError as exc:
         return exc
+    reason = str(not_mri_reasons([image])[0])
+    if color_mode == "grayscale":
+        image = np.asarray(Image.fromarray(image).convert("L"))
+    return image, reason
 
 
 def csv_cell(text: str) -> str:
@@ -51,7 +63,7 @@ def csv_cell(text: str) -> str:
 
 
 def _batches(paths, read, pool, n_threads: int, batch_size: int):
-    """Yield ``[(path, image or error), ...]`` in order, bounded in files and in pixels.
+    """Yield ``[(path, (image, reason) or error), ...]`` in order, bounded in files and pixels.
 
     At most ``n_threads * _READ_AHEAD`` files are decoded ahead, and a batch
     closes at ``batch_size`` files or :data:`MAX_BATCH_PIXELS` decoded pixels,
@@ -70,7 +82,7 @@ def _batches(paths, read, pool, n_threads: int, batch_size: int):
             pending.append((following, pool.submit(read, following)))
         item = future.result()
         batch.append((path, item))
-        pixels += item.size if isinstance(item, np.ndarray) else 0
+        pixels += item[0].size if isinstance(item, tuple) else 0
         if len(batch) >= batch_size or pixels >= MAX_BATCH_PIXELS:
             yield batch
             batch, pixels = [], 0
@@ -79,7 +91,7 @@ def _batches(paths, read, pool, n_threads: int, batch_size: int):
 
 
 class _RowWriter:
-    """The CSV rows of one estimator: probabilities, decision, its explanation, the guard."""
+    """The CSV rows of one estimator: probabilities, decision, its explanation, the checks."""
 
     def __init__(self, estimator, folder: Path) -> None:
         self.estimator, self.folder = estimator, folder
@@ -91,7 +103,6 @@ class _RowWriter:
         classes = self.classes.tolist()
         self.negative_column = classes.index(self.negative) if self.negative in classes else None
         self.guarded = has_guard(estimator)
-        self.offset = final_classifier(estimator).ood_offset_ if self.guarded else None
         self.header = ["path", "predicted", "most_probable",
                        *(f"proba_{c}" for c in self.classes), "ood", "shift", "note",
                        "error"]  # fmt: skip
@@ -107,9 +118,14 @@ class _RowWriter:
         return (f"tumour first: {self.negative} only where its probability is at least "
                 f"{self.threshold:.3f}, else the most probable other class")  # fmt: skip
 
-    def same_channels(self, batch) -> list:
-        """Return the decoded items; images of another channel count than the first are errors."""
-        decoded = [item for _, item in batch]
+    def same_channels(self, batch) -> tuple[list, list[str]]:
+        """Return the decoded items and their not-an-MRI reasons; other channel counts are errors.
+
+        An image with another channel count than the first image read is
+        turned into an error item.
+        """
+        decoded = [item[0] if isinstance(item, tuple) else item for _, item in batch]
+        reasons = [item[1] if isinstance(item, tuple) else "" for _, item in batch]
         for i, item in enumerate(decoded):
             if isinstance(item, np.ndarray):
                 channels = 1 if item.ndim == 2 else item.shape[2]
@@ -120,48 +136,45 @@ class _RowWriter:
                         f"has {channels} channel(s), the other images {self.reference}; use "
                         "--color-mode grayscale or rgb to convert every file alike",
                     )
-        return decoded
+        return decoded, reasons
 
-    def _notes(self, proba: np.ndarray, predicted, most, flags) -> list[str]:
-        notes = []
-        for p, label, top, flag in zip(proba, predicted, most, flags, strict=True):
-            parts = []
+    def _cells(self, proba: np.ndarray, reasons: list[str]) -> list[tuple]:
+        """Return (predicted, most probable, note) per image; count the rule's and ood's."""
+        most = self.classes[np.argmax(proba, axis=1)]
+        predicted = decide(self.estimator, proba)
+        cells = []
+        for p, label, top, reason in zip(proba, predicted, most, reasons, strict=True):
+            if reason:  # not an MRI slice: no prediction, the reason instead
+                self.n_ood += 1
+                cells.append(("", top, f"not a brain MRI slice: {reason}; no prediction"))
+                continue
+            note = ""
             if label != top:
                 self.n_rule += 1
-                parts.append(f"tumour first: {self.negative} needs p >= {self.threshold:.3f}, "
-                             f"had {p[self.negative_column]:.3f}")  # fmt: skip
-            if flag == "True":
-                parts.append("unlike the training images (ood): the prediction means little")
-            notes.append("; ".join(parts))
-        return notes
+                note = (f"tumour first: {self.negative} needs p >= {self.threshold:.3f}, "
+                        f"had {p[self.negative_column]:.3f}")  # fmt: skip
+            cells.append((label, top, note))
+        return cells
 
-    def batch(self, paths: list[Path], decoded: list) -> list[list[str]]:
+    def batch(self, paths: list[Path], decoded: list, reasons: list[str]) -> list[list[str]]:
         """Return the rows of one batch, in its order."""
         good = [i for i, item in enumerate(decoded) if isinstance(item, np.ndarray)]
-        images = [decoded[i] for i in good]
-        flags = shifts = [""] * len(good)
-        if not good:
-            proba = np.empty((0, len(self.classes)))
-        else:  # probabilities and the guard from one pass over the network
-            proba, scores, shift = proba_scores_shift(self.estimator, images)
-        if good and self.guarded:
-            flagged = scores < self.offset
-            self.n_ood += int(flagged.sum())
-            flags = [str(bool(f)) for f in flagged]
-            self.shifts.extend(shift.tolist())
-            shifts = [f"{v:.3f}" for v in shift]
-        most = self.classes[np.argmax(proba, axis=1)] if good else []
-        predicted = decide(self.estimator, proba) if good else []
-        notes = self._notes(proba, predicted, most, flags) if good else []
-        cells = dict(zip(good, zip(predicted, most, proba, flags, shifts, notes, strict=True),
-                         strict=True))  # fmt: skip
+        shifts = [""] * len(good)
+        if good:  # probabilities and the shift from one pass over the network
+            proba, _, shift = proba_scores_shift(self.estimator, [decoded[i] for i in good])
+            cells = self._cells(proba, [reasons[i] for i in good])
+            if shift is not None:
+                self.shifts.extend(shift.tolist())
+                shifts = [f"{v:.3f}" for v in shift]
+            cells = dict(zip(good, zip(cells, proba, shifts, strict=True), strict=True))
         rows = []
         for i, path in enumerate(paths):
             name = csv_cell(printable(path.relative_to(self.folder).as_posix()))
-            if i in cells:
-                label, top, p, flag, shift, note = cells[i]
+            if good and i in cells:
+                (label, top, note), p, shift = cells[i]
                 rows.append([name, csv_cell(str(label)), csv_cell(str(top)),
-                             *(f"{v:.6f}" for v in p), flag, shift, note, ""])  # fmt: skip
+                             *(f"{v:.6f}" for v in p), str(bool(reasons[i])), shift, note,
+                             ""])  # fmt: skip
             else:
                 self.n_failed += 1
                 reason = csv_cell(printable(decoded[i].reason))
@@ -253,17 +266,16 @@ def predict_folder(
         :class:`~sklearn_braintumor.classifiers.TumorFirstClassifier`, else
         the most probable class), ``most_probable`` (the class of highest
         probability), one ``proba_<class>`` column per class, ``ood``
-        (``True`` where the out-of-distribution guard finds the image unlike
-        the model's training images, see
-        :func:`~sklearn_braintumor.classifiers.predict_ood`; empty for a model
-        without the guard), ``shift`` (how unlike the training collections
-        the image is, 1.0 at the guard's threshold, see
-        :func:`~sklearn_braintumor.classifiers.shift_score`), ``note`` (why
-        ``predicted`` differs from ``most_probable``: the tumour-first
-        threshold and the probability the healthy class had; and, for ``ood``
-        images, that the prediction means little; ``predicted`` is kept for
-        them, because the guard also flags some real MRI slices of other
-        collections), ``error``.
+        (``True`` where the image is not a brain MRI slice at all: a
+        photograph, a page, a drawing, noise, a blank; see
+        :func:`~sklearn_braintumor.inspection.not_mri_reasons`; such rows get
+        no ``predicted`` class, and ``note`` says why), ``shift`` (how unlike
+        the model's training collections the image is, 1.0 at the guard's
+        threshold, see :func:`~sklearn_braintumor.classifiers.shift_score`;
+        empty for a model without the guard), ``note`` (why ``predicted``
+        differs from ``most_probable``: the tumour-first threshold and the
+        probability the healthy class had; or why the image is not an MRI
+        slice), ``error``.
     batch_size : int, default=256
     color_mode : {"grayscale", "rgb", "unchanged"}, default="grayscale"
         How files are decoded; as the model was trained.
@@ -285,8 +297,8 @@ def predict_folder(
     -------
     summary : dict
         ``n_images``, ``n_failed``, ``n_not_images`` (files skipped for their
-        suffix: .npy, .dcm, ...; not in the CSV), ``n_ood`` (images flagged
-        by the guard; None without one), ``shift_median`` and
+        suffix: .npy, .dcm, ...; not in the CSV), ``n_ood`` (images that
+        are not brain MRI slices), ``shift_median`` and
         ``shifted_share`` (the median shift of the images read and the share
         at or above 1; None without a guard), ``shift_note`` (that share in
         a sentence: the model card's accuracy may not hold for such scans),
@@ -335,11 +347,11 @@ def predict_folder(
         read = functools.partial(_read, color_mode=color_mode)
         done = 0
         for batch in _batches(paths, read, pool, n_threads, batch_size):
-            decoded = rows.same_channels(batch)
+            decoded, reasons = rows.same_channels(batch)
             failed = [item for item in decoded if not isinstance(item, np.ndarray)]
             if failed and on_error == "raise":
                 raise failed[0]
-            writer.writerows(rows.batch([path for path, _ in batch], decoded))
+            writer.writerows(rows.batch([path for path, _ in batch], decoded, reasons))
             done += len(batch)
             if progress is not None:
                 progress(done, len(paths))
@@ -349,7 +361,7 @@ def predict_folder(
         "n_failed": rows.n_failed,
         "n_not_images": n_other,
         "n_skipped": len(skipped),
-        "n_ood": rows.n_ood if rows.guarded else None,
+        "n_ood": rows.n_ood,
         **rows.shift_summary(),
         "n_rule": rows.n_rule,
         "decision": rows.decision,

@@ -159,8 +159,11 @@ def evaluate_collection(estimator, source) -> dict:
         the decision threshold; None without both kinds or without one
         negative class), ``shift_median`` and ``shifted_share`` (the images'
         median :func:`~sklearn_braintumor.classifiers.shift_score` and the
-        share at or above 1; None for a model without the guard), and
-        ``text``, the same for a terminal.
+        share at or above 1; None for a model without the guard),
+        ``n_not_mri`` (images that are not brain MRI slices at all, by
+        :func:`~sklearn_braintumor.inspection.not_mri_reasons` on the grayscale
+        images; they stay in the figures), and ``text``, the same for a
+        terminal.
     """
     from ._data import load_source_data
 
@@ -169,6 +172,7 @@ def evaluate_collection(estimator, source) -> dict:
     labels = data.labels_for("multiclass", classes)
     from ..classifiers._ood import proba_scores_shift, summarize_shift
     from ..classifiers._tumor_first import decide
+    from ..inspection import not_mri
 
     images = check_images(data.images)
     proba = shift = None
@@ -194,6 +198,7 @@ def evaluate_collection(estimator, source) -> dict:
         "confusion_matrix": matrix,
         "roc_auc": _separation(proba, classes, tumor),
         **summarize_shift(shift),
+        "n_not_mri": int(not_mri(images).sum()),
     }
     width = max(len(c) for c in [*rows, *classes, "true \\ predicted"]) + 2
     lines = []
@@ -209,6 +214,9 @@ def evaluate_collection(estimator, source) -> dict:
             f" of the images (median shift {result['shift_median']:.2f}); the model card's "
             "accuracy may not hold for them"
         )
+    if result["n_not_mri"]:
+        lines.append(f"not brain MRI slices (photographs, pages, noise, blanks): "
+                     f"{result['n_not_mri']} of the images, counted above as labelled")  # fmt: skip
     lines += ["", "true \\ predicted".ljust(width) + "".join(c.rjust(width) for c in classes)]
     lines += [r.ljust(width) + "".join(str(v).rjust(width) for v in row)
               for r, row in zip(rows, matrix, strict=True)]  # fmt: skip

@@ -98,8 +98,9 @@ def load_pretrained(name: str = DEFAULT_MODEL):
     Returns
     -------
     model : fitted classifier
-        ``predict``, ``predict_proba``, ``score_samples`` and ``predict_ood``
-        (the out-of-distribution guard) on a list of images of any size.
+        ``predict``, ``predict_proba``, ``shift_score`` (how unlike the
+        training collections) and ``predict_ood`` (not a brain MRI slice) on
+        a list of images of any size.
 
     Raises
     ------

@@ -59,19 +59,23 @@ def render_card(card: dict) -> str:
             "too few scans to mean much.",
         ]
     if guard:
+        other = "other_source_shifted" in guard
         lines += [
             "",
-            f"**Out-of-distribution guard** (`predict_ood`, the `ood` column of `braintumor "
-            f"predict`), set to flag {_pct(guard['rate'])} of validation images: flags "
-            f"{_pct(guard['testing_flagged'])} of the {guard['n_testing']} official Testing "
+            f"**Shift** (`shift_score`, the `shift` column of `braintumor predict`; 1.0 where "
+            f"{_pct(guard['rate'])} of validation images lie beyond): at or above 1 for "
+            f"{_pct(guard['testing_shifted'])} of the {guard['n_testing']} official Testing "
             "images"
             + (
-                f" and {_pct(guard['other_source_flagged'])} of the {guard['n_other_source']} "
+                f" and {_pct(guard['other_source_shifted'])} of the {guard['n_other_source']} "
                 "images of the yes/no set"
-                if "other_source_flagged" in guard
+                if other
                 else ""
             )
-            + f" (`{guard['command']}`).",
+            + f" (`{guard['command']}`). **Not an MRI slice** (`predict_ood`, the `ood` column): "
+            f"flags {_pct(guard.get('testing_not_mri'))} of the Testing images"
+            + (f" and {_pct(guard.get('other_source_not_mri'))} of the yes/no set" if other else "")
+            + "; a check of the image itself, the same for every model.",
         ]
     lines += ["", "**Weak spots**", ""]
     lines += [f"- {spot}" for spot in card["weak_spots"]]

@@ -72,10 +72,10 @@ _COMMON_WEAK_SPOTS = (
     "DICOM, no 3D volumes, no intensity calibration across scanners.",
     "Only three tumour types; any other finding (metastasis, stroke, artefact) is forced into "
     "one of the classes.",
-    "Images unlike its training images (photographs, documents, blank or noise images) are "
-    "flagged by the out-of-distribution guard (the `ood` column), but the guard is no safety "
-    "device: it flags only some of the MRI slices of another collection, and a slice it does "
-    "not flag may still be misclassified.",
+    "Images that are not brain MRI slices (photographs, pages, drawings, noise, blanks) get no "
+    "prediction (the `ood` column), but a grey photograph with a dark background can pass the "
+    "check; a real slice of another collection is not flagged, only given a high `shift`, and "
+    "a low shift is no proof that a prediction is right.",
 )
 
 PRETRAINED = {

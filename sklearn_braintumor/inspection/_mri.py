@@ -1,0 +1,207 @@
+"""Is this a brain MRI slice at all? A check of the image itself, apart from any model.
+
+A classifier trained on brain MRI slices answers for any image, a holiday
+photograph included. :func:`not_mri_reasons` looks at the image, not at a
+network, and says why it is not a brain MRI slice, or nothing. Each rule
+states one property that every slice measured has and the non-images tried
+lack, with a margin beyond the most extreme real slice: the 7,272 slices of
+the public 4-class set (Training and Testing) and the yes/no set, read as
+files (larger images measured at 128 px):
+
+=========================  =====================================  =============  ============
+rule                       measure                                real slices    flagged when
+=========================  =====================================  =============  ============
+too small                  shorter side, pixels                   150 - 1275     < 32
+colour                     share of pixels whose channels differ  0 - 0.066      > 0.2
+                           by more than 25 grey levels
+blank                      standard deviation of the grey levels  20.8 - 102     < 4
+few grey levels            distinct grey levels                   127 - 256      < 64
+noise or text              mean absolute Laplacian over the       0.07 - 1.93    > 2.2
+                           standard deviation
+no dark surround           median border level (over the 99.5th   0 - 0.24       > 0.3 and
+                           percentile) where under 2 % of the                    dark < 2 %
+                           pixels are dark (below a tenth of it)
+no head-sized object       the largest non-dark region's share    0.137 - 0.984  < 0.05
+flat like a drawing        share of non-dark pixels with no       0 - 0.52       > 0.7
+                           gradient
+=========================  =====================================  =============  ============
+
+What passes, measured: a grey photograph with dark regions (scikit-image's
+``camera``), plain gradients and stripes, and colour photographs already
+turned grey (the colour rule needs the colours). A brain MRI slice of another
+scanner, sequence or plane passes: how unlike the training collections it is,
+is a model's question (:func:`~sklearn_braintumor.classifiers.shift_score`).
+Images cropped to the head (after
+:class:`~sklearn_braintumor.preprocessing.BrainCrop`) lose the dark surround:
+give the images as read.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..utils._images import rescale_to_uint8
+from ..utils._validation import as_image_sequence
+
+MIN_SIDE = 32
+MIN_STD = 4.0
+MAX_COLOUR_SHARE = 0.2
+COLOUR_DIFFERENCE = 25
+MAX_NOISE = 2.2
+MIN_GREY_LEVELS = 64
+DARK_LEVEL = 0.1
+MIN_DARK_SHARE = 0.02
+MAX_BORDER_LEVEL = 0.3
+MIN_OBJECT_SHARE = 0.05
+MAX_FLAT_SHARE = 0.7
+_SIDE = 128  # larger images are measured at this size (area interpolation)
+
+
+def _as_uint8(image: np.ndarray) -> np.ndarray:
+    """Return ``image`` as uint8, other dtypes rescaled (zero kept at zero)."""
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == bool:
+        return image.astype(np.uint8) * 255
+    return rescale_to_uint8(image)
+
+
+def _grey(image: np.ndarray) -> tuple[np.ndarray, str]:
+    """Return the grey levels of ``image`` and a colour reason ("" for none)."""
+    if image.ndim == 3 and image.shape[2] in (1, 2):  # grey, or grey and alpha
+        image = image[..., 0]
+    if image.ndim == 2:
+        return image, ""
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(
+            "expected images of shape (height, width) or (height, width, 1 | 2 | 3 | 4), got "
+            f"{image.shape}"
+        )
+    rgb = image[..., :3].astype(np.int32)
+    if image.shape[2] == 4:  # over black, as the library's readers compose transparency
+        rgb = (rgb * image[..., 3:].astype(np.int32) + 127) // 255
+    spread = rgb.max(axis=2) - rgb.min(axis=2)
+    share = float(np.mean(spread > COLOUR_DIFFERENCE))
+    # ITU-R 601-2 luma with Pillow's integer rounding, so grey images stay exactly the same
+    grey = (rgb[..., 0] * 19595 + rgb[..., 1] * 38470 + rgb[..., 2] * 7471 + 0x8000) >> 16
+    reason = f"a colour image ({share:.0%} of pixels coloured)" if share > MAX_COLOUR_SHARE else ""
+    return grey.astype(np.uint8), reason
+
+
+def _reason(image: np.ndarray) -> str:
+    """Return why one image is not a brain MRI slice, or ""."""
+    image = _as_uint8(image)
+    grey, colour = _grey(image)
+    height, width = grey.shape
+    if min(height, width) < MIN_SIDE:
+        return f"too small to be a scan ({height} x {width} pixels)"
+    if colour:
+        return colour
+    std = float(grey.std())
+    if std < MIN_STD:
+        return f"blank or nearly blank (grey-level standard deviation {std:.1f})"
+    levels = len(np.unique(grey))
+    if levels < MIN_GREY_LEVELS:
+        return f"a drawing or diagram (only {levels} grey levels)"
+    side = min(_SIDE, height, width)  # shrunk, never enlarged (that would smooth noise away)
+    small = cv2.resize(grey, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+    noise = float(np.abs(cv2.Laplacian(small, cv2.CV_32F)).mean() / (small.std() + 1e-6))
+    if noise > MAX_NOISE:
+        return f"noise or text, not anatomy (pixel-to-pixel variation {noise:.1f})"
+    level = small / (np.percentile(small, 99.5) + 1e-6)
+    dark = level < DARK_LEVEL
+    edge = max(1, side // 20)
+    border = np.concatenate([level[:edge].ravel(), level[-edge:].ravel(),
+                             level[:, :edge].ravel(), level[:, -edge:].ravel()])  # fmt: skip
+    if dark.mean() < MIN_DARK_SHARE and np.median(border) > MAX_BORDER_LEVEL:
+        return "no dark background around a head (a photograph or a page)"
+    contours, _ = cv2.findContours(
+        (~dark).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+    )
+    largest = max((cv2.contourArea(c) for c in contours), default=0.0) / dark.size
+    if largest < MIN_OBJECT_SHARE:
+        return f"no head-sized object (the largest bright region covers {largest:.1%})"
+    gx, gy = cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1)
+    flat = float(np.mean(np.hypot(gx, gy)[~dark] < 1.0)) if (~dark).any() else 1.0
+    if flat > MAX_FLAT_SHARE:
+        return f"a drawing or diagram ({flat:.0%} of the picture flat)"
+    return ""
+
+
+def not_mri_reasons(images) -> np.ndarray:
+    """Say, for each image, why it is not a brain MRI slice ("" when it may be one).
+
+    The check looks at the image alone (its size, colour, grey levels,
+    texture and layout; see the module's table of rules and the values
+    measured on real slices), so it answers the same for every model. It is
+    what ``ood`` means in
+    :meth:`~sklearn_braintumor.classifiers.CNNClassifier.predict_ood`,
+    ``braintumor predict`` and ``braintumor evaluate``. A slice from another
+    scanner, sequence or collection is not flagged: how far it lies from a
+    model's training images is :func:`~sklearn_braintumor.classifiers.shift_score`.
+
+    Parameters
+    ----------
+    images : array-like or list of images
+        Images as read from files, before any preprocessing: each 2D
+        (grayscale) or ``(height, width, 1 | 3 | 4)`` (colour is used when
+        given), any numeric dtype (non-uint8 images are rescaled to 0-255
+        first), sizes may differ.
+
+    Returns
+    -------
+    reasons : ndarray of str of shape (n_images,)
+        ``""`` where the image passes every rule, else the first rule it
+        fails, in words.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_braintumor.datasets import load_sample
+    >>> from sklearn_braintumor.inspection import not_mri_reasons
+    >>> scans = load_sample("test").images[:3]
+    >>> noise = np.random.default_rng(0).integers(0, 256, (256, 256), dtype=np.uint8)
+    >>> not_mri_reasons([*scans, noise, np.zeros((256, 256), np.uint8)]).tolist()
+    ['', '', '', 'noise or text, not anatomy (pixel-to-pixel variation 3.6)', \
+'blank or nearly blank (grey-level standard deviation 0.0)']
+    """
+    images = as_image_sequence(images)
+    if isinstance(images, np.ndarray) and images.dtype != object and images.ndim not in (3, 4):
+        raise ValueError(
+            "expected a list of images or an array of shape (n_images, height, width[, "
+            f"channels]), got an array of shape {images.shape}"
+        )
+    reasons = []
+    for index, image in enumerate(images):
+        try:
+            reasons.append(_reason(np.asarray(image)))
+        except ValueError as exc:
+            raise ValueError(f"image {index}: {exc}") from exc
+    return np.asarray(reasons, dtype=object)
+
+
+def not_mri(images) -> np.ndarray:
+    """Return True for images that are not brain MRI slices (see :func:`not_mri_reasons`).
+
+    Parameters
+    ----------
+    images : array-like or list of images
+        As :func:`not_mri_reasons` takes them.
+
+    Returns
+    -------
+    flags : ndarray of bool of shape (n_images,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_braintumor.datasets import load_sample
+    >>> from sklearn_braintumor.inspection import not_mri
+    >>> page = np.full((300, 200), 255, np.uint8)
+    >>> page[20:280:12, 10:190] = 0  # lines of "text"
+    >>> not_mri([load_sample("test").images[0], page]).tolist()
+    [False, True]
+    """
+    return np.asarray([bool(reason) for reason in not_mri_reasons(images)], dtype=bool)
