@@ -342,6 +342,17 @@ def test_cli_reproduce_external_and_evaluate(folders, tmp_path, capsys, monkeypa
     assert saved["shift_median"] == pytest.approx(np.median(shift), rel=1e-5)
     assert saved["shifted_share"] == pytest.approx(np.mean(shift >= 1))
     assert "ROC AUC, tumour vs healthy" in printed and "model card's accuracy" in printed
+    assert saved["n_not_mri"] == 0 and "not brain MRI slices" not in printed
+    # a blank image among the scans is counted (and stays in the figures, as labelled)
+    Image.fromarray(np.zeros((64, 64), np.uint8)).save(folders / "yesno" / "no" / "blank.png")
+    try:
+        argv = ["evaluate", str(model), str(folders / "yesno"), "--map", "yes=tumor,no=notumor",
+                "--json", str(report), "--overwrite"]  # fmt: skip
+        assert main(argv) == 0
+    finally:
+        (folders / "yesno" / "no" / "blank.png").unlink()
+    assert json.loads(report.read_text())["n_not_mri"] == 1
+    assert "not brain MRI slices (photographs, pages, noise, blanks): 1" in capsys.readouterr().out
     # bad mappings are refused before any training or prediction, naming the problem
     assert main([*argv[:5], f"{folders / 'yesno'}:yes=tumor", "--out", str(tmp_path / "x")]) == 1
     assert "match no mapping entry" in capsys.readouterr().err
