@@ -597,15 +597,17 @@ _COMMANDS = (
      _args_reproduce),
     ("evaluate", _cmd_evaluate,
      "score a saved model on a folder of labelled scans from any collection: tumour "
-     "sensitivity, specificity, ROC AUC, shift and the confusion matrix", _args_evaluate),
+     "sensitivity, specificity, ROC AUC, shift, images that are not MRI slices and the "
+     "confusion matrix", _args_evaluate),
     ("models", _cmd_models,
      "the pretrained models shipped with the package, with their model cards", _args_models),
     ("export", _cmd_export,
      "write a model's network to ONNX or TorchScript, with a JSON of the preprocessing it "
      "expects (brain crop, resize, intensity scaling) and its decision rule", _args_export),
     ("predict", _cmd_predict,
-     "write the predicted class, class probabilities, out-of-distribution flag and shift of "
-     "every image in a folder to a CSV file (the default pretrained model unless --model)",
+     "write the predicted class, class probabilities, whether it is an MRI slice at all (ood) "
+     "and how unlike the training scans (shift) of every image in a folder to a CSV file (the "
+     "default pretrained model unless --model)",
      _args_predict),
 )  # fmt: skip
 
