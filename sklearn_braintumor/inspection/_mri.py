@@ -2,38 +2,8 @@
 
 A classifier trained on brain MRI slices answers for any image, a holiday
 photograph included. :func:`not_mri_reasons` looks at the image, not at a
-network, and says why it is not a brain MRI slice, or nothing. Each rule
-states one property that every slice measured has and the non-images tried
-lack, with a margin beyond the most extreme real slice: the 7,272 slices of
-the public 4-class set (Training and Testing) and the yes/no set, read as
-files (larger images measured at 128 px):
-
-=========================  =====================================  =============  ============
-rule                       measure                                real slices    flagged when
-=========================  =====================================  =============  ============
-too small                  shorter side, pixels                   150 - 1275     < 32
-colour                     share of pixels whose channels differ  0 - 0.066      > 0.2
-                           by more than 25 grey levels
-blank                      standard deviation of the grey levels  20.8 - 102     < 4
-few grey levels            distinct grey levels                   127 - 256      < 64
-noise or text              mean absolute Laplacian over the       0.07 - 1.93    > 2.2
-                           standard deviation
-no dark surround           median border level (over the 99.5th   0 - 0.24       > 0.3 and
-                           percentile) where under 2 % of the                    dark < 2 %
-                           pixels are dark (below a tenth of it)
-no head-sized object       the largest non-dark region's share    0.137 - 0.984  < 0.05
-flat like a drawing        share of non-dark pixels with no       0 - 0.52       > 0.7
-                           gradient
-=========================  =====================================  =============  ============
-
-What passes, measured: a grey photograph with dark regions (scikit-image's
-``camera``), plain gradients and stripes, and colour photographs already
-turned grey (the colour rule needs the colours). A brain MRI slice of another
-scanner, sequence or plane passes: how unlike the training collections it is,
-is a model's question (:func:`~sklearn_braintumor.classifiers.shift_score`).
-Images cropped to the head (after
-:class:`~sklearn_braintumor.preprocessing.BrainCrop`) lose the dark surround:
-give the images as read.
+network, and says why it is not a brain MRI slice, or nothing. The rules, and
+what they measured on real slices, are in :func:`not_mri_reasons`.
 """
 
 from __future__ import annotations
@@ -134,7 +104,7 @@ def not_mri_reasons(images) -> np.ndarray:
     """Say, for each image, why it is not a brain MRI slice ("" when it may be one).
 
     The check looks at the image alone (its size, colour, grey levels,
-    texture and layout; see the module's table of rules and the values
+    texture and layout; see Notes for the rules and the values
     measured on real slices), so it answers the same for every model. It is
     what ``ood`` means in
     :meth:`~sklearn_braintumor.classifiers.CNNClassifier.predict_ood`,
@@ -155,6 +125,40 @@ def not_mri_reasons(images) -> np.ndarray:
     reasons : ndarray of str of shape (n_images,)
         ``""`` where the image passes every rule, else the first rule it
         fails, in words.
+
+    Notes
+    -----
+    Each rule states one property that every slice measured has and the non-images tried
+    lack, with a margin beyond the most extreme real slice: the 7,272 slices of
+    the public 4-class set (Training and Testing) and the yes/no set, read as
+    files (larger images measured at 128 px):
+
+    =========================  =====================================  =============  ============
+    rule                       measure                                real slices    flagged when
+    =========================  =====================================  =============  ============
+    too small                  shorter side, pixels                   150 - 1275     < 32
+    colour                     share of pixels whose channels differ  0 - 0.066      > 0.2
+                               by more than 25 grey levels
+    blank                      standard deviation of the grey levels  20.8 - 102     < 4
+    few grey levels            distinct grey levels                   127 - 256      < 64
+    noise or text              mean absolute Laplacian over the       0.07 - 1.93    > 2.2
+                               standard deviation
+    no dark surround           median border level (over the 99.5th   0 - 0.24       > 0.3 and
+                               percentile) where under 2 % of the                    dark < 2 %
+                               pixels are dark (below a tenth of it)
+    no head-sized object       the largest non-dark region's share    0.137 - 0.984  < 0.05
+    flat like a drawing        share of non-dark pixels with no       0 - 0.52       > 0.7
+                               gradient
+    =========================  =====================================  =============  ============
+
+    What passes, measured: a grey photograph with dark regions (scikit-image's
+    ``camera``), plain gradients and stripes, and colour photographs already
+    turned grey (the colour rule needs the colours). A brain MRI slice of another
+    scanner, sequence or plane passes: how unlike the training collections it is,
+    is a model's question (:func:`~sklearn_braintumor.classifiers.shift_score`).
+    Images cropped to the head (after
+    :class:`~sklearn_braintumor.preprocessing.BrainCrop`) lose the dark surround:
+    give the images as read.
 
     Examples
     --------
