@@ -209,7 +209,9 @@ def export_model(model, path: str | os.PathLike, *, format: str = "onnx") -> tup
         "transformers with these parameters) on the raw grayscale images first",
         "test_time_augmentation": parts["tta"],
         "decision": parts["decision"],
-        "out_of_distribution_guard": "not exported (CNNClassifier.predict_ood in Python)",
+        "shift_guard": "not exported (shift_score in Python)",
+        "mri_check": "not exported (sklearn_braintumor.inspection.not_mri, on the images as "
+        "read, before the preprocessing above)",
     }
     spec_path = path.with_suffix(".json")
     atomic_write_text(spec_path, json.dumps(spec, indent=2) + "\n")
