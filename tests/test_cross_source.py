@@ -346,9 +346,9 @@ def test_cli_reproduce_external_and_evaluate(folders, tmp_path, capsys, monkeypa
     # a blank image among the scans is counted (and stays in the figures, as labelled)
     Image.fromarray(np.zeros((64, 64), np.uint8)).save(folders / "yesno" / "no" / "blank.png")
     try:
-        argv = ["evaluate", str(model), str(folders / "yesno"), "--map", "yes=tumor,no=notumor",
-                "--json", str(report), "--overwrite"]  # fmt: skip
-        assert main(argv) == 0
+        again = ["evaluate", str(model), str(folders / "yesno"), "--map", "yes=tumor,no=notumor",
+                 "--json", str(report), "--overwrite"]  # fmt: skip
+        assert main(again) == 0
     finally:
         (folders / "yesno" / "no" / "blank.png").unlink()
     assert json.loads(report.read_text())["n_not_mri"] == 1
