@@ -2,7 +2,7 @@
 """Set up the project's virtual environment when needed, then run a task.
 
     python3 dev.py reproduce [ARGS]  # main job: `braintumor reproduce recommended` on the
-                                     # embedded sample (ARGS replace `recommended`)
+                                     # embedded sample (ARGS: another recipe and/or options)
     python3 dev.py test [ARGS]       # ruff, then the whole pytest suite (ARGS go to pytest)
     python3 dev.py cli ARGS          # any `braintumor` command, e.g. `cli info`
     python3 dev.py docs              # the Sphinx site into docs/_build/html (-W)
@@ -105,6 +105,11 @@ def ensure_env(extras: str = "test") -> Path:
     return python
 
 
+def reproduce_args(rest: list[str]) -> list[str]:
+    """Return ``braintumor reproduce``'s arguments: options alone go to ``recommended``."""
+    return rest if rest and not rest[0].startswith("-") else ["recommended", *rest]
+
+
 def main(argv: list[str]) -> int:
     """Dispatch ``reproduce``, ``test``, ``cli``, ``docs`` or ``lowest-skorch``."""
     if not argv or argv[0] not in EXTRAS:
@@ -113,7 +118,7 @@ def main(argv: list[str]) -> int:
     task, rest = argv[0], argv[1:]
     python = ensure_env(EXTRAS[task])
     if task == "reproduce":
-        command = [python, "-m", "sklearn_braintumor", "reproduce", *(rest or ["recommended"])]
+        command = [python, "-m", "sklearn_braintumor", "reproduce", *reproduce_args(rest)]
         return subprocess.run(command, cwd=ROOT).returncode
     if task == "cli":
         return subprocess.run([python, "-m", "sklearn_braintumor", *rest], cwd=ROOT).returncode
