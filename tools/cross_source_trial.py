@@ -38,6 +38,7 @@ import sklearn_braintumor.sampling
 from sklearn_braintumor.datasets import load_image_folder
 from sklearn_braintumor.experiments import RunConfig, get_recipe
 from sklearn_braintumor.model_selection import clean_test_mask
+from sklearn_braintumor.utils import save
 from sklearn_braintumor.utils._persistence import atomic_write_text
 
 NEGATIVE = "notumor"
@@ -136,7 +137,7 @@ def main(argv=None) -> None:
     if args.scores is not None:
         np.savez(args.scores, p_test=p_test, y_test=y_test, p_tumours=p_tumours)
     if args.save_model is not None:
-        sklearn_braintumor.utils.save(model, args.save_model)
+        save(model, args.save_model)
     previous = args.out.read_text() if args.out.exists() else ""
     atomic_write_text(args.out, previous + json.dumps(row) + "\n")
     print(json.dumps(row))

@@ -742,8 +742,7 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
         flags : ndarray of bool of shape (n_samples,)
         """
         check_is_fitted(self, "net_")
-        array = self._images_to_array(X, reset=False)
-        return not_mri(list(array[..., 0] if array.shape[3] == 1 else array))
+        return not_mri(self._images_to_array(X, reset=False))  # channels-last images
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

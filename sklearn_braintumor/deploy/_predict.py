@@ -14,14 +14,13 @@ from numbers import Integral
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from ..classifiers._ood import has_guard, proba_scores_shift, summarize_shift
 from ..classifiers._tumor_first import decide
 from ..datasets._folder import _walk_files
 from ..exceptions import ImageReadError
-from ..inspection import not_mri_reasons
+from ..inspection._mri import grey_and_reason
 from ..utils._io import COLOR_MODE, read_image
 from ..utils._paths import printable
 from ..utils._persistence import check_writable, refuse_existing, replacing
@@ -47,10 +46,8 @@ def _read(path: Path, color_mode: str) -> tuple[np.ndarray, str] | ImageReadErro
         image = read_image(path, color_mode="rgb" if color_mode == "grayscale" else color_mode)
     except ImageReadError as exc:
         return exc
-    reason = str(not_mri_reasons([image])[0])
-    if color_mode == "grayscale":
-        image = np.asarray(Image.fromarray(image).convert("L"))
-    return image, reason
+    grey, reason = grey_and_reason(image)
+    return (grey if color_mode == "grayscale" else image), reason
 
 
 def csv_cell(text: str) -> str:

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ..utils._images import rescale_to_uint8
+from ..utils._images import as_uint8
 from ..utils._validation import as_image_sequence
 
 MIN_SIDE = 32
@@ -27,16 +27,6 @@ MAX_BORDER_LEVEL = 0.3
 MIN_OBJECT_SHARE = 0.05
 MAX_FLAT_SHARE = 0.7
 _SIDE = 128  # larger images are measured at this size (area interpolation)
-
-
-def _as_uint8(image: np.ndarray) -> np.ndarray:
-    """Return ``image`` as uint8, other dtypes rescaled (zero kept at zero)."""
-    image = np.asarray(image)
-    if image.dtype == np.uint8:
-        return image
-    if image.dtype == bool:
-        return image.astype(np.uint8) * 255
-    return rescale_to_uint8(image)
 
 
 def _grey(image: np.ndarray) -> tuple[np.ndarray, str]:
@@ -65,10 +55,19 @@ def _grey(image: np.ndarray) -> tuple[np.ndarray, str]:
     return grey, reason
 
 
-def _reason(image: np.ndarray) -> str:
-    """Return why one image is not a brain MRI slice, or ""."""
-    image = _as_uint8(image)
-    grey, colour = _grey(image)
+def grey_and_reason(image: np.ndarray) -> tuple[np.ndarray, str]:
+    """Return the image's uint8 grey levels (Pillow's, for colour) and why it is not an MRI slice.
+
+    The reason is "" when the image may be one; the grey image is what a
+    grayscale reader gives for the same file, so a caller that checked a
+    colour image need not convert it again.
+    """
+    grey, colour = _grey(as_uint8(image))
+    return grey, _reason(grey, colour)
+
+
+def _reason(grey: np.ndarray, colour: str) -> str:
+    """Return why a grey image (with its colour verdict) is not a brain MRI slice, or ""."""
     height, width = grey.shape
     if min(height, width) < MIN_SIDE:
         return f"too small to be a scan ({height} x {width} pixels)"
@@ -185,7 +184,7 @@ def not_mri_reasons(images) -> np.ndarray:
     reasons = []
     for index, image in enumerate(images):
         try:
-            reasons.append(_reason(np.asarray(image)))
+            reasons.append(grey_and_reason(image)[1])
         except ValueError as exc:
             raise ValueError(f"image {index}: {exc}") from exc
     return np.asarray(reasons, dtype=object)

@@ -11,14 +11,10 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._hashing import hamming_distances, phash, pixel_hash
-from ..utils._images import rescale_to_uint8
+from ..utils._images import as_uint8
 from ..utils._validation import check_images
 
 _BLOCK = 1024
-
-
-def _as_uint8(images) -> list[np.ndarray]:
-    return [image if image.dtype == np.uint8 else rescale_to_uint8(image) for image in images]
 
 
 DUPLICATE_CONSTRAINTS = {
@@ -32,7 +28,7 @@ def image_hashes(images, method: str) -> np.ndarray:
     """Hash each image: pixel MD5 strings for ``"exact"``, 64-bit pHash for ``"phash"``."""
     if method == "exact":
         return np.asarray([pixel_hash(image) for image in images])
-    return phash(_as_uint8(images))
+    return phash([as_uint8(image) for image in images])
 
 
 def near_pairs(

@@ -33,6 +33,12 @@ def rescale_to_uint8(array: np.ndarray) -> np.ndarray:
     return np.rint((values - low) * (255.0 / (high - low))).astype(np.uint8)
 
 
+def as_uint8(image: np.ndarray) -> np.ndarray:
+    """Return ``image`` itself when it is uint8, else :func:`rescale_to_uint8` of it."""
+    image = np.asarray(image)
+    return image if image.dtype == np.uint8 else rescale_to_uint8(image)
+
+
 def stack_images(images: Sequence[np.ndarray]) -> np.ndarray:
     """Stack images into one array when their shapes agree, else an object array.
 
