@@ -36,7 +36,7 @@ import sklearn_braintumor
 import sklearn_braintumor.nn
 import sklearn_braintumor.sampling
 from sklearn_braintumor.datasets import load_image_folder
-from sklearn_braintumor.experiments import RunConfig, get_recipe
+from sklearn_braintumor.experiments import RunConfig, get_recipe, load_experiment_data
 from sklearn_braintumor.model_selection import clean_test_mask
 from sklearn_braintumor.utils import save
 from sklearn_braintumor.utils._persistence import atomic_write_text
@@ -59,21 +59,16 @@ def parse_settings(pairs: list[str]) -> dict:
 
 def load(data: Path, yes_no: Path, binary: bool):
     """Training, Testing (labels as the recipe's) and the yes/no set's unseen tumour scans."""
-    train = load_image_folder(data / "Training")
-    test = load_image_folder(data / "Testing")
-    names = np.asarray(train.target_names)
-
-    def labels(bunch):
-        label = names[bunch.target]
-        return np.where(label == NEGATIVE, NEGATIVE, "tumor") if binary else label
-
+    experiment = load_experiment_data(data)
+    experiment = experiment.binarized() if binary else experiment
+    labels = np.asarray(experiment.target_names)[experiment.target]
+    split = []
+    for subset in ("train", "test"):
+        index = np.flatnonzero(experiment.subset == subset)
+        split.append(([experiment.images[i] for i in index], labels[index]))
     tumours = load_image_folder(yes_no, classes=["yes"]).images
-    unseen = clean_test_mask(train.images, tumours)
-    return (
-        (train.images, labels(train)),
-        (test.images, labels(test)),
-        [t for t, keep in zip(tumours, unseen, strict=True) if keep],
-    )
+    unseen = clean_test_mask(split[0][0], tumours)
+    return *split, [t for t, keep in zip(tumours, unseen, strict=True) if keep]
 
 
 def found_at(p_negative: np.ndarray, healthy: np.ndarray, recall: float) -> float:
