@@ -83,6 +83,24 @@ def test_gbmnet_mixstyle_after_the_first_two_blocks_only():
     torch.testing.assert_close(net.eval()(x), plain.eval()(x))
 
 
+@pytest.mark.parametrize("pooling", ["max", "avg"])
+def test_gbmnet_global_pooling_reads_local_patterns_anywhere(pooling):
+    net = GBMNet(n_classes=2, input_size=(32, 32), pooling=pooling).eval()
+    assert net.n_features == 64  # one value per channel of the last block
+    x = torch.rand(2, 1, 32, 32)
+    maps = net.features[:-1](x)  # the last block's maps, before the global pooling
+    reduce = torch.amax if pooling == "max" else torch.mean
+    torch.testing.assert_close(net.features(x).flatten(1), reduce(maps, dim=(2, 3)))
+    flat = GBMNet(n_classes=2, input_size=(32, 32)).eval()
+    assert flat.n_features == 64 * 2 * 2
+    assert net(torch.rand(3, 1, 48, 40)).shape == (3, 2)  # any size reaching the last block
+
+
+def test_gbmnet_rejects_an_unknown_pooling():
+    with pytest.raises(ValueError, match="pooling must be"):
+        GBMNet(pooling="sum")
+
+
 def test_gaussian_noise_only_while_training():
     layer = GaussianNoise(0.5)
     x = torch.zeros(1000)

@@ -165,6 +165,7 @@ def main(argv=None) -> int:
         payload = target.read_bytes()
         digests[name] = hashlib.sha256(payload).hexdigest()
         write_checksums(digests)
+        SHA256.update(digests)  # the cards rendered below read the digests in memory
         card = {
             "n_bytes": len(payload),
             "classes": [str(c) for c in model.classes_],

@@ -155,6 +155,12 @@ class GBMNet(_SizedCNN):
         When above 0, a :class:`MixStyle` layer with this ``p`` after each of
         the first two blocks: the images of a training batch swap feature
         statistics, so the collection's look predicts the class less.
+    pooling : {"flatten", "max", "avg"}, default="flatten"
+        How the last block's maps reach the dense layers: ``"flatten"`` keeps
+        every position (the paper's network: the head can read where things
+        are, the layout of the whole slice); ``"max"`` keeps each channel's
+        strongest response anywhere (a detector of local patterns, whatever
+        the slice around them), ``"avg"`` each channel's mean.
 
     Examples
     --------
@@ -169,8 +175,10 @@ class GBMNet(_SizedCNN):
 
     def __init__(self, n_classes=4, in_channels=1, input_size=(256, 256),
                  channels=(8, 16, 32, 64), hidden=512, dropout=0.3,
-                 mirror=False, mixstyle=0.0) -> None:  # fmt: skip
+                 mirror=False, mixstyle=0.0, pooling="flatten") -> None:  # fmt: skip
         super().__init__()
+        if pooling not in ("flatten", "max", "avg"):
+            raise ValueError(f"pooling must be 'flatten', 'max' or 'avg', got {pooling!r}")
         self.mirror = bool(mirror)
         blocks, previous = [], in_channels * (2 if mirror else 1)
         for index, width in enumerate(channels, start=1):
@@ -187,6 +195,9 @@ class GBMNet(_SizedCNN):
         features = nn.Sequential()
         for name, block in blocks:
             features.add_module(name, block)
+        if pooling != "flatten":
+            pool = nn.AdaptiveMaxPool2d(1) if pooling == "max" else nn.AdaptiveAvgPool2d(1)
+            features.add_module("pool", pool)
         self._finish(
             features,
             lambda n: nn.Sequential(nn.Linear(n, hidden), nn.ReLU(inplace=True),

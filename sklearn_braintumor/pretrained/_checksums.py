@@ -9,5 +9,5 @@ someone who can edit the package's Python code can change anything anyway.
 
 SHA256 = {
     "4class": "27d0486d036d8f98fb2871cdf8002f81ec36c525e61942c1052009a38b29a9f0",
-    "binary": "d16ed045c227c93a5e56e1399b06a717682abd045840ca0ffd6497bf1f57ae65",
+    "binary": "63f3b6c10f38010232c6fc93b7bb71c1c58b7e3ad14de8e99e2ad37ced325a40",
 }
