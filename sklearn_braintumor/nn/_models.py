@@ -5,7 +5,8 @@ width); :class:`~sklearn_braintumor.classifiers.CNNClassifier` fills them in
 from the data. Dense layers are sized by running the feature extractor once on
 a zero tensor of ``input_size``, so any size the layer arithmetic allows works,
 and a size it does not allow raises a ``ValueError`` that says so (there is no
-silent adaptive pooling). Each model names the module Grad-CAM should hook in
+silent adaptive pooling: only ``GBMNet(pooling="max" | "avg")`` pools globally,
+on request). Each model names the module Grad-CAM should hook in
 ``gradcam_layer``; models output logits.
 """
 
