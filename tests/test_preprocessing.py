@@ -53,6 +53,34 @@ def test_brain_crop_contains_the_head():
         assert (bottom - top) * (right - left) < 0.8 * 96 * 96  # background removed
 
 
+@pytest.mark.parametrize("width, value", [(3, 255), (6, 200)])
+def test_brain_crop_ignores_a_frame_around_the_scan(real, width, value):
+    framed = [image.copy() for image in real[:20]]
+    for image in framed:
+        image[:width], image[-width:], image[:, :width], image[:, -width:] = (value,) * 4
+    # the frame is left out: the box is the head's, as without the frame, up to the
+    # rows and columns the frame covers
+    plain, _ = BrainCrop().crop_boxes(real[:20])
+    boxes, fallback = BrainCrop().crop_boxes(framed)
+    assert not fallback.any()
+    for image, box, head in zip(real[:20], boxes, plain, strict=True):
+        rows, cols = image.shape[:2]
+        expected = np.clip(
+            head,
+            [width, width, width, width],
+            [rows - width, rows - width, cols - width, cols - width],
+        )
+        assert np.abs(box - expected).max() <= 2, (box, expected)
+    assert (boxes[:, 1] - boxes[:, 0] < [image.shape[0] for image in framed]).all()
+
+
+def test_brain_crop_keeps_a_head_that_fills_the_image():
+    head = np.full((64, 64), 120, np.uint8)  # touches all four borders and fills the image
+    head[20:30, 20:30] = 200
+    boxes, fallback = BrainCrop().crop_boxes([head])
+    assert not fallback.any() and tuple(boxes[0]) == (0, 64, 0, 64)
+
+
 def test_brain_crop_fallback_margin_otsu_and_inputs():
     X, _ = make_synthetic_mri(3, image_size=64, random_state=0)
     blank = np.zeros((2, 64, 64), np.uint8)

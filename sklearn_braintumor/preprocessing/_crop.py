@@ -31,6 +31,36 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
     return rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
 
 
+def _clear_frame(mask: np.ndarray) -> None:
+    """Zero a bright frame along all four borders of a thresholded image, in place.
+
+    A white frame or film border around a scan would otherwise be the largest
+    contour, and the crop would keep the whole image. Rows and columns are
+    peeled from each side while at least 90 % of their pixels are bright, and
+    only when all four borders are; a head reaching the border leaves most of
+    the border line dark, and an image bright everywhere is left as it is.
+    """
+    height, width = mask.shape
+
+    def bright(line: np.ndarray) -> bool:
+        return np.count_nonzero(line) >= 0.9 * line.size
+
+    if not all(bright(line) for line in (mask[0], mask[-1], mask[:, 0], mask[:, -1])):
+        return
+    top, bottom, left, right = 0, height, 0, width
+    while top < bottom and bright(mask[top, left:right]):
+        top += 1
+    while bottom > top and bright(mask[bottom - 1, left:right]):
+        bottom -= 1
+    while left < right and bright(mask[top:bottom, left]):
+        left += 1
+    while right > left and bright(mask[top:bottom, right - 1]):
+        right -= 1
+    if top >= bottom or left >= right:
+        return
+    mask[:top], mask[bottom:], mask[:, :left], mask[:, right:] = 0, 0, 0, 0
+
+
 class BrainCrop(ImageTransformer):
     """Crop each image to the bounding box of its largest bright region (the head).
 
@@ -40,6 +70,10 @@ class BrainCrop(ImageTransformer):
     runs on OpenCV, so the boxes are those of the reference recipe, except
     that the crop includes the extreme rows and columns (the notebook's
     slicing drops the last row and column of the box).
+
+    A bright frame along all four borders (a white frame or film border
+    around the scan) is left out of the thresholded image before the largest
+    region is chosen, so the crop excludes it.
 
     When the largest region covers less than ``min_area`` of the image, or no
     pixel passes the threshold, the image is returned whole; ``fit`` counts
@@ -135,6 +169,7 @@ class BrainCrop(ImageTransformer):
             mask = cv2.erode(mask, None, iterations=self.erode_iterations)
         if self.dilate_iterations:
             mask = cv2.dilate(mask, None, iterations=self.dilate_iterations)
+        _clear_frame(mask)
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         height, width = gray.shape
         if contours:
