@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from sklearn.metrics import roc_auc_score
 
+from sklearn_braintumor.classifiers._tumor_first import decide
 from sklearn_braintumor.experiments import load_experiment_data
 from sklearn_braintumor.utils import load
 
@@ -114,20 +115,21 @@ def main() -> None:
     names = np.asarray(experiment.target_names)[experiment.target[test]]
     images = [np.asarray(experiment.images[i]) for i in test]
     tumour = names != "notumor"
-    for path in args.model:
-        model = load(path)
-        negative = next(c for c in model.classes_ if c in NEGATIVES)
-        column = list(model.classes_).index(negative)
-        for change, apply in CHANGES.items():
-            changed = [apply(image) for image in images]
-            p_negative = model.predict_proba(changed)[:, column]
-            called = model.predict(changed)
+    models = {path: load(path) for path in args.model}
+    for change, apply in CHANGES.items():
+        changed = [apply(image) for image in images]  # once per change, for every model
+        for path, model in models.items():
+            negative = next(c for c in model.classes_ if c in NEGATIVES)
+            proba = model.predict_proba(changed)
+            called = decide(model, proba)  # the model's own rule, without a second pass
             row = {
                 "model": str(path),
                 "change": change,
                 "tumours_found": float(np.mean(called[tumour] != negative)),
                 "notumor_kept": float(np.mean(called[~tumour] == negative)),
-                "auc": float(roc_auc_score(tumour, -p_negative)),
+                "auc": float(
+                    roc_auc_score(tumour, -proba[:, list(model.classes_).index(negative)])
+                ),
             }
             print(
                 f"{path.stem:12s} {change:26s} tumours found {100 * row['tumours_found']:5.1f}"
