@@ -180,3 +180,83 @@ def test_synthetic_lesions_inside_a_classifier_validate_on_real_images_only():
                         sampler=SyntheticLesions(random_state=0)).fit(X, labels)  # fmt: skip
     assert clf.valid_indices_.max() < len(X) and len(clf.valid_indices_) == 15
     assert clf.classes_.tolist() == ["notumor", "tumor"]
+
+
+def _two_collections(n=120, share=0.9, seed=0):
+    """Phantoms from two 'collections' (full contrast / darker); healthy mostly the darker."""
+    X, y = make_synthetic_mri(n, n_classes=2, image_size=32, random_state=seed)
+    labels = np.where(y == 0, "notumor", "tumor")
+    rng = np.random.RandomState(seed)
+    darker = np.where(labels == "notumor", rng.uniform(size=n) < share, rng.uniform(size=n) > share)
+    X = X.copy()
+    X[darker] = (X[darker] * 0.55).astype(np.uint8)
+    return X, labels, darker
+
+
+def test_style_balancer_repeats_the_scans_whose_look_is_atypical_of_their_class():
+    from sklearn_braintumor.sampling import StyleBalancer
+
+    X, labels, darker = _two_collections()
+    atypical = (labels == "notumor") != darker  # a healthy full-contrast or a darker tumour scan
+    sampler = StyleBalancer(random_state=0)
+    X_new, y_new = sampler.fit_resample(X, labels)
+    repeats = sampler.repeats_
+    assert np.median(repeats[~atypical]) == 1 and repeats[atypical].mean() > 3
+    assert repeats.min() >= 1 and repeats.max() <= 10
+    # copies are the images themselves, next to each other, with their own label
+    np.testing.assert_array_equal(sampler.sample_indices_, np.repeat(np.arange(len(X)), repeats))
+    np.testing.assert_array_equal(X_new, X[sampler.sample_indices_])
+    np.testing.assert_array_equal(y_new, labels[sampler.sample_indices_])
+    assert X_new.dtype == X.dtype
+    # after resampling the look tells much less about the label
+    dark_out = darker[sampler.sample_indices_]
+    before = abs(darker[labels == "notumor"].mean() - darker[labels == "tumor"].mean())
+    after = abs(dark_out[y_new == "notumor"].mean() - dark_out[y_new == "tumor"].mean())
+    assert before > 0.7 and after < 0.5 * before
+    again, _ = StyleBalancer(random_state=0).fit_resample(X, labels)
+    np.testing.assert_array_equal(again, X_new)
+    capped = StyleBalancer(max_repeats=2, random_state=0).fit(X, labels)
+    assert capped.fit_resample(X, labels)[0].shape[0] <= 2 * len(X)
+    # float images on [0, 1] read the same look as their uint8 originals
+    floats = StyleBalancer(random_state=0)
+    floats.fit_resample(X.astype(np.float32) / 255, labels)
+    assert np.corrcoef(floats.propensity_, sampler.propensity_)[0, 1] > 0.95
+
+
+def test_style_balancer_leaves_data_without_a_style_confound_nearly_as_it_is():
+    from sklearn_braintumor.sampling import StyleBalancer
+
+    X, _, _ = _two_collections(n=400, seed=1)
+    labels = np.random.RandomState(0).permutation(np.repeat(["notumor", "tumor"], 200))
+    sampler = StyleBalancer(random_state=0)  # the labels have nothing to do with the look
+    X_new, _ = sampler.fit_resample(X, labels)
+    # only the noise of the estimate repeats a few (documented in the Notes)
+    assert np.mean(sampler.repeats_ == 1) > 0.8 and len(X_new) < 1.25 * len(X)
+    assert np.mean(sampler.repeats_ >= 5) < 0.02
+
+
+def test_style_balancer_needs_two_images_of_two_classes():
+    from sklearn_braintumor.sampling import StyleBalancer
+
+    X, labels, _ = _two_collections(n=20)
+    with pytest.raises(ValueError, match="at least two classes, got only \\['tumor'\\]"):
+        StyleBalancer().fit_resample(X, np.full(20, "tumor"))
+    lonely = labels.copy()
+    lonely[0] = "glioma"
+    with pytest.raises(ValueError, match="two images of every class; \\['glioma'\\] has only"):
+        StyleBalancer().fit_resample(X, lonely)
+    # a list of images of different sizes is read as well
+    images = [X[0], X[1][:24, :30], *X[2:]]
+    out, y_out = StyleBalancer(random_state=0).fit_resample(images, labels.tolist())
+    assert isinstance(out, list) and len(out) == len(y_out) >= 20
+
+
+def test_style_balancer_inside_a_classifier_validates_on_real_images_only():
+    from sklearn_braintumor.classifiers import CNNClassifier
+    from sklearn_braintumor.sampling import StyleBalancer
+
+    X, labels, _ = _two_collections(n=60)
+    clf = CNNClassifier(max_epochs=1, random_state=0, module__hidden=8, train_split=0.25,
+                        sampler=StyleBalancer()).fit(X, labels)  # fmt: skip
+    assert clf.valid_indices_.max() < len(X) and len(clf.valid_indices_) == 15
+    assert clf.classes_.tolist() == ["notumor", "tumor"]

@@ -106,10 +106,17 @@ class LeaveOneSourceOut(BaseCrossValidator):
 
 
 def _style_features(images, size: int = 32) -> np.ndarray:
-    """Features a collection leaves in its images: a thumbnail and the intensity histogram."""
+    """Features a collection leaves in its images: a thumbnail and the intensity histogram.
+
+    ``size`` x ``size`` area-averaged thumbnail and a 32-bin histogram of its
+    values on [0, 1]: uint8 images are read on 0-255, uint16 on 0-65535,
+    float images as given (a [0, 1] scale).
+    """
     from ..preprocessing import Resize
 
-    thumbs = np.asarray(Resize((size, size)).fit_transform(images), dtype=np.float32) / 255
+    resized = np.asarray(Resize((size, size)).fit_transform(images))
+    peak = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}.get(resized.dtype, 1)
+    thumbs = resized.astype(np.float32) / peak
     if thumbs.ndim == 4:
         thumbs = thumbs.mean(axis=-1)
     hist = np.stack([np.histogram(t, bins=32, range=(0, 1))[0] for t in thumbs]) / size**2
@@ -175,17 +182,23 @@ class SourceAudit:
         return self.to_markdown()
 
 
-def _cv_balanced_accuracy(features, sources, groups, cv: int, random_state) -> float:
+def _style_model(C: float = 0.1):
+    """Return the small classifier that reads :func:`_style_features` (logistic regression)."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import balanced_accuracy_score
-    from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+
+
+def _cv_balanced_accuracy(features, sources, groups, cv: int, random_state) -> float:
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 
     n_splits = min(cv, int(np.min(np.unique(sources, return_counts=True)[1])))
     if n_splits < 2:
         raise ValueError("each source needs at least 2 images of the audited label")
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
+    model = _style_model()
     folds = StratifiedGroupKFold(n_splits, shuffle=True, random_state=random_state)
     predicted = cross_val_predict(model, features, sources, groups=groups, cv=folds)
     return float(balanced_accuracy_score(sources, predicted))
