@@ -137,6 +137,15 @@ def test_audit_finds_a_planted_collection_style_and_not_a_missing_one():
     assert "source told apart" in clean.to_markdown()
     with pytest.raises(ValueError, match="at least 2 sources"):
         source_audit(X, np.repeat("one", 160))
+    # float images on [0, 1] and 16-bit images are read on their own scale, as uint8 ones
+    from sklearn_braintumor.model_selection._sources import _style_features
+
+    reference = _style_features(styled)
+    for scaled in (styled.astype(np.float32) / 255, styled.astype(np.uint16) * 257):
+        features = _style_features(scaled)
+        np.testing.assert_allclose(features[:, : 32 * 32], reference[:, : 32 * 32], atol=0.01)
+        histogram_change = np.abs(features[:, 32 * 32 :] - reference[:, 32 * 32 :]).sum(axis=1)
+        assert histogram_change.max() < 0.2
 
 
 # -- coarse labels -------------------------------------------------------------------------------
