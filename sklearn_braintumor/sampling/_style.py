@@ -27,10 +27,9 @@ class StyleBalancer(ImageSampler):
     own class from its look. An image is repeated ``round(prior / p)`` times
     (at least once, at most ``max_repeats``), where *prior* is its class's
     share of the data: the inverse propensity weights that make the look
-    independent of the
-    label. A tumour scan that looks like the healthy collection's, the case a
-    network misreads on other collections, is repeated most; typical images
-    are kept once.
+    independent of the label. A tumour scan that looks like the healthy
+    collection's, the case a network misreads on other collections, is
+    repeated most; typical images are kept once.
 
     It acts on training data only (an imbalanced-learn sampler); in a
     ``CNNClassifier`` pass it as ``sampler=`` so that the validation split is
