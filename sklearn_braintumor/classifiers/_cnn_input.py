@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from sklearn.base import clone
 
+from ..utils._images import PIXEL_PEAKS
 from ..utils._validation import check_images
 from ._data import LazyImages
 
@@ -131,7 +132,7 @@ class InputMixin:
         kind = getattr(self, "input_dtype_", None)
         if kind is None:  # fitted by an earlier version, which scaled by the input's dtype
             kind = array.dtype.name if array.dtype in (np.uint8, np.uint16) else "unchecked"
-        peak = {"uint8": 255, "uint16": 65535}.get(kind)
+        peak = PIXEL_PEAKS.get(kind)
         if peak is not None:
             if array.dtype.kind not in "ui":
                 raise ValueError(

@@ -17,6 +17,7 @@ import torch
 from sklearn.utils._param_validation import StrOptions, validate_params
 from torch import nn
 
+from ..utils._images import PIXEL_PEAKS
 from ..utils._persistence import atomic_write_text, replacing
 
 FORMATS = ("onnx", "torchscript")
@@ -164,7 +165,7 @@ def export_model(model, path: str | os.PathLike, *, format: str = "onnx") -> tup
     clf = parts["classifier"]
     if not hasattr(clf, "net_"):
         raise ValueError("the model is not fitted")
-    scale = {"uint8": 1 / 255, "uint16": 1 / 65535}.get(getattr(clf, "input_dtype_", ""), 1.0)
+    scale = 1 / PIXEL_PEAKS.get(getattr(clf, "input_dtype_", ""), 1.0)
     network = ExportedNetwork(copy.deepcopy(clf.module_).float().cpu().eval(), scale).eval()
     channels, height, width = (int(v) for v in clf.input_shape_)
     example = torch.zeros(2, channels, height, width)

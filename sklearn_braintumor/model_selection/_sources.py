@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
+from ..utils._images import PIXEL_PEAKS
 from ..utils._validation import check_images
 
 __all__ = ["LeaveOneSourceOut", "SourceAudit", "source_audit"]
@@ -115,7 +116,7 @@ def _style_features(images, size: int = 32) -> np.ndarray:
     from ..preprocessing import Resize
 
     resized = np.asarray(Resize((size, size)).fit_transform(images))
-    peak = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}.get(resized.dtype, 1)
+    peak = PIXEL_PEAKS.get(resized.dtype.name, 1)
     thumbs = resized.astype(np.float32) / peak
     if thumbs.ndim == 4:
         thumbs = thumbs.mean(axis=-1)

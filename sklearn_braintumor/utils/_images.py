@@ -6,6 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+#: The full-scale value of the integer pixel types the library reads on a [0, 1] scale.
+PIXEL_PEAKS = {"uint8": 255, "uint16": 65535}
+
 
 def rescale_to_uint8(array: np.ndarray) -> np.ndarray:
     """Rescale a numeric array linearly to uint8, keeping zero at zero.
