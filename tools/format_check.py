@@ -27,9 +27,8 @@ from sklearn.metrics import roc_auc_score
 
 from sklearn_braintumor.classifiers._tumor_first import decide
 from sklearn_braintumor.experiments import load_experiment_data
+from sklearn_braintumor.experiments._data import is_negative
 from sklearn_braintumor.utils import load
-
-NEGATIVES = ("notumor", "no_tumor")
 
 
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
@@ -114,30 +113,34 @@ def main() -> None:
     test = np.flatnonzero(experiment.subset == "test")
     names = np.asarray(experiment.target_names)[experiment.target[test]]
     images = [np.asarray(experiment.images[i]) for i in test]
-    tumour = names != "notumor"
+    tumour = np.array([not is_negative(name) for name in names])
     models = {path: load(path) for path in args.model}
-    for change, apply in CHANGES.items():
-        changed = [apply(image) for image in images]  # once per change, for every model
-        for path, model in models.items():
-            negative = next(c for c in model.classes_ if c in NEGATIVES)
-            proba = model.predict_proba(changed)
-            called = decide(model, proba)  # the model's own rule, without a second pass
-            row = {
-                "model": str(path),
-                "change": change,
-                "tumours_found": float(np.mean(called[tumour] != negative)),
-                "notumor_kept": float(np.mean(called[~tumour] == negative)),
-                "auc": float(
-                    roc_auc_score(tumour, -proba[:, list(model.classes_).index(negative)])
-                ),
-            }
-            print(
-                f"{path.stem:12s} {change:26s} tumours found {100 * row['tumours_found']:5.1f}"
-                f"  notumor kept {100 * row['notumor_kept']:5.1f}  AUC {row['auc']:.3f}",
-                flush=True,
-            )
-            with args.out.open("a") as stream:
-                stream.write(json.dumps(row) + "\n")
+    negatives = {path: next(c for c in m.classes_ if is_negative(c)) for path, m in models.items()}
+    with args.out.open("a") as stream:
+        for change, apply in CHANGES.items():
+            changed = [apply(image) for image in images]  # once per change, for every model
+            for path, model in models.items():
+                _score(stream, path, model, negatives[path], change, changed, tumour)
+
+
+def _score(stream, path: Path, model, negative, change: str, changed, tumour) -> None:
+    """Score one model on one changed Testing set: print it and append a JSON line."""
+    proba = model.predict_proba(changed)
+    called = decide(model, proba)  # the model's own rule, without a second pass
+    row = {
+        "model": str(path),
+        "change": change,
+        "tumours_found": float(np.mean(called[tumour] != negative)),
+        "notumor_kept": float(np.mean(called[~tumour] == negative)),
+        "auc": float(roc_auc_score(tumour, -proba[:, list(model.classes_).index(negative)])),
+    }
+    print(
+        f"{path.stem:12s} {change:26s} tumours found {100 * row['tumours_found']:5.1f}"
+        f"  notumor kept {100 * row['notumor_kept']:5.1f}  AUC {row['auc']:.3f}",
+        flush=True,
+    )
+    stream.write(json.dumps(row) + "\n")
+    stream.flush()  # a stopped run keeps the rows it scored
 
 
 if __name__ == "__main__":
