@@ -3,6 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from sklearn_braintumor.nn import (
+    IBN,
     BaroneBaselineCNN,
     BaroneImprovedCNN,
     FocalLoss,
@@ -81,6 +82,36 @@ def test_gbmnet_mixstyle_after_the_first_two_blocks_only():
     plain.load_state_dict(net.state_dict())
     x = torch.rand(3, 1, 32, 32)
     torch.testing.assert_close(net.eval()(x), plain.eval()(x))
+
+
+def test_ibn_normalises_half_the_channels_per_image_and_half_over_the_batch():
+    torch.manual_seed(0)
+    layer = IBN(6).train()
+    x = torch.randn(4, 6, 8, 8)
+    restyled = x.clone()
+    restyled[0] = restyled[0] * 5 + 3  # one image of the batch gets another contrast and level
+    out, out_restyled = layer(x), layer(restyled)
+    # the instance half does not see an image's own contrast and level ...
+    torch.testing.assert_close(out_restyled[:, :3], out[:, :3], atol=1e-4, rtol=1e-4)
+    # ... the batch half does, for every image (the batch statistics moved)
+    assert (out_restyled[:, 3:] - out[:, 3:]).abs().amax(dim=(1, 2, 3)).min() > 1e-2
+    assert layer.instance.num_features == 3 and layer.batch.num_features == 3
+    assert IBN(5).instance.num_features == 2  # an odd width: the larger half batch-normalised
+
+
+def test_gbmnet_instance_norm_in_the_first_blocks_only():
+    net = GBMNet(n_classes=2, input_size=(32, 32), instance_norm=2)
+    norms = {name: type(m).__name__ for name, m in net.named_modules() if name.endswith(".bn")}
+    assert norms == {
+        "features.block1.bn": "IBN",
+        "features.block2.bn": "IBN",
+        "features.block3.bn": "BatchNorm2d",
+        "features.block4.bn": "BatchNorm2d",
+    }
+    plain = GBMNet(n_classes=2, input_size=(32, 32))
+    assert all(isinstance(m, torch.nn.BatchNorm2d) for n, m in plain.named_modules()
+               if n.endswith(".bn"))  # fmt: skip
+    assert net.eval()(torch.rand(3, 1, 32, 32)).shape == (3, 2)
 
 
 @pytest.mark.parametrize("pooling", ["max", "avg"])

@@ -174,6 +174,7 @@ NETWORKS = [
     (bnn.GBMNet, {"input_size": (64, 64), "mirror": True}),
     (bnn.GBMNet, {"input_size": (64, 64), "mixstyle": 0.5}),
     (bnn.GBMNet, {"input_size": (64, 64), "pooling": "max"}),
+    (bnn.GBMNet, {"input_size": (64, 64), "pooling": "max", "instance_norm": 2}),
     (bnn.LiuCNN, {"input_size": (104, 104)}),
     (bnn.BaroneBaselineCNN, {"input_size": (30, 30)}),
     (bnn.BaroneImprovedCNN, {"input_size": (30, 30)}),

@@ -3,6 +3,7 @@
 from ._augment import BatchAugment
 from ._losses import CoarseLabelLoss, FocalLoss
 from ._models import (
+    IBN,
     BaroneBaselineCNN,
     BaroneImprovedCNN,
     GaussianNoise,
@@ -16,6 +17,7 @@ from ._transfer import BACKBONES, TransferNet, fetch_imagenet_weights, imagenet_
 
 __all__ = [
     "BACKBONES",
+    "IBN",
     "BaroneBaselineCNN",
     "BaroneImprovedCNN",
     "BatchAugment",

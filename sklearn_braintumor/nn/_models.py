@@ -105,6 +105,40 @@ class MixStyle(nn.Module):
         return normed * mixed_std + mixed_mean
 
 
+class IBN(nn.Module):
+    """Instance normalisation on half the channels, batch normalisation on the rest (IBN-a).
+
+    Instance normalisation removes each image's own mean and spread from its
+    channels, so a collection's contrast and brightness no longer reach the
+    layers above through them; the batch-normalised half keeps what tells
+    the images apart (Pan et al., "Two at Once: Enhancing Learning and
+    Generalization Capacities via IBN-Net", ECCV 2018).
+
+    Parameters
+    ----------
+    width : int
+        Channels of the input; the first ``width // 2`` are instance-normalised
+        (with a learned scale and shift), the rest batch-normalised.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_braintumor.nn import IBN
+    >>> IBN(8)(torch.rand(2, 8, 16, 16)).shape
+    torch.Size([2, 8, 16, 16])
+    """
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.half = width // 2
+        self.instance = nn.InstanceNorm2d(self.half, affine=True)
+        self.batch = nn.BatchNorm2d(width - self.half)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        first, second = torch.split(x, [self.half, x.shape[1] - self.half], dim=1)
+        return torch.cat([self.instance(first.contiguous()), self.batch(second.contiguous())], 1)
+
+
 class _SizedCNN(nn.Module):
     """A feature extractor followed by a classifier head sized from a dry run."""
 
@@ -162,6 +196,11 @@ class GBMNet(_SizedCNN):
         are, the layout of the whole slice); ``"max"`` keeps each channel's
         strongest response anywhere (a detector of local patterns, whatever
         the slice around them), ``"avg"`` each channel's mean.
+    instance_norm : int, default=0
+        How many of the first blocks normalise half their channels per image
+        (:class:`IBN`, instance normalisation) instead of over the batch: a
+        scan's own contrast and brightness, its collection's look, reach the
+        deeper blocks less.
 
     Examples
     --------
@@ -176,7 +215,8 @@ class GBMNet(_SizedCNN):
 
     def __init__(self, n_classes=4, in_channels=1, input_size=(256, 256),
                  channels=(8, 16, 32, 64), hidden=512, dropout=0.3,
-                 mirror=False, mixstyle=0.0, pooling="flatten") -> None:  # fmt: skip
+                 mirror=False, mixstyle=0.0, pooling="flatten",
+                 instance_norm=0) -> None:  # fmt: skip
         super().__init__()
         if pooling not in ("flatten", "max", "avg"):
             raise ValueError(f"pooling must be 'flatten', 'max' or 'avg', got {pooling!r}")
@@ -185,7 +225,7 @@ class GBMNet(_SizedCNN):
         for index, width in enumerate(channels, start=1):
             block = nn.Sequential()
             block.add_module("conv", nn.Conv2d(previous, width, 3, padding=1))
-            block.add_module("bn", nn.BatchNorm2d(width))
+            block.add_module("bn", IBN(width) if index <= instance_norm else nn.BatchNorm2d(width))
             block.add_module("relu", nn.ReLU(inplace=True))
             block.add_module("pool", nn.MaxPool2d(2))
             if mixstyle and index <= 2:
