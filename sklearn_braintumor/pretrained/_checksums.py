@@ -8,6 +8,6 @@ someone who can edit the package's Python code can change anything anyway.
 """
 
 SHA256 = {
-    "4class": "27d0486d036d8f98fb2871cdf8002f81ec36c525e61942c1052009a38b29a9f0",
-    "binary": "63f3b6c10f38010232c6fc93b7bb71c1c58b7e3ad14de8e99e2ad37ced325a40",
+    "4class": "9014f3e219eae8db27661e7eec05debe045d8e6d4f3ae242fa8df51b4664a7c2",
+    "binary": "87d66185c27f5dbd39808f2b80f5127e2b6d5e083ab55655577a1920239de90c",
 }

@@ -72,9 +72,10 @@ _COMMON_WEAK_SPOTS = (
     "these models found about 16 points fewer tumours than their yes/no row said (4class: "
     "69.0 % against 85.3 %; binary: 71.3 % against 87.5 %).",
     "Its 'no tumour' is one collection's look: healthy scans that are blurred, of lower "
-    "resolution, cropped inside the skull or rotated are often called tumours (on the "
-    "official Testing scans blurred by 1.5 px about 70 % of the healthy ones are still called "
-    "healthy, cropped inside the skull about a quarter; tools/format_check.py in the repository). "
+    "resolution, cropped inside the skull or rotated are often called tumours (of the "
+    "official Testing healthy scans, 84-87 % are still called healthy once blurred by 1.5 px, "
+    "30-46 % once cropped inside the skull, 23-39 % once rotated by 90 degrees; "
+    "tools/format_check.py in the repository). "
     "Give it whole, upright, sharp slices on a dark background.",
     "Axial, coronal and sagittal 2D slices in 8-bit grayscale (JPEG/PNG exports) only; no "
     "DICOM, no 3D volumes, no intensity calibration across scanners.",
