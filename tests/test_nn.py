@@ -112,6 +112,9 @@ def test_gbmnet_instance_norm_in_the_first_blocks_only():
     assert all(isinstance(m, torch.nn.BatchNorm2d) for n, m in plain.named_modules()
                if n.endswith(".bn"))  # fmt: skip
     assert net.eval()(torch.rand(3, 1, 32, 32)).shape == (3, 2)
+    for wrong in (-1, 5, 1.5):
+        with pytest.raises(ValueError, match="instance_norm must be a whole number of blocks"):
+            GBMNet(n_classes=2, input_size=(32, 32), instance_norm=wrong)
 
 
 @pytest.mark.parametrize("pooling", ["max", "avg"])

@@ -31,7 +31,7 @@ def _gbmnet(config: RunConfig, *, binary: bool = False):
         # Testing notumor .961 -> .973); 4 classes: flatten, the types need the layout
         # half the channels of the first two blocks normalised per image (IBN-a): a scan's own
         # contrast reaches the deeper blocks less (3 seeds, AUC of yes/no tumours against
-        # Testing notumor: binary .973 -> .982, 4 classes .955 -> .976)
+        # Testing notumor: binary .973 -> .982, 4 classes .955 -> .969)
         cnn(config, GBMNet, module__pooling="max" if binary else "flatten",
             module__instance_norm=2, lr=1e-3,
             batch_size=64, max_epochs=s["max_epochs"],

@@ -220,6 +220,11 @@ class GBMNet(_SizedCNN):
         super().__init__()
         if pooling not in ("flatten", "max", "avg"):
             raise ValueError(f"pooling must be 'flatten', 'max' or 'avg', got {pooling!r}")
+        if not 0 <= instance_norm <= len(channels) or int(instance_norm) != instance_norm:
+            raise ValueError(
+                f"instance_norm must be a whole number of blocks from 0 to {len(channels)}, "
+                f"got {instance_norm!r}"
+            )
         self.mirror = bool(mirror)
         blocks, previous = [], in_channels * (2 if mirror else 1)
         for index, width in enumerate(channels, start=1):
