@@ -135,8 +135,8 @@ class IBN(nn.Module):
         self.batch = nn.BatchNorm2d(width - self.half)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        first, second = torch.split(x, [self.half, x.shape[1] - self.half], dim=1)
-        return torch.cat([self.instance(first.contiguous()), self.batch(second.contiguous())], 1)
+        first, second = torch.split(x, [self.half, self.batch.num_features], dim=1)
+        return torch.cat([self.instance(first), self.batch(second)], 1)
 
 
 class _SizedCNN(nn.Module):
