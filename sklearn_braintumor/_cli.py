@@ -382,14 +382,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
     check_writable(out)
     for path in (out, out.with_suffix(".json")):
         refuse_existing(path, overwrite=args.overwrite)
-    network, spec = export_model(_load_model(args.model, args.trusted), out, format=args.format)
+    try:
+        network, spec = export_model(_load_model(args.model, args.trusted), out,
+                                     format=args.format)  # fmt: skip
+    except TypeError as exc:  # not one network (a TwoStageClassifier, a plain scikit-learn model)
+        raise ValueError(str(exc)) from exc
     print(f"network -> {network}\npreprocessing, classes and decision rule -> {spec}")
     return 0
 
 
 _EXAMPLES = """examples:
-  braintumor predict scans/                      predict a folder with the shipped 4class model
-  braintumor models 4class                       its model card: data, figures, weak spots
+  braintumor predict scans/                      predict a folder with the shipped default model
+  braintumor models 4class-screened              its model card: data, figures, weak spots
   braintumor demo                                a HOG + SVM pipeline on the embedded sample
   braintumor reproduce recommended --data DIR    the recommended recipe on a folder with
                                                  Training/ and Testing/, with its report

@@ -21,7 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks as sklearn_checks
 
-from sklearn_braintumor.classifiers import TTAClassifier, TumorFirstClassifier
+from sklearn_braintumor.classifiers import TTAClassifier, TumorFirstClassifier, TwoStageClassifier
 from sklearn_braintumor.datasets import make_synthetic_mri
 from sklearn_braintumor.features import GLCMFeatures, HOGFeatures
 from sklearn_braintumor.preprocessing import (
@@ -60,6 +60,12 @@ ESTIMATORS = [
     StyleBalancer(random_state=0),
     TTAClassifier(make_pipeline(ImageFlattener(), LogisticRegression(max_iter=500))),
     TumorFirstClassifier(LogisticRegression(max_iter=500), negative_class=0),
+    TwoStageClassifier(
+        LogisticRegression(max_iter=500),
+        LogisticRegression(max_iter=500),
+        negative_class=0,
+        positive_label=-1,
+    ),
 ]
 SAMPLERS = [e for e in ESTIMATORS if hasattr(e, "fit_resample")]
 TABLES = [e for e in ESTIMATORS if get_tags(e).input_tags.two_d_array]
@@ -121,6 +127,16 @@ EXPECTED_FAILED_CHECKS["TumorFirstClassifier"] = {
     **{name: _NO_NEGATIVE for name in ("check_estimators_dtypes", "check_fit2d_1feature",
                                        "check_classifier_data_not_an_array",
                                        "check_classifiers_classes")},
+}  # fmt: skip
+EXPECTED_FAILED_CHECKS["TwoStageClassifier"] = {
+    "check_classifiers_train": "predict is on purpose not the argmax of predict_proba: the "
+    "screen's decision rule decides the negative class (test_two_stage.py)",
+    "check_classifiers_train(readonly_memmap=True)": "as check_classifiers_train",
+    "check_classifiers_train(readonly_memmap=True,X_dtype=float32)": "as check_classifiers_train",
+    **{name: _NO_NEGATIVE.replace("TumorFirstClassifier", "TwoStageClassifier").replace(
+        "test_cross_source.py", "test_two_stage.py")
+       for name in ("check_estimators_dtypes", "check_fit2d_1feature",
+                    "check_classifier_data_not_an_array", "check_classifiers_classes")},
 }  # fmt: skip
 
 

@@ -51,20 +51,28 @@ def unlike_mri():
 
 
 def test_registry_cards_and_budget():
-    assert list_pretrained()[0] == DEFAULT_MODEL == "4class"
-    assert set(list_pretrained()) == {"4class", "binary"}
+    assert list_pretrained()[0] == DEFAULT_MODEL == "4class-screened"
+    assert set(list_pretrained()) == {"4class-screened", "4class", "binary"}
     total = 0
     for name in list_pretrained():
         card = pretrained_card(name)
-        payload = PRETRAINED[name].weights_file.read_bytes()
-        assert hashlib.sha256(payload).hexdigest() == card["sha256"]
-        total += len(payload)
         # what a model card must say: data and licence, figures with commands, weak spots
         assert "CC0" in card["training_data"] and "not a medical device" in (
             card["not_a_medical_device"].lower()
         )
+        stages = PRETRAINED[name].stages
+        if stages:  # combines shipped models: no file, no training of its own
+            assert card["stages"] == list(stages) and "sha256" not in card
+            assert not PRETRAINED[name].weights_file.exists()
+            assert card["n_bytes"] == sum(pretrained_card(s)["n_bytes"] for s in stages)
+        else:
+            payload = PRETRAINED[name].weights_file.read_bytes()
+            assert hashlib.sha256(payload).hexdigest() == card["sha256"]
+            total += len(payload)
         for key in ("official_testing", "clean_testing", "other_source"):
-            assert card["figures"][key]["command"].startswith("braintumor reproduce")
+            assert card["figures"][key]["command"].startswith(
+                "python3 tools/build_pretrained.py" if stages else "braintumor reproduce"
+            )
         assert 0 <= card["figures"]["other_source"]["sensitivity"] <= 1
         assert card["guard"]["command"].startswith("python3 tools/build_pretrained.py")
         assert card["weak_spots"]
@@ -204,7 +212,7 @@ def test_predict_folder_is_public(model, tmp_path, test_sample):
 def test_models_command(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    assert "4class (default)" in out and "binary" in out and "not a medical device" in out
+    assert "4class-screened (default)" in out and "binary" in out and "not a medical device" in out
     assert main(["models", "4class"]) == 0
     card = capsys.readouterr().out
     for phrase in ("CC0", "held-out yes/no set", "Shift", "Not an MRI slice", "Weak spots",
@@ -231,9 +239,10 @@ def test_onnx_export_without_torchvision_prints_no_lookup_notes(tmp_path, capfd,
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
-def test_export_matches_predict_proba(model, tmp_path, test_sample, fmt):
+def test_export_matches_predict_proba(tmp_path, test_sample, fmt):
     import torch
 
+    model = load_pretrained("4class")
     out = tmp_path / ("m.onnx" if fmt == "onnx" else "m.pt")
     assert main(["export", "4class", "--format", fmt, "--out", str(out)]) == 0
     spec = json.loads(out.with_suffix(".json").read_text())
@@ -275,7 +284,7 @@ def test_export_matches_predict_proba(model, tmp_path, test_sample, fmt):
 
 def test_fine_tune_continues_from_the_pretrained_weights():
     sample = load_sample("train")
-    model = load_pretrained()
+    model = load_pretrained("4class")
     cnn = final_classifier(model)
     before = {k: v.clone() for k, v in cnn.module_.state_dict().items()}
     epochs = len(cnn.history_)
@@ -319,3 +328,27 @@ def test_prediction_runs_the_network_twice_per_image_not_three_times(model, test
         rows = list(csv.DictReader(stream))
     flags = [row["ood"] == "True" for row in rows]
     assert flags == model.predict_ood(images).tolist()
+
+
+def test_default_model_screens_with_binary_and_types_with_4class(model, test_sample):
+    """The default combines the shipped models: binary says "no tumour", 4class the type."""
+    binary, four = load_pretrained("binary"), load_pretrained("4class")
+    images = list(test_sample.images[:40])
+    predicted = model.predict(images)
+    np.testing.assert_array_equal(predicted == "notumor", binary.predict(images) == "notumor")
+    types = four.predict_proba(images)
+    tumour_types = np.array(["glioma", "meningioma", "pituitary"])
+    expected = tumour_types[types[:, [0, 1, 3]].argmax(axis=1)]
+    np.testing.assert_array_equal(predicted[predicted != "notumor"],
+                                  expected[predicted != "notumor"])  # fmt: skip
+    proba = model.predict_proba(images)
+    np.testing.assert_allclose(proba[:, 2], binary.predict_proba(images)[:, 0], atol=1e-6)
+    np.testing.assert_allclose(shift_score(model, images), shift_score(four, images))
+    assert model.threshold_ == binary.threshold_
+
+
+def test_default_model_is_not_exported_or_fine_tuned_as_one(model, tmp_path, capsys):
+    assert main(["export", "4class-screened", "--out", str(tmp_path / "m.onnx")]) != 0
+    assert "TwoStageClassifier" in capsys.readouterr().err
+    with pytest.raises(TypeError, match="fine-tune its stages"):
+        fine_tune(model, [np.zeros((64, 64), np.uint8)] * 2, ["notumor", "glioma"])

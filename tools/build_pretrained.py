@@ -7,6 +7,8 @@ its clean subset and, with ``--external``, a yes/no collection it never saw
 and writes ``NAME.btm`` (safe format) with ``NAME.json`` (checksum, figures,
 commands) into the package, plus a report folder per model and the docs'
 model-card page. On a 2-core x86 CPU each model takes about 10 minutes.
+A model that combines shipped ones (``4class-screened``) trains nothing: it
+is measured the same way once they are built, and has no file of its own.
 Each file's SHA-256 goes into ``sklearn_braintumor/pretrained/_checksums.py``
 (in code, where the card's JSON cannot change it).
 
@@ -74,6 +76,86 @@ def _build_command(external) -> str:
     )
 
 
+def _scores(predicted, truth) -> dict:
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+
+    return {
+        "accuracy": float(accuracy_score(truth, predicted)),
+        "balanced_accuracy": float(balanced_accuracy_score(truth, predicted)),
+        "macro_f1": float(f1_score(truth, predicted, average="macro")),
+    }
+
+
+def staged_card(name: str, data, external) -> dict:
+    """Measure a model that combines shipped ones (no training): the same figures as a recipe's.
+
+    Official Testing and its clean subset; the yes/no collection's images
+    without an exact or near copy among the Training images (as ``--external``
+    scores them); the shift guard (its ``estimator`` stage's) and the MRI check.
+    """
+    from sklearn_braintumor.model_selection import clean_test_mask
+    from sklearn_braintumor.pretrained import _two_stage, load_pretrained
+
+    spec = PRETRAINED[name]
+    model = _two_stage(*(load_pretrained(stage) for stage in spec.stages))
+    command = _build_command(external) + f" --models {name}"
+    labels = np.asarray(data.target_names)[data.target]
+    train, test = (np.flatnonzero(data.subset == s) for s in ("train", "test"))
+    train_images = [data.images[i] for i in train]
+    test_images = [data.images[i] for i in test]
+    predicted = model.predict(test_images)
+    clean = clean_test_mask(train_images, test_images)
+    figures = {
+        "official_testing": {**_scores(predicted, labels[test]), "command": command},
+        "clean_testing": {**_scores(predicted[clean], labels[test][clean]), "command": command},
+    }
+    negative = str(model.negative_class)
+    guard = {
+        "rate": final_classifier(model).ood_rate,
+        "testing_shifted": float(np.mean(shift_score(model, test_images) >= 1)),
+        "testing_not_mri": float(not_mri(test_images).mean()),
+        "n_testing": len(test_images),
+        "command": command,
+    }
+    if external is not None:
+        other = list(external.images)
+        keep = clean_test_mask(train_images, other)
+        tumor = external.tumor_mask()
+        found = model.predict([im for im, k in zip(other, keep, strict=True) if k]) != negative
+        figures["other_source"] = {
+            "source": external.name,
+            "sensitivity": float(found[tumor[keep]].mean()),
+            "specificity": float((~found[~tumor[keep]]).mean()) if (~tumor[keep]).any() else None,
+            "n_tumor": int(tumor[keep].sum()),
+            "n_healthy": int((~tumor[keep]).sum()),
+            "n_copies": int((~keep).sum()),
+            "held_out": False,
+            "command": command,
+        }
+        guard["other_source_shifted"] = float(np.mean(shift_score(model, other) >= 1))
+        guard["other_source_not_mri"] = float(not_mri(other).mean())
+        guard["other_source"] = external.name
+        guard["n_other_source"] = len(other)
+    stages = [pretrained_card(stage) for stage in spec.stages]
+    return {
+        "n_bytes": sum(stage["n_bytes"] for stage in stages),
+        "classes": [str(c) for c in model.classes_],
+        "negative_class": negative,
+        "threshold": float(model.screen_.threshold_),
+        "figures": figures,
+        "guard": guard,
+        "fit_seconds": sum(stage["fit_seconds"] for stage in stages),
+        "hardware": stages[0]["hardware"],
+        "build_command": _build_command(external),
+        "built": datetime.date.today().isoformat(),
+        "versions": {
+            "sklearn-braintumor": sklearn_braintumor.__version__,
+            "torch": torch.__version__,
+            "scikit-learn": sklearn.__version__,
+        },
+    }
+
+
 def write_checksums(digests: dict[str, str]) -> None:
     """Record the shipped files' SHA-256 in the package's code (``_checksums.py``)."""
     path = ROOT / "sklearn_braintumor" / "pretrained" / "_checksums.py"
@@ -86,7 +168,7 @@ def write_checksums(digests: dict[str, str]) -> None:
 def resave(names) -> None:
     """Write the shipped models again in the current safe format: same weights, new bytes."""
     digests = dict(SHA256)
-    for name in names:
+    for name in (n for n in names if not PRETRAINED[n].stages):  # no file of their own
         target = PRETRAINED[name].weights_file
         model = load(target)  # an older format version still loads
         save(model, target)
@@ -129,8 +211,15 @@ def main(argv=None) -> int:
     external = load_source_data(args.external) if args.external else None
     data_name = "FOLDER"
     digests = dict(SHA256)
-    for name in args.models:
+    # a model that combines others is measured after they are built
+    for name in sorted(args.models, key=lambda n: bool(PRETRAINED[n].stages)):
         spec = PRETRAINED[name]
+        if spec.stages:
+            print(f"== {name}: {' + '.join(spec.stages)}", flush=True)
+            card = staged_card(name, data, external)
+            atomic_write_text(MODELS_DIR / f"{name}.json", json.dumps(card, indent=2) + "\n")
+            print(json.dumps({k: card[k] for k in ("figures", "guard")}, indent=2), flush=True)
+            continue
         recipe = get_recipe(spec.recipe)
         command = (
             f"braintumor reproduce {recipe.name} --data {data_name} --seeds 1 --device cpu"

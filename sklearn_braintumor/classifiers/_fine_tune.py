@@ -41,7 +41,7 @@ def fine_tune(model, X, y, **params):
     >>> from sklearn_braintumor.datasets import load_sample
     >>> from sklearn_braintumor.pretrained import load_pretrained
     >>> sample = load_sample("train")
-    >>> model = load_pretrained()
+    >>> model = load_pretrained("4class")
     >>> X, y = list(sample.images[::10]), np.asarray(sample.target_names)[sample.target[::10]]
     >>> model = fine_tune(model, X, y, max_epochs=1, lr=1e-4, verbose=0)
     >>> len(model.predict(X))
@@ -54,6 +54,13 @@ def fine_tune(model, X, y, **params):
     from ._tumor_first import TumorFirstClassifier
 
     *chain, step = nesting(model)
+    two_stage = next((s for s in chain if hasattr(s, "screen_")), None)
+    if two_stage is not None:
+        raise TypeError(
+            f"fine_tune trains one network; a {type(two_stage).__name__} holds two: fine-tune "
+            "its stages (screen_ and estimator_, or the models it was built from) and combine "
+            "them again"
+        )
     if not isinstance(step, CNNClassifier):
         raise TypeError(
             f"fine_tune takes a fitted CNNClassifier, a pipeline ending in one or the "

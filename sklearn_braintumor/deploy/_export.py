@@ -109,6 +109,12 @@ def _parts(model) -> dict:
         else:
             step = wrapper  # an unknown wrapper: refused below
             break
+    if hasattr(step, "screen_"):
+        raise TypeError(
+            f"cannot export a {type(step).__name__} as one network: it holds two; export its "
+            "stages (screen_ and estimator_; for the shipped 4class-screened model, the binary "
+            "and 4class models) one by one"
+        )
     if not isinstance(step, CNNClassifier):
         raise TypeError(
             f"cannot export a {type(step).__name__}: export takes a fitted CNNClassifier, a "
@@ -157,7 +163,8 @@ def export_model(model, path: str | os.PathLike, *, format: str = "onnx") -> tup
     >>> from sklearn_braintumor.pretrained import load_pretrained
     >>> from sklearn_braintumor.deploy import export_model
     >>> folder = Path(tempfile.mkdtemp())
-    >>> network, spec = export_model(load_pretrained(), folder / "4class.pt", format="torchscript")
+    >>> model = load_pretrained("4class")
+    >>> network, spec = export_model(model, folder / "4class.pt", format="torchscript")
     >>> spec.name
     '4class.json'
     """

@@ -107,7 +107,7 @@ def grad_cam(estimator, images, target=None, *, batch_size: int = 32) -> np.ndar
     >>> from sklearn_braintumor.inspection import grad_cam
     >>> from sklearn_braintumor.pretrained import load_pretrained
     >>> images = load_sample("test").images[:2]
-    >>> heatmaps = grad_cam(load_pretrained(), images)
+    >>> heatmaps = grad_cam(load_pretrained("4class"), images)
     >>> heatmaps.shape, float(heatmaps.max()) <= 1.0
     ((2, 224, 224), True)
     """
@@ -195,7 +195,7 @@ def plot_grad_cam(estimator, images, target=None, *, ncols: int = 4, alpha: floa
     >>> from sklearn_braintumor.pretrained import load_pretrained
     >>> test = load_sample("test")
     >>> truth = np.asarray(test.target_names)[test.target[:2]]
-    >>> figure = plot_grad_cam(load_pretrained(), test.images[:2], y_true=truth, ncols=2)
+    >>> figure = plot_grad_cam(load_pretrained("4class"), test.images[:2], y_true=truth, ncols=2)
     >>> figure.axes[0].get_title().splitlines()[0]
     'true glioma'
     """

@@ -4,11 +4,14 @@ Each model is a fitted estimator in the library's safe model format (no code
 runs when it loads), checked against the SHA-256 recorded when it was built.
 It takes what its recipe's pipeline takes: a list of grayscale images of any
 size (uint8, as read by :func:`~sklearn_braintumor.datasets.read_image`), and
-it crops, resizes and scales them itself.
+it crops, resizes and scales them itself. ``4class-screened``, the default,
+has no file of its own: it combines the other two
+(:class:`~sklearn_braintumor.classifiers.TwoStageClassifier`), the ``binary``
+model deciding tumour / no tumour and the ``4class`` model the tumour type.
 
 >>> from sklearn_braintumor.pretrained import list_pretrained, load_pretrained
 >>> list_pretrained()
-['4class', 'binary']
+['4class-screened', '4class', 'binary']
 >>> model = load_pretrained("4class")
 >>> model.classes_.tolist()
 ['glioma', 'meningioma', 'notumor', 'pituitary']
@@ -17,6 +20,8 @@ it crops, resizes and scales them itself.
 from __future__ import annotations
 
 import hashlib
+
+import numpy as np
 
 from ._checksums import SHA256
 from ._registry import DEFAULT_MODEL, NOT_A_DEVICE, PRETRAINED, TRAINING_DATA
@@ -33,7 +38,7 @@ def list_pretrained() -> list[str]:
     --------
     >>> from sklearn_braintumor.pretrained import list_pretrained
     >>> list_pretrained()[0]
-    '4class'
+    '4class-screened'
     """
     return list(PRETRAINED)
 
@@ -49,7 +54,7 @@ def pretrained_card(name: str = DEFAULT_MODEL) -> dict:
 
     Parameters
     ----------
-    name : str, default="4class"
+    name : str, default="4class-screened"
 
     Returns
     -------
@@ -77,7 +82,7 @@ def pretrained_card(name: str = DEFAULT_MODEL) -> dict:
         "not_a_medical_device": NOT_A_DEVICE,
         "weak_spots": list(spec.weak_spots),
         **spec.card(),
-        "sha256": SHA256[spec.name],
+        **({"stages": list(spec.stages)} if spec.stages else {"sha256": SHA256[spec.name]}),
     }
 
 
@@ -92,7 +97,7 @@ def load_pretrained(name: str = DEFAULT_MODEL):
 
     Parameters
     ----------
-    name : str, default="4class"
+    name : str, default="4class-screened"
         One of :func:`list_pretrained`.
 
     Returns
@@ -123,6 +128,8 @@ def load_pretrained(name: str = DEFAULT_MODEL):
 
     spec = _spec(name)
     spec.card()  # a missing card says how to build the model
+    if spec.stages:
+        return _two_stage(*(load_pretrained(stage) for stage in spec.stages))
     data = spec.weights_file.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != SHA256[name]:
@@ -132,6 +139,21 @@ def load_pretrained(name: str = DEFAULT_MODEL):
             "was changed or damaged; reinstall sklearn-braintumor",
         )
     return loads(data, source=str(spec.weights_file))
+
+
+def _two_stage(screen, estimator):
+    """Combine two fitted shipped models: ``screen`` says "no tumour", ``estimator`` the type."""
+    from sklearn.frozen import FrozenEstimator
+
+    from ..classifiers import TwoStageClassifier
+
+    negative = estimator.negative_class
+    positive = next(c for c in screen.classes_.tolist() if c != negative)
+    model = TwoStageClassifier(FrozenEstimator(screen), FrozenEstimator(estimator),
+                               negative_class=negative, positive_label=positive)  # fmt: skip
+    # frozen stages train nothing: fit only checks that their classes fit together
+    classes = estimator.classes_
+    return model.fit(np.zeros((len(classes), 1)), classes)
 
 
 __all__ = [

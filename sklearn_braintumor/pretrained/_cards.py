@@ -7,6 +7,32 @@ def _pct(value) -> str:
     return "–" if value is None else f"{100 * value:.1f} %"
 
 
+def _own_lines(card: dict) -> list[str]:
+    """Return the recipe and file lines of a model with its own network."""
+    return [
+        f"- **Recipe**: `{card['recipe']}` (`braintumor list` describes it), quick profile, "
+        f"seed 0; {card['negative_class']} only at a probability of at least "
+        f"{card['threshold']:.3f}; trained in "
+        f"{card['fit_seconds'] / 60:.1f} min on a {card['hardware']}.",
+        f"- **File**: {card['n_bytes'] / 1e6:.2f} MB, safe model format, SHA-256 "
+        f"`{card['sha256']}` (checked on every load).",
+    ]
+
+
+def _staged_lines(card: dict) -> list[str]:
+    """Return how a model that combines shipped ones decides, and where its weights are."""
+    screen, estimator = card["stages"]
+    return [
+        f"- **Built from**: the `{screen}` model decides tumour / no tumour "
+        f"({card['negative_class']} only at a probability of at least "
+        f"{card['threshold']:.3f}); the `{estimator}` model names the tumour type "
+        f"(`TwoStageClassifier`). Both trained in {card['fit_seconds'] / 60:.1f} min "
+        f"together on a {card['hardware']}.",
+        f"- **File**: none of its own; the `{screen}` and `{estimator}` files "
+        f"({card['n_bytes'] / 1e6:.2f} MB together), each checked on every load.",
+    ]
+
+
 def render_card(card: dict) -> str:
     """Return one model card as Markdown."""
     figures, guard = card.get("figures", {}), card.get("guard", {})
@@ -17,13 +43,8 @@ def render_card(card: dict) -> str:
         "",
         f"- **Classes**: {', '.join(card['classes'])}",
         f"- **Training data**: {card['training_data']}.",
-        f"- **Recipe**: `{card['recipe']}` (`braintumor list` describes it), quick profile, "
-        f"seed 0; {card['negative_class']} only at a probability of at least "
-        f"{card['threshold']:.3f}; trained in "
-        f"{card['fit_seconds'] / 60:.1f} min on a {card['hardware']}.",
+        *(_staged_lines(card) if card.get("stages") else _own_lines(card)),
         f"- **Rebuild**: `{card['build_command']}` (from a clone of the repository).",
-        f"- **File**: {card['n_bytes'] / 1e6:.2f} MB, safe model format, SHA-256 "
-        f"`{card['sha256']}` (checked on every load).",
         f"- **Intended use**: {card['intended_use']}",
         f"- **{card['not_a_medical_device']}**",
         "",

@@ -34,6 +34,11 @@ class PretrainedSpec:
         One line for ``braintumor models``.
     intended_use : str
     weak_spots : tuple of str
+    stages : tuple of str
+        For a model that combines shipped models instead of training its own
+        network: their names, the screen first (see
+        :class:`~sklearn_braintumor.classifiers.TwoStageClassifier`). Such a
+        model has no file of its own, only its measured card.
     """
 
     name: str
@@ -41,6 +46,7 @@ class PretrainedSpec:
     summary: str
     intended_use: str
     weak_spots: tuple[str, ...] = field(default_factory=tuple)
+    stages: tuple[str, ...] = ()
 
     @property
     def weights_file(self) -> Path:
@@ -91,6 +97,18 @@ PRETRAINED = {
     spec.name: spec
     for spec in (
         PretrainedSpec(
+            name="4class-screened",
+            recipe="recommended-binary, then recommended",
+            summary="glioma / meningioma / pituitary / notumor: the binary model decides "
+            "tumour / no tumour, the 4class model names the tumour type",
+            intended_use="Predicting a folder of 2D brain MRI slices in research and teaching "
+            "when missing a tumour costs more than a false alarm: of the shipped models, it "
+            "finds the most tumours in scans of another collection. Fine-tune or export its "
+            "two stages (the 4class and binary models) separately.",
+            weak_spots=_COMMON_WEAK_SPOTS,
+            stages=("binary", "4class"),
+        ),
+        PretrainedSpec(
             name="4class",
             recipe="recommended",
             summary="glioma / meningioma / pituitary / notumor, GBMNet at 64 px with flip "
@@ -111,4 +129,4 @@ PRETRAINED = {
         ),
     )
 }
-DEFAULT_MODEL = "4class"
+DEFAULT_MODEL = "4class-screened"
