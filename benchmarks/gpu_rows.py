@@ -56,8 +56,8 @@ ROWS = [
     *[(f"liaqat-{name.lower()}-paper", "liaqat", f"{name} (random init)",
        "C, 4-class set binarized, 224 px, SGD 1e-4, 30 epochs")
       for name in ("DenseNet121", "ResNet101", "ResNet152", "VGG16")],
-    ("recommended-paper", "recommended", "GBMNet, recommended schedule",
-     "recommended, 4-class set, 128 px, 120 epochs"),
+    ("recommended-paper", "recommended", "GBMNet, screened",
+     "recommended (two networks), 4-class set, 128 px, 120 epochs"),
 ]  # fmt: skip
 SETTINGS = {  # per mode: sizes, images per size, epochs per round, batch size, rounds
     "gpu": {"sizes": (64, 128, 256), "images": 8192, "epochs": 3, "batch": 256, "rounds": 3},

@@ -282,7 +282,7 @@ def test_recipe_scored_on_another_collection_drops_copies_first(tmp_path):
     assert "| other source: yesno |" in text and "## Other sources" in text
     assert "source told apart" in text
     saved = json.loads((out / "results.json").read_text())
-    assert saved["other_sources"]["summary"]["GBMNet, recommended schedule"]["yesno"]
+    assert saved["other_sources"]["summary"]["GBMNet, screened"]["yesno"]
     # 4-class predictions collapse to tumour / no tumour
     assert collapse(["glioma", "notumor", "pituitary", "no_tumor"]).tolist() == [
         True, False, True, False,
@@ -327,7 +327,7 @@ def test_cli_reproduce_external_and_evaluate(folders, tmp_path, capsys, monkeypa
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "scored on: yesno" in printed and "other source: yesno" in printed
-    model = out / "models" / "gbmnet-recommended-schedule.btm"
+    model = out / "models" / "gbmnet-screened.btm"
     report = tmp_path / "eval.json"
     assert main(["evaluate", str(model), str(folders / "yesno"), "--map", "yes=tumor,no=notumor",
                  "--json", str(report)]) == 0  # fmt: skip

@@ -64,7 +64,7 @@ def test_registry_and_lookup():
     assert names[:5] == ["liu", "barone", "liaqat", "gbmnet", "li"]
     letters = [RECIPES[name].letter for name in names]
     assert letters == sorted(letters, key=lambda letter: (letter == "", letter))
-    assert {"recommended", "recommended-binary"} <= set(names)
+    assert {"recommended", "recommended-4class", "recommended-binary"} <= set(names)
     assert get_recipe("D") is RECIPES["gbmnet"] and get_recipe("e") is RECIPES["li"]
     with pytest.raises(ValueError, match=r"unknown recipe 'alexnet'; known: liu \(A\)"):
         get_recipe("alexnet")
@@ -118,6 +118,23 @@ def _config(recipe):
     return RunConfig("quick", recipe.profiles["quick"], 0, "cpu", 0)
 
 
+def test_recommended_screens_with_the_binary_recipe_and_types_with_the_4class_one():
+    from sklearn_braintumor.classifiers import TwoStageClassifier
+
+    def params(estimator):
+        return {k: repr(v) for k, v in estimator.get_params().items()}
+
+    config = _config(RECIPES["recommended"])
+    model = RECIPES["recommended"].models(config)[0].build(config)
+    assert isinstance(model, TwoStageClassifier) and model.n_jobs == 2
+    for stage, name in ((model.screen, "recommended-binary"),
+                        (model.estimator, "recommended-4class")):  # fmt: skip
+        alone = RECIPES[name].models(config)[0].build(config)
+        assert params(stage) == params(alone), name
+    assert "TwoStageClassifier" in RECIPES["recommended"].protocol
+    assert RECIPES["recommended"].coarse_training
+
+
 def test_unavailable_rows_are_reported_not_invented():
     recipe = tiny(RECIPES["gbmnet"])
     result = run_recipe(recipe, phantom_data(), device="cpu", log=lambda line: None)
@@ -132,7 +149,7 @@ def test_seeds_give_mean_and_std(tmp_path):
     result = run_recipe(tiny(RECIPES["recommended"]), phantom_data(), seeds=2, device="cpu",
                         log=lambda line: None)  # fmt: skip
     assert [r["seed"] for r in result.records] == [0, 0, 1, 1]
-    stats = report_module.aggregate(result)["paper"]["GBMNet, recommended schedule"]
+    stats = report_module.aggregate(result)["paper"]["GBMNet, screened"]
     mean, std, n = stats["accuracy"]
     values = [r["metrics"]["accuracy"] for r in result.records if r["arm"] == "paper"]
     assert (
@@ -275,7 +292,7 @@ def test_cli_reproduce(tmp_path, capsys, monkeypatch):
     from sklearn_braintumor.datasets import load_sample
     from sklearn_braintumor.utils import load
 
-    model = load(out / "models" / "gbmnet-recommended-schedule.btm")
+    model = load(out / "models" / "gbmnet-screened.btm")
     assert list(model.classes_) == NAMES  # class names, not indices, for `braintumor predict`
     assert set(model.predict(load_sample("test").images[:5])) <= set(NAMES)
     assert main(argv) == 1  # an existing report is refused before anything runs

@@ -31,6 +31,26 @@ def fitted():
     return LogisticRegression(max_iter=1000).fit(X[:200], labels[:200]), X[200:], labels[200:]
 
 
+def test_a_decision_rule_on_probabilities_is_applied_to_one_pass(fitted):
+    from sklearn_braintumor.classifiers import TumorFirstClassifier
+
+    clf, X, y = fitted
+    rule = TumorFirstClassifier(clf, negative_class="pituitary", threshold=0.8).fit(X, y)
+    calls = []
+    original = type(clf).predict_proba
+
+    def counting(self, X):
+        calls.append(len(X))
+        return original(self, X)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(clf), "predict_proba", counting)
+        report = evaluation_report(rule, X, y)
+    assert calls == [len(X)]  # predict did not run the model again
+    assert report.accuracy == pytest.approx(np.mean(rule.predict(X) == y))
+    assert report.accuracy != pytest.approx(np.mean(clf.predict(X) == y))  # the rule's decisions
+
+
 def test_values_equal_scikit_learn(fitted):
     clf, X, y = fitted
     report = evaluation_report(clf, X, y)

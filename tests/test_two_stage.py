@@ -77,6 +77,19 @@ def test_fit_trains_both_stages_on_their_labels():
         model.threshold_  # noqa: B018
 
 
+def test_stages_fitted_side_by_side_match_those_fitted_in_turn():
+    X, y = blobs()
+    in_turn = TwoStageClassifier(LogisticRegression(), LogisticRegression()).fit(X, y)
+    # two worker processes: the fitted stages come back to this process
+    side_by_side = clone(in_turn).set_params(n_jobs=2).fit(X, y)
+    for a, b in ((in_turn.screen_, side_by_side.screen_),
+                 (in_turn.estimator_, side_by_side.estimator_)):  # fmt: skip
+        np.testing.assert_allclose(a.coef_, b.coef_)
+    np.testing.assert_array_equal(side_by_side.predict(X), in_turn.predict(X))
+    with pytest.raises(ValueError, match="'n_jobs' parameter"):
+        clone(in_turn).set_params(n_jobs="two").fit(X, y)
+
+
 def test_frozen_stages_are_not_retrained():
     X, y = blobs()
     screen = LogisticRegression().fit(X, np.where(y == "notumor", "notumor", "tumor"))

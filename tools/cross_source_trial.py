@@ -1,6 +1,7 @@
 r"""One measured variant of the recommended recipe on scans of another collection.
 
-Fits the ``recommended-binary`` (or ``recommended``) recipe's model on the
+Fits the ``recommended-binary`` (or ``recommended-4class``, or the two-network
+``recommended``) recipe's model on the
 4-class set's official Training split, with parameters changed by
 ``--set NAME=EXPRESSION`` (``set_params`` names of the recipe's estimator,
 the expression evaluated with ``sklearn_braintumor``'s public names in
@@ -83,7 +84,8 @@ def main(argv=None) -> None:
     parser.add_argument("--data", type=Path, required=True, help="folder with Training/, Testing/")
     parser.add_argument("--yes-no", type=Path, required=True, help="folder with yes/ and no/")
     parser.add_argument("--recipe", default="recommended-binary",
-                        choices=["recommended-binary", "recommended"])  # fmt: skip
+                        choices=["recommended-binary", "recommended-4class",
+                                 "recommended"])  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--profile", default="quick", choices=["quick", "tiny"])
     parser.add_argument("--set", dest="settings", action="append", default=[],

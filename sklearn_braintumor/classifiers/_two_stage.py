@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.multiclass import check_classification_targets
@@ -12,6 +14,11 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._ood import GuardDelegationMixin
 from ._tumor_first import decide
+
+
+def _fit_stage(estimator, X, y, fit_params: dict):
+    """Fit one stage (a module-level function: joblib's workers import it)."""
+    return estimator.fit(X, y, **fit_params)
 
 
 class TwoStageClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator):
@@ -48,6 +55,13 @@ class TwoStageClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator):
     positive_label : label, default="tumor"
         The screen's other class (every label but ``negative_class`` becomes
         it when the screen is fitted).
+    n_jobs : int or None, default=None
+        Stages fitted at the same time (joblib): ``None`` fits them one after
+        the other, ``2`` both at once, each in a worker process of its own.
+        joblib's default, process-based backend gives each worker
+        ``cpu_count // n_jobs`` torch threads, so two networks on a 2-core
+        CPU train side by side on one thread each instead of sharing two
+        threads in turn.
 
     Attributes
     ----------
@@ -93,13 +107,16 @@ class TwoStageClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator):
         "estimator": [HasMethods(["fit", "predict_proba"])],
         "negative_class": "no_validation",
         "positive_label": "no_validation",
+        "n_jobs": [Integral, None],
     }
 
-    def __init__(self, screen, estimator, *, negative_class="notumor", positive_label="tumor"):
+    def __init__(self, screen, estimator, *, negative_class="notumor", positive_label="tumor",
+                 n_jobs=None):  # fmt: skip
         self.screen = screen
         self.estimator = estimator
         self.negative_class = negative_class
         self.positive_label = positive_label
+        self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=False)  # the stages are checked
     def fit(self, X, y, **fit_params):
@@ -133,8 +150,10 @@ class TwoStageClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator):
             [self.negative_class if label == self.negative_class else self.positive_label
              for label in y.tolist()]
         )  # fmt: skip
-        self.screen_ = clone(self.screen).fit(X, grouped, **fit_params)
-        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        self.screen_, self.estimator_ = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_stage)(clone(stage), X, labels, fit_params)
+            for stage, labels in ((self.screen, grouped), (self.estimator, y))
+        )
         self.classes_ = np.asarray(self.estimator_.classes_)
         for name, classes in (("screen", self.screen_.classes_), ("estimator", self.classes_)):
             if self.negative_class not in np.asarray(classes).tolist():

@@ -36,8 +36,9 @@ def _discover() -> dict:
 
 RECIPES = _discover()
 """The recipes by name, found in this package's modules: the papers' in their order (A to E),
-then the library's own (``recommended``, ``recommended-binary``: the recipes of the shipped
-pretrained models)."""
+then the library's own (``recommended``, whose two networks are those of
+``recommended-binary`` and ``recommended-4class``: the recipes of the shipped pretrained
+models)."""
 
 
 def get_recipe(name: str) -> Recipe:

@@ -463,7 +463,7 @@ def run_recipe(
     if externals or extras:
         log("confound audit: telling the collections apart within tumour / no tumour")
         untrained = [e for e in externals if e.data.file_list_hash not in trained_on]
-        audit = xs.audit(data, images, [*extras, *untrained])
+        audit = xs.audit(data, images, [*extras, *untrained], main_hashes)
     source_notes: list = []
     if recipe.coarse_training and not extras:
         log(ONE_COLLECTION)

@@ -105,17 +105,17 @@ def score(estimator, source: SourceSet, keep: np.ndarray) -> tuple[dict, np.ndar
     return metrics, index[tumor & ~predicted_tumor]
 
 
-def audit(data: ExperimentData, images, sources: list[SourceSet]) -> dict | None:
+def audit(data: ExperimentData, images, sources: list[SourceSet], main_hashes) -> dict | None:
     """Run the confound audit: how well collections are told apart within tumour / no tumour.
 
-    External images with a copy in the recipe's data are left out first (a
-    copy cannot be told apart, and would hide the difference).
+    External images with a copy in the recipe's data (``main_hashes``: the
+    pHashes of ``images``) are left out first (a copy cannot be told apart,
+    and would hide the difference).
     """
     from ..model_selection import source_audit
 
     if not sources:
         return None
-    main_hashes = image_hashes(images, "phash")
     parts = [(data.name, images, data.tumor_mask())]
     for source in sources:
         keep = np.flatnonzero(~copies(source.hashes, main_hashes))

@@ -426,11 +426,18 @@ def _figures(result: RunResult, folder: Path) -> list:
     return written
 
 
-def _grad_cam_model(result: RunResult, name: str):
-    """Return a model's paper-protocol pipeline if it ends in a CNN Grad-CAM can read."""
+def _grad_cam_model(result: RunResult, name: str, *, screen: bool = False):
+    """Return a model's paper-protocol pipeline if it ends in a CNN Grad-CAM can read.
+
+    ``screen``: of a two-stage model, the network that decides "no tumour"
+    (``screen_``) instead of the one that names the type.
+    """
     from ..utils._traversal import unwrap
 
-    estimator = unwrap(result.estimators.get(("paper", name)))
+    estimator = result.estimators.get(("paper", name))
+    if screen and hasattr(estimator, "screen_"):
+        estimator = estimator.screen_
+    estimator = unwrap(estimator)
     steps = getattr(estimator, "steps", None)
     last = steps[-1][1] if steps else estimator
     return estimator if hasattr(getattr(last, "module_", None), "gradcam_layer") else None
@@ -441,7 +448,7 @@ def _misses_figure(result: RunResult, name: str, source, path: Path) -> str | No
     from ..inspection import plot_grad_cam
     from ._data import take
 
-    estimator = _grad_cam_model(result, name)
+    estimator = _grad_cam_model(result, name, screen=True)  # the network that said so
     missed = result.misses.get(source.name, np.zeros(0, dtype=int))[:8]
     if estimator is None or not len(missed):
         return None

@@ -232,7 +232,11 @@ def evaluation_report(estimator, X, y, *, target_names=None, n_bins: int = 10) -
     Parameters
     ----------
     estimator : fitted classifier or pipeline
-        Probabilities are used when it has ``predict_proba``.
+        Probabilities are used when it has ``predict_proba``; the decisions
+        are ``predict_from_proba`` of them where it has that method
+        (:class:`~sklearn_braintumor.classifiers.TumorFirstClassifier`,
+        :class:`~sklearn_braintumor.classifiers.TwoStageClassifier`: the same
+        decisions as ``predict``, with one pass over ``X``), else ``predict``.
     X : array-like
         Inputs the estimator takes (images for the library's pipelines).
     y : array-like of shape (n_samples,)
@@ -267,7 +271,11 @@ def evaluation_report(estimator, X, y, *, target_names=None, n_bins: int = 10) -
     if len(names) != len(classes):
         raise ValueError(f"got {len(names)} target_names for {len(classes)} classes")
     y_proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
-    y_pred = np.asarray(estimator.predict(X))  # predict, not argmax(proba): they can differ
+    if y_proba is not None and hasattr(estimator, "predict_from_proba"):
+        # the model's own decision rule on the probabilities at hand: one pass, not two
+        y_pred = np.asarray(estimator.predict_from_proba(y_proba))
+    else:  # predict, not argmax(proba): they can differ
+        y_pred = np.asarray(estimator.predict(X))
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=classes, zero_division=0
     )

@@ -26,8 +26,9 @@ def _staged_lines(card: dict) -> list[str]:
         f"- **Built from**: the `{screen}` model decides tumour / no tumour "
         f"({card['negative_class']} only at a probability of at least "
         f"{card['threshold']:.3f}); the `{estimator}` model names the tumour type "
-        f"(`TwoStageClassifier`). Both trained in {card['fit_seconds'] / 60:.1f} min "
-        f"together on a {card['hardware']}.",
+        f"(`TwoStageClassifier`). The recipe `{card['recipe']}` trains the two at once; "
+        f"these were trained one after the other, {card['fit_seconds'] / 60:.1f} min in all "
+        f"on a {card['hardware']}.",
         f"- **File**: none of its own; the `{screen}` and `{estimator}` files "
         f"({card['n_bytes'] / 1e6:.2f} MB together), each checked on every load.",
     ]

@@ -98,7 +98,7 @@ PRETRAINED = {
     for spec in (
         PretrainedSpec(
             name="4class-screened",
-            recipe="recommended-binary, then recommended",
+            recipe="recommended",
             summary="glioma / meningioma / pituitary / notumor: the binary model decides "
             "tumour / no tumour, the 4class model names the tumour type",
             intended_use="Predicting a folder of 2D brain MRI slices in research and teaching "
@@ -110,7 +110,7 @@ PRETRAINED = {
         ),
         PretrainedSpec(
             name="4class",
-            recipe="recommended",
+            recipe="recommended-4class",
             summary="glioma / meningioma / pituitary / notumor, GBMNet at 64 px with flip "
             "test-time augmentation and a tumour-first decision",
             intended_use="A baseline for research and teaching on 2D brain MRI slices: "
