@@ -86,6 +86,19 @@ def _scores(predicted, truth) -> dict:
     }
 
 
+def _provenance(external) -> dict:
+    """Return the card's build command, date and the versions that built it."""
+    return {
+        "build_command": _build_command(external),
+        "built": datetime.date.today().isoformat(),
+        "versions": {
+            "sklearn-braintumor": sklearn_braintumor.__version__,
+            "torch": torch.__version__,
+            "scikit-learn": sklearn.__version__,
+        },
+    }
+
+
 def staged_card(name: str, data, external) -> dict:
     """Measure a model that combines shipped ones (no training): the same figures as a recipe's.
 
@@ -146,13 +159,7 @@ def staged_card(name: str, data, external) -> dict:
         "guard": guard,
         "fit_seconds": sum(stage["fit_seconds"] for stage in stages),
         "hardware": stages[0]["hardware"],
-        "build_command": _build_command(external),
-        "built": datetime.date.today().isoformat(),
-        "versions": {
-            "sklearn-braintumor": sklearn_braintumor.__version__,
-            "torch": torch.__version__,
-            "scikit-learn": sklearn.__version__,
-        },
+        **_provenance(external),
     }
 
 
@@ -264,13 +271,7 @@ def main(argv=None) -> int:
             "guard": guard,
             "fit_seconds": next(r["fit_seconds"] for r in runs if r["fit_seconds"]),
             "hardware": "2-core x86 CPU, one torch thread",
-            "build_command": _build_command(external),
-            "built": datetime.date.today().isoformat(),
-            "versions": {
-                "sklearn-braintumor": sklearn_braintumor.__version__,
-                "torch": torch.__version__,
-                "scikit-learn": sklearn.__version__,
-            },
+            **_provenance(external),
         }
         atomic_write_text(MODELS_DIR / f"{name}.json", json.dumps(card, indent=2) + "\n")
         print(json.dumps({"sha256": digests[name]} | {k: card[k] for k in
