@@ -157,10 +157,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from .experiments import RECIPES
 
     print("recipes (braintumor reproduce NAME; a paper's letter works too):\n")
-    for recipe in RECIPES.values():
-        label = f"{recipe.name} ({recipe.letter})" if recipe.letter else recipe.name
-        print(f"  {label:<15} {recipe.title}")
-        print(f"  {'':<15} {recipe.task}; paper's data: {recipe.data}")
+    labels = {name: f"{name} ({r.letter})" if r.letter else name for name, r in RECIPES.items()}
+    width = max(map(len, labels.values()))  # every title starts in the same column
+    for name, recipe in RECIPES.items():
+        print(f"  {labels[name]:<{width}} {recipe.title}")
+        print(f"  {'':<{width}} {recipe.task}; paper's data: {recipe.data}")
     return 0
 
 

@@ -272,6 +272,10 @@ def test_cli_list(capsys):
     for recipe in RECIPES.values():
         assert recipe.name in out and recipe.title in out
     assert "gbmnet (D)" in out
+    # every title starts in the same column, after the longest name
+    starts = {line.index(recipe.title) for recipe in RECIPES.values()
+              for line in out.splitlines() if recipe.title in line}  # fmt: skip
+    assert len(starts) == 1
 
 
 def test_cli_reproduce(tmp_path, capsys, monkeypatch):
