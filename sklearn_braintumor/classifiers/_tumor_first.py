@@ -26,6 +26,13 @@ def decide(estimator, proba) -> np.ndarray:
     return np.asarray(estimator.classes_)[np.argmax(proba, axis=1)]
 
 
+def most_probable_other(proba: np.ndarray, negative: int) -> np.ndarray:
+    """Return, per row, the index of the most probable class other than ``negative``."""
+    others = np.array(proba, dtype=float, copy=True)
+    others[:, negative] = -np.inf
+    return others.argmax(axis=1)
+
+
 class TumorFirstClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator):
     """Call a scan "no tumour" only when that class holds most of the probability.
 
@@ -194,9 +201,8 @@ class TumorFirstClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator)
         check_is_fitted(self, "estimator_")
         proba = np.asarray(proba, dtype=float)
         negative = self.classes_.tolist().index(self.negative_class)
-        others = proba.copy()
-        others[:, negative] = -np.inf
-        choice = np.where(proba[:, negative] >= self.threshold_, negative, others.argmax(axis=1))
+        other = most_probable_other(proba, negative)
+        choice = np.where(proba[:, negative] >= self.threshold_, negative, other)
         return self.classes_[choice]
 
     def predict(self, X) -> np.ndarray:

@@ -13,7 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._ood import GuardDelegationMixin
-from ._tumor_first import decide
+from ._tumor_first import decide, most_probable_other
 
 
 def _fit_stage(estimator, X, y, fit_params: dict):
@@ -242,9 +242,8 @@ class TwoStageClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator):
         p_screen[:, screen_negative] = proba[:, negative]
         p_screen[:, 1 - screen_negative] = 1.0 - proba[:, negative]
         healthy = decide(self.screen_, p_screen) == self.screen_.classes_[screen_negative]
-        others = proba.copy()
-        others[:, negative] = -np.inf
-        return np.where(healthy, self.classes_[negative], self.classes_[others.argmax(axis=1)])
+        other = self.classes_[most_probable_other(proba, negative)]
+        return np.where(healthy, self.classes_[negative], other)
 
     def predict(self, X) -> np.ndarray:
         """Return ``negative_class`` where the screen predicts it, else the most probable type.
