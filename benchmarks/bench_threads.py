@@ -23,10 +23,9 @@ import sys
 import time
 
 import torch
+from _sample import cropped_sample
 
 from sklearn_braintumor.classifiers import CNNClassifier
-from sklearn_braintumor.datasets import load_sample
-from sklearn_braintumor.preprocessing import BrainCrop, Resize
 
 
 def epoch_seconds(X, y, n_threads: int | None, epochs: int) -> float:
@@ -41,9 +40,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--size", type=int, default=64)
     args = parser.parse_args()
-    sample = load_sample("train")
-    X = Resize((args.size, args.size)).fit_transform(BrainCrop().fit_transform(sample.images))
-    y = sample.target
+    X, y = cropped_sample(args.size)
     default = torch.get_num_threads()
     print(
         f"{os.cpu_count()} cores, torch {torch.__version__}, default threads {default}, "

@@ -18,13 +18,11 @@ import argparse
 import os
 import time
 
-import numpy as np
 import torch
+from _sample import cropped_sample
 
 from sklearn_braintumor.classifiers import CNNClassifier, TwoStageClassifier
-from sklearn_braintumor.datasets import load_sample
 from sklearn_braintumor.nn import GBMNet
-from sklearn_braintumor.preprocessing import BrainCrop, Resize
 
 
 def fit_seconds(X, y, n_jobs: int | None, epochs: int) -> float:
@@ -44,9 +42,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--size", type=int, default=64)
     args = parser.parse_args()
-    sample = load_sample("train")
-    X = Resize((args.size, args.size)).fit_transform(BrainCrop().fit_transform(sample.images))
-    y = np.asarray(sample.target_names)[sample.target]
+    X, y = cropped_sample(args.size)
     print(
         f"{os.cpu_count()} cores, torch {torch.__version__}, default threads "
         f"{torch.get_num_threads()}, {len(X)} images of {args.size} px, batch 64, "
