@@ -72,6 +72,21 @@ def test_each_rule_names_what_it_saw():
     assert not_mri([scan]).tolist() == [False]
 
 
+def test_gradients_stripes_and_blobs_are_plain_patterns():
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:256, 0:256] / 255.0
+    r = np.hypot(x - 0.5, y - 0.5)
+    patterns = [x, y, np.clip(1 - 1.6 * r, 0, 1), np.exp(-(r**2) / 0.05),
+                0.5 + 0.5 * np.sin(40 * x), 0.5 + 0.5 * np.sin(30 * (x + y))]  # fmt: skip
+    images = [(p * 255).astype(np.uint8) for p in patterns]
+    images += [np.clip(i + rng.normal(0, 5, i.shape), 0, 255).astype(np.uint8) for i in images]
+    reasons = not_mri_reasons(images)
+    assert all(reason.startswith("a plain pattern, not anatomy") for reason in reasons), reasons
+    # a head phantom's anatomy is not two profiles: it passes, as real slices do
+    head, _ = make_synthetic_mri(1, image_size=128, random_state=0)
+    assert not_mri_reasons(head).tolist() == [""]
+
+
 def test_every_form_of_the_same_scan_gets_the_same_answer():
     scan = load_sample("test").images[3]
     rgb = np.repeat(scan[..., None], 3, axis=2)

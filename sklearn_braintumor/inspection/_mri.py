@@ -26,6 +26,7 @@ MIN_DARK_SHARE = 0.02
 MAX_BORDER_LEVEL = 0.3
 MIN_OBJECT_SHARE = 0.05
 MAX_FLAT_SHARE = 0.7
+MAX_PATTERN_SHARE = 0.97
 _SIDE = 128  # larger images are measured at this size (area interpolation)
 
 
@@ -101,6 +102,12 @@ def _reason(grey: np.ndarray, colour: str) -> str:
     flat = float(np.mean(np.hypot(gx, gy)[~dark] < 1.0)) if (~dark).any() else 1.0
     if flat > MAX_FLAT_SHARE:
         return f"a drawing or diagram ({flat:.0%} of the picture flat)"
+    # a gradient, stripes or a blurred blob is (nearly) a sum of two products of a row
+    # profile and a column profile; a slice's anatomy needs many more
+    strengths = np.linalg.svd(small - small.mean(), compute_uv=False) ** 2
+    pattern = float(strengths[:2].sum() / (strengths.sum() + 1e-6))
+    if pattern > MAX_PATTERN_SHARE:
+        return f"a plain pattern, not anatomy ({pattern:.1%} of it in two components)"
     return ""
 
 
@@ -153,11 +160,14 @@ def not_mri_reasons(images) -> np.ndarray:
     no head-sized object       the largest non-dark region's share    0.137 - 0.984  < 0.05
     flat like a drawing        share of non-dark pixels with no       0 - 0.52       > 0.7
                                gradient
+    plain pattern              share of the variance in the two       0.26 - 0.925   > 0.97
+                               strongest components (singular
+                               values, image less its mean)
     =========================  =====================================  =============  ============
 
     What passes, measured: a grey photograph with dark regions (scikit-image's
-    ``camera``), plain gradients and stripes, and colour photographs already
-    turned grey (the colour rule needs the colours). A brain MRI slice of another
+    ``camera``), colour photographs already turned grey (the colour rule needs
+    the colours), and gradients or stripes under strong noise. A brain MRI slice of another
     scanner, sequence or plane passes: how unlike the training collections it is,
     is a model's question (:func:`~sklearn_braintumor.classifiers.shift_score`).
     Images cropped to the head (after
