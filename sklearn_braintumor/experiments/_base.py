@@ -614,8 +614,11 @@ def _training_side(arm, data, images, labels, main_hashes, extras, held, seed, r
 
     Images of another collection labelled with the coarse ``tumor`` are
     repeated ``repeat`` times (the profile's ``extra_repeat``): a hundred such
-    scans beside thousands would otherwise barely move the network. They never
-    enter a classifier's validation split, so the repeats cannot leak there.
+    scans beside thousands would otherwise barely move the network. A network
+    trained on the coarse label keeps them out of its validation split; one that
+    reads them as plain ``tumor`` (the screen of a ``TwoStageClassifier``) may
+    draw copies of one scan on both sides of it, which favours later epochs when
+    it restores the best one.
     """
     X, y = take(images, arm.train), labels[arm.train]
     if not extras:

@@ -114,7 +114,8 @@ SCREENED_PROTOCOL = (
     "probable; the probability of notumor reported is the first network's, the tumour types "
     "share the rest as the second shares it. Each network as described next, except that "
     "the tumour / no-tumour one takes each channel's strongest response anywhere in the slice "
-    "(global max pooling) into its dense layer. "
+    "(global max pooling) into its dense layer, and reads another collection's 'tumor' scans "
+    "as plain tumor: their repeats may fall in its validation split. "
 )
 
 
