@@ -129,6 +129,15 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
         restore the weights of the epoch with the best ``monitor`` value:
         model selection on the validation split, never on test data. Needs
         ``train_split``.
+    average_weights : float or None, default=None
+        Average the network's weights after every training step of the last
+        ``average_weights`` share of the epochs (0.5: the second half), and
+        end training with that average instead of the last epoch's weights;
+        the batch-norm statistics are then estimated afresh from the training
+        images (stochastic weight averaging, densely, as SWAD does: Izmailov et
+        al. 2018, Cha et al. 2021). It costs one pass over the training images.
+        Cannot be combined with ``keep_best``, ``early_stopping`` or
+        ``accelerate``.
     monitor : {"valid_loss", "valid_acc", "valid_f1"}, default="valid_loss"
         What early stopping and ``keep_best`` watch; ``"valid_f1"`` is the
         macro F1 on the validation split (paper C keeps the best
@@ -259,6 +268,7 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
         "callbacks": [list, None],
         "early_stopping": [Interval(Integral, 1, None, closed="left"), None],
         "keep_best": ["boolean"],
+        "average_weights": [Interval(RealNotInt, 0, 1, closed="right"), None],
         "monitor": [StrOptions({"valid_loss", "valid_acc", "valid_f1"})],
         "lr_schedule": [StrOptions({"cosine"}), None],
         "train_split": [
@@ -297,6 +307,7 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
         callbacks: list | None = None,
         early_stopping: int | None = None,
         keep_best: bool = False,
+        average_weights: float | None = None,
         monitor: str = "valid_loss",
         lr_schedule: str | None = None,
         train_split=0.2,
@@ -325,6 +336,7 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
         self.callbacks = callbacks
         self.early_stopping = early_stopping
         self.keep_best = keep_best
+        self.average_weights = average_weights
         self.monitor = monitor
         self.lr_schedule = lr_schedule
         self.train_split = train_split
@@ -583,6 +595,16 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
             raise InvalidParameterError(
                 "sampler= resamples images held in memory and cannot be combined with reader="
             )
+        if self.average_weights is not None:
+            clash = [name for name, on in (("keep_best", self.keep_best),
+                                           ("early_stopping", self.early_stopping is not None),
+                                           ("accelerate", self.accelerate not in (None, False)))
+                     if on]  # fmt: skip
+            if clash:
+                raise InvalidParameterError(
+                    f"average_weights ends training with the average of the last epochs' "
+                    f"weights and cannot be combined with {' or '.join(clash)}"
+                )
 
     def _fit_guard(self, X_tensor, y_encoded: np.ndarray, coarse: np.ndarray, valid_X) -> None:
         """Summarise the training images' features; set the flagging threshold."""

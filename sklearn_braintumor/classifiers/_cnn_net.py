@@ -10,6 +10,7 @@ import torch
 from sklearn.utils._param_validation import InvalidParameterError
 
 from ..utils._device import resolve_device
+from ._averaging import WeightAveraging
 from ._data import TensorBatches
 from ._net import console_print
 
@@ -145,6 +146,8 @@ class NetMixin:
                     ),
                 )
             )
+        if self.average_weights is not None:
+            callbacks.append(("average_weights", WeightAveraging(1.0 - self.average_weights)))
         return callbacks
 
     def _log_sink(self, accelerator) -> dict:
