@@ -27,27 +27,31 @@ class RecordSteps(Callback):
             self.steps.append((len(net.history), {k: v.detach().clone() for k, v in state.items()}))
 
 
-def fit(average_weights, **params):
+def fit(average_weights, max_epochs=4, **params):
     X, y = make_synthetic_mri(96, image_size=32, random_state=0)
     recorder = RecordSteps()
-    clf = CNNClassifier(max_epochs=4, batch_size=16, train_split=None, random_state=0,
+    clf = CNNClassifier(max_epochs=max_epochs, batch_size=16, train_split=None, random_state=0,
                         average_weights=average_weights, callbacks=[recorder], device="cpu",
                         n_threads=1, module__hidden=16, **params)  # fmt: skip
     return clf.fit(X, NAMES[y]), recorder.steps, X
 
 
-def test_weights_are_the_mean_of_the_last_epochs_steps():
-    clf, steps, _ = fit(0.5)
-    averaged = [state for epoch, state in steps if epoch >= 3]  # epochs 3 and 4 of 4
-    assert len(averaged) == 2 * len(steps) // 4
+@pytest.mark.parametrize(
+    "share, max_epochs, first",
+    [(0.5, 4, 3), (0.3, 10, 8), (0.01, 4, 4), (1.0, 3, 1)],  # whole epochs, at least the last
+)
+def test_weights_are_the_mean_of_the_last_epochs_steps(share, max_epochs, first):
+    clf, steps, _ = fit(share, max_epochs)
+    averaged = [state for epoch, state in steps if epoch >= first]
+    assert len(averaged) == (max_epochs - first + 1) * len(steps) // max_epochs
     final = clf.module_.state_dict()
     for name, value in final.items():
         if "running" in name or not value.is_floating_point():
             continue
         mean = torch.stack([state[name] for state in averaged]).mean(0)
         torch.testing.assert_close(value, mean, atol=1e-6, rtol=1e-5, msg=name)
-        # not simply the last step's weights
-    assert any(not torch.equal(final[n], steps[-1][1][n]) for n in final if "weight" in n)
+    if first < max_epochs:  # not simply the last step's weights
+        assert any(not torch.equal(final[n], steps[-1][1][n]) for n in final if "weight" in n)
 
 
 def test_batch_norm_statistics_are_estimated_from_the_training_images():

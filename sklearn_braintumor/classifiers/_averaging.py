@@ -9,8 +9,8 @@ from skorch.callbacks import Callback
 class WeightAveraging(Callback):
     """Keep the running mean of the weights after every training step of the last epochs.
 
-    From the first step of epoch ``floor(start * max_epochs) + 1`` on, the
-    floating-point entries of the module's ``state_dict`` are averaged after
+    Over the last ``round(share * max_epochs)`` epochs (at least the last
+    one), the floating-point entries of the module's ``state_dict`` are averaged after
     each training batch (stochastic weight averaging, densely, as SWAD does).
     At the end of training the module takes the average, and its batch-norm
     statistics, which an average of weights does not give, are estimated
@@ -19,17 +19,19 @@ class WeightAveraging(Callback):
 
     Parameters
     ----------
-    start : float
-        Share of ``max_epochs`` trained before averaging begins, in [0, 1).
+    share : float
+        Share of ``max_epochs``, at the end of training, whose steps are
+        averaged, in (0, 1].
     """
 
-    def __init__(self, start: float) -> None:
-        self.start = start
+    def __init__(self, share: float) -> None:
+        self.share = share
 
     def on_train_begin(self, net, X=None, y=None, **kwargs) -> None:
         self.mean_ = None
         self.steps_ = 0
-        self.first_epoch_ = int(self.start * net.max_epochs) + 1
+        averaged = max(1, round(self.share * net.max_epochs))
+        self.first_epoch_ = net.max_epochs - averaged + 1
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs) -> None:
         if not training or len(net.history) < self.first_epoch_:

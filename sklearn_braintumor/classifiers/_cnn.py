@@ -131,7 +131,8 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
         ``train_split``.
     average_weights : float or None, default=None
         Average the network's weights after every training step of the last
-        ``average_weights`` share of the epochs (0.5: the second half), and
+        ``average_weights`` share of the epochs (0.5: the second half; rounded
+        to whole epochs, at least the last one), and
         end training with that average instead of the last epoch's weights;
         the batch-norm statistics are then estimated afresh from the training
         images (stochastic weight averaging, densely, as SWAD does: Izmailov et

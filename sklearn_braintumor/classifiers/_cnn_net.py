@@ -147,7 +147,7 @@ class NetMixin:
                 )
             )
         if self.average_weights is not None:
-            callbacks.append(("average_weights", WeightAveraging(1.0 - self.average_weights)))
+            callbacks.append(("average_weights", WeightAveraging(self.average_weights)))
         return callbacks
 
     def _log_sink(self, accelerator) -> dict:
