@@ -15,15 +15,13 @@ avoid.
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import subprocess
 import sys
 import time
 
 import torch
-from _sample import cropped_sample
+from _sample import sample_setup
 
 from sklearn_braintumor.classifiers import CNNClassifier
 
@@ -36,16 +34,9 @@ def epoch_seconds(X, y, n_threads: int | None, epochs: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--size", type=int, default=64)
-    args = parser.parse_args()
-    X, y = cropped_sample(args.size)
+    args, X, y, line = sample_setup(__doc__, epochs=3)
     default = torch.get_num_threads()
-    print(
-        f"{os.cpu_count()} cores, torch {torch.__version__}, default threads {default}, "
-        f"{len(X)} images of {args.size} px, batch 64, median of {args.epochs} epochs"
-    )
+    print(f"{line}, median of {args.epochs} epochs")
     cases = [("idle", None), ("idle", 1)]
     results = {case: epoch_seconds(X, y, case[1], args.epochs) for case in cases}
     neighbours = {

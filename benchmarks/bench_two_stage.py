@@ -14,12 +14,9 @@ start (importing torch) is inside the side-by-side time.
 
 from __future__ import annotations
 
-import argparse
-import os
 import time
 
-import torch
-from _sample import cropped_sample
+from _sample import sample_setup
 
 from sklearn_braintumor.classifiers import CNNClassifier, TwoStageClassifier
 from sklearn_braintumor.nn import GBMNet
@@ -38,16 +35,8 @@ def fit_seconds(X, y, n_jobs: int | None, epochs: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--size", type=int, default=64)
-    args = parser.parse_args()
-    X, y = cropped_sample(args.size)
-    print(
-        f"{os.cpu_count()} cores, torch {torch.__version__}, default threads "
-        f"{torch.get_num_threads()}, {len(X)} images of {args.size} px, batch 64, "
-        f"two GBMNets of {args.epochs} epochs"
-    )
+    args, X, y, line = sample_setup(__doc__, epochs=30)
+    print(f"{line}, two GBMNets of {args.epochs} epochs")
     results = {n_jobs: fit_seconds(X, y, n_jobs, args.epochs) for n_jobs in (None, 2)}
     reference = results[None]
     print("\n| stages | fit (s) | ratio to in turn |")
