@@ -31,6 +31,7 @@ from sklearn_braintumor.preprocessing import (
     ImageReader,
     IntensityScaler,
     Resize,
+    RimRemover,
     ToRGB,
 )
 from sklearn_braintumor.sampling import (
@@ -49,6 +50,7 @@ ESTIMATORS = [
     IntensityScaler(),
     IntensityScaler(method="zscore"),
     IntensityScaler(method="percentile"),
+    RimRemover(width=1),
     ImageFlattener(),
     GLCMFeatures(),
     HOGFeatures(pixels_per_cell=(4, 4), downscale=1),

@@ -6,6 +6,7 @@ from ._flatten import ImageFlattener
 from ._intensity import IntensityScaler
 from ._reader import ImageReader
 from ._resize import Resize
+from ._rim import RimRemover
 
 __all__ = [
     "BrainCrop",
@@ -14,5 +15,6 @@ __all__ = [
     "ImageReader",
     "IntensityScaler",
     "Resize",
+    "RimRemover",
     "ToRGB",
 ]
