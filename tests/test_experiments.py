@@ -135,6 +135,20 @@ def test_recommended_screens_with_the_binary_recipe_and_types_with_the_4class_on
     assert RECIPES["recommended"].coarse_training
 
 
+def test_only_the_screen_blanks_the_head_rim():
+    from sklearn_braintumor.preprocessing import IntensityScaler, RimRemover
+
+    for name, blanks in (("recommended-binary", True), ("recommended-4class", False)):
+        config = _config(RECIPES[name])
+        pipeline = RECIPES[name].models(config)[0].build(config).estimator.estimator
+        kinds = [type(step) for _, step in pipeline.steps]
+        assert (RimRemover in kinds) is blanks, name
+        if blanks:  # after the tissue scaling, which sets the background to 0
+            assert kinds.index(RimRemover) == kinds.index(IntensityScaler) + 1
+            assert pipeline.named_steps["rimremover"].width == 4
+        assert ("RimRemover" in RECIPES[name].protocol) is blanks, name
+
+
 def test_unavailable_rows_are_reported_not_invented():
     recipe = tiny(RECIPES["gbmnet"])
     result = run_recipe(recipe, phantom_data(), device="cpu", log=lambda line: None)

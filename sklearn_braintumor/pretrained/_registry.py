@@ -79,8 +79,8 @@ _COMMON_WEAK_SPOTS = (
     "69.0 % against 85.3 %; binary: 71.3 % against 87.5 %).",
     "Its 'no tumour' is one collection's look: healthy scans that are blurred, of lower "
     "resolution, cropped inside the skull or rotated are often called tumours (of the "
-    "official Testing healthy scans, 84-87 % are still called healthy once blurred by 1.5 px, "
-    "30-46 % once cropped inside the skull, 23-39 % once rotated by 90 degrees; "
+    "official Testing healthy scans, 73-87 % are still called healthy once blurred by 1.5 px, "
+    "46 % once cropped inside the skull, 18-39 % once rotated by 90 degrees; "
     "tools/format_check.py in the repository). "
     "Give it whole, upright, sharp slices on a dark background.",
     "Axial, coronal and sagittal 2D slices in 8-bit grayscale (JPEG/PNG exports) only; no "
