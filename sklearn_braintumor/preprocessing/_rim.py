@@ -60,9 +60,10 @@ class RimRemover(ImageTransformer):
     Each image is treated on its own, so nothing is learnt. The output keeps
     the input's dtype; colour images lose the rim in every channel. A tumour
     lying in the outer ``width`` pixels (a meningioma on the brain's surface)
-    loses that part: measured on the 4-class set's official Testing split,
-    tumour / no-tumour accuracy did not drop ("Scans from other sources" in
-    the user guide).
+    loses that part: on the 4-class set's official Testing split the
+    ``recommended-binary`` recipe's tumour / no-tumour accuracy held (99.49 %
+    with the rim blanked, 99.52 % without, three seeds; "Scans from other
+    sources" in the user guide).
 
     Examples
     --------
