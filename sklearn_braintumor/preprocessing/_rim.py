@@ -24,10 +24,8 @@ def head_interior(image: np.ndarray, width: int, background: float = 0.0) -> np.
     if head.ndim == 3:
         head = head.any(axis=-1)
     head = ndimage.binary_fill_holes(head)
-    if width == 0:
-        return head
     distance = ndimage.distance_transform_cdt(np.pad(head, 1), metric="taxicab")[1:-1, 1:-1]
-    return distance > width
+    return distance > width  # every head pixel is at least 1 from the background
 
 
 class RimRemover(ImageTransformer):
@@ -99,8 +97,7 @@ class RimRemover(ImageTransformer):
         return np.where(inside, image, np.zeros((), dtype=image.dtype))
 
     def _transform_images(self, images):
-        blanked = [self._blank_rim(np.asarray(image)) for image in images]
-        return np.stack(blanked) if isinstance(images, np.ndarray) else stack_images(blanked)
+        return stack_images([self._blank_rim(image) for image in images])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
