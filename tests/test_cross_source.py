@@ -15,9 +15,11 @@ from sklearn_braintumor._cli import main
 from sklearn_braintumor.classifiers import CNNClassifier
 from sklearn_braintumor.datasets import ImageSource, load_image_sources, make_synthetic_mri
 from sklearn_braintumor.experiments import RECIPES, ExperimentData, run_recipe, write_report
+from sklearn_braintumor.experiments import _cross_source as xs
 from sklearn_braintumor.experiments._cross_source import collapse
 from sklearn_braintumor.model_selection import LeaveOneSourceOut, source_audit
 from sklearn_braintumor.nn import BatchAugment, CoarseLabelLoss
+from sklearn_braintumor.utils._hashing import hamming_distances
 
 NAMES = ["glioma", "meningioma", "notumor", "pituitary"]
 TUMOR_TYPES = {"tumor": ["glioma", "meningioma", "pituitary"]}
@@ -301,6 +303,23 @@ def test_a_collection_trained_on_and_scored_is_held_out_in_part():
     assert any("held out" in note for note in result.source_notes)
     added = [n for n in result.source_notes if "trained on (paper's protocol" in n]
     assert len(added) == 2  # a hold-out per seed
+
+
+def test_a_scan_on_a_wider_canvas_is_a_copy_and_held_out_with_it():
+    X, _ = make_synthetic_mri(4, image_size=128, random_state=0)
+    wider = np.pad(X[0], 16)  # the same scan with a wider black margin: another crop
+    hashes = xs.hashes([*X, wider])
+    assert hashes.shape == (5, 2)
+    # the whole image's pHash misses it, the head's finds it
+    assert hamming_distances(hashes[:1, 0], hashes[4:, 0])[0, 0] > xs.NEAR
+    assert hamming_distances(hashes[:1, 1], hashes[4:, 1])[0, 0] <= xs.NEAR_HEAD
+    assert xs.copies(hashes[4:], hashes[:4]).tolist() == [True]
+    assert xs.copies(hashes[1:4], hashes[:1]).tolist() == [False, False, False]
+    source = xs.SourceSet(None, [*X, wider], np.array(["tumor"] * 5, dtype=object),
+                          np.ones(5, dtype=bool), hashes)  # fmt: skip
+    sides = [xs.holdout(source, seed, fraction=0.5) for seed in range(6)]
+    assert all(held[0] == held[4] for held in sides)  # never on both sides of the hold-out
+    assert any(held[0] for held in sides) and not all(held[0] for held in sides)
 
 
 def test_binary_recipe_and_bad_mappings_fail_before_training():

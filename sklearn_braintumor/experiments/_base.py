@@ -455,7 +455,7 @@ def run_recipe(
     extras, externals = _prepare_sources(recipe, data, train_extra, external)
     trained_on = {s.data.file_list_hash: s for s in extras}
     images = check_images(data.images)
-    main_hashes = xs.image_hashes(images, "phash") if extras or externals else None
+    main_hashes = xs.hashes(images) if extras or externals else None
     arms, split_notes = make_arms(recipe, data, images)
     for arm in arms:
         log(f"{arm.title}: {len(arm.train)} training, {len(arm.test)} test images")

@@ -6,11 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model_selection._duplicates import hash_groups, image_hashes, near_pairs
+from ..model_selection._duplicates import image_hashes, near_pairs, pair_groups
 from ..utils._validation import check_images
 from ._data import COARSE_TUMOR, ExperimentData, is_negative, take
 
 NEAR = 4  # pHash distance up to which two images are copies (as the leakage-free protocol)
+# pHash distance of the heads (each image cropped by BrainCrop) up to which two images are
+# copies: the same scan cropped or scaled differently, which the whole image's pHash misses
+NEAR_HEAD = 2
 HOLDOUT = 1 / 3  # share of a source held out from training when it is also scored
 
 
@@ -27,8 +30,8 @@ class SourceSet:
         Labels in the recipe's label space (see ``ExperimentData.labels_for``).
     tumor : ndarray of bool
         Whether each image shows a tumour.
-    hashes : ndarray
-        pHash of each image.
+    hashes : ndarray of shape (n_images, 2)
+        :func:`hashes` of the images.
     """
 
     data: ExperimentData
@@ -54,14 +57,37 @@ def prepare(data: ExperimentData, task: str, classes, *, coarse: bool) -> Source
             "train this recipe's 4-class models; score the set with --external instead"
         )
     images = check_images(data.images)
-    return SourceSet(data, images, labels, data.tumor_mask(), image_hashes(images, "phash"))
+    return SourceSet(data, images, labels, data.tumor_mask(), hashes(images))
+
+
+def hashes(images) -> np.ndarray:
+    """Hash each image twice: the whole image's pHash, and its head's (after ``BrainCrop``).
+
+    Returns an array of shape ``(n_images, 2)``; :func:`copies` and
+    :func:`holdout` call two images copies when either hash is near.
+    """
+    from ..preprocessing import BrainCrop
+
+    heads = BrainCrop().fit_transform(images)
+    return np.column_stack([image_hashes(images, "phash"), image_hashes(heads, "phash")])
+
+
+def _copy_pairs(hashes: np.ndarray, reference: np.ndarray | None) -> tuple:
+    """Pairs ``(i, j)`` of copies (``reference=None``: within ``hashes``, ``i < j``)."""
+    pairs = [near_pairs(hashes[:, k], None if reference is None else reference[:, k], near)[:2]
+             for k, near in ((0, NEAR), (1, NEAR_HEAD))]  # fmt: skip
+    return tuple(np.concatenate(side) for side in zip(*pairs, strict=True))
 
 
 def copies(hashes: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Mask of the images that have an exact or near copy among ``reference``."""
+    """Mask of the images that have an exact or near copy among ``reference``.
+
+    Both are :func:`hashes`; a copy is near in the whole image's pHash (at
+    most ``NEAR`` bits) or in the head's (at most ``NEAR_HEAD`` bits).
+    """
     mask = np.zeros(len(hashes), dtype=bool)
     if len(hashes) and len(reference):
-        mask[np.unique(near_pairs(hashes, reference, NEAR)[0])] = True
+        mask[np.unique(_copy_pairs(hashes, reference)[0])] = True
     return mask
 
 
@@ -71,7 +97,7 @@ def holdout(source: SourceSet, seed: int, fraction: float = HOLDOUT) -> np.ndarr
     Drawn per seed (so seeds average over hold-outs), stratified by tumour /
     no tumour as far as the groups allow.
     """
-    groups = hash_groups(source.hashes, "phash", NEAR)
+    groups = pair_groups(len(source.hashes), *_copy_pairs(source.hashes, None))
     rng = np.random.default_rng(seed)
     held = np.zeros(len(groups), dtype=bool)
     for tumor in (True, False):
@@ -109,7 +135,7 @@ def audit(data: ExperimentData, images, sources: list[SourceSet], main_hashes) -
     """Run the confound audit: how well collections are told apart within tumour / no tumour.
 
     External images with a copy in the recipe's data (``main_hashes``: the
-    pHashes of ``images``) are left out first (a copy cannot be told apart,
+    :func:`hashes` of ``images``) are left out first (a copy cannot be told apart,
     and would hide the difference).
     """
     from ..model_selection import source_audit
