@@ -72,6 +72,21 @@ def test_each_rule_names_what_it_saw():
     assert not_mri([scan]).tolist() == [False]
 
 
+def test_muted_colour_is_flagged_and_a_coloured_mark_is_not():
+    import cv2
+
+    photo = data.astronaut().astype(np.float32)
+    grey = photo.mean(axis=2, keepdims=True)
+    muted = (grey + 0.18 * (photo - grey)).astype(np.uint8)  # 17 % of pixels coloured
+    assert not_mri_reasons([muted])[0].startswith("a colour image (17% of pixels coloured)")
+    scan = load_sample("test").images[0]
+    marked = np.repeat(scan[..., None], 3, axis=2)
+    side = scan.shape[1]
+    cv2.arrowedLine(marked, (side // 8, side // 8), (side // 2, side // 2), (255, 0, 0), 3)
+    cv2.putText(marked, "R 12", (10, side - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 255, 0), 2)
+    assert not_mri_reasons([marked]).tolist() == [""]
+
+
 def test_gradients_stripes_and_blobs_are_plain_patterns():
     rng = np.random.default_rng(0)
     y, x = np.mgrid[0:256, 0:256] / 255.0
