@@ -21,6 +21,7 @@ MAX_COLOUR_SHARE = 0.1
 COLOUR_DIFFERENCE = 25
 MAX_NOISE = 2.2
 MIN_GREY_LEVELS = 64
+MIN_EFFECTIVE_LEVELS = 4.0
 DARK_LEVEL = 0.1
 MIN_DARK_SHARE = 0.02
 MAX_BORDER_LEVEL = 0.3
@@ -77,9 +78,13 @@ def _reason(grey: np.ndarray, colour: str) -> str:
     std = float(grey.std())
     if std < MIN_STD:
         return f"blank or nearly blank (grey-level standard deviation {std:.1f})"
-    levels = int(np.count_nonzero(np.bincount(grey.ravel(), minlength=256)))
-    if levels < MIN_GREY_LEVELS:
-        return f"a drawing or diagram (only {levels} grey levels)"
+    histogram = np.bincount(grey.ravel(), minlength=256)
+    shares = histogram[histogram > 0] / grey.size
+    levels = len(shares)
+    # a slice saved with few grey levels still spreads its pixels over them; a drawing does not
+    effective = float(np.exp(-np.sum(shares * np.log(shares))))
+    if levels < MIN_GREY_LEVELS and effective < MIN_EFFECTIVE_LEVELS:
+        return f"a drawing or diagram (only {levels} grey levels, {effective:.1f} in effect)"
     side = min(_SIDE, height, width)  # shrunk, never enlarged (that would smooth noise away)
     small = cv2.resize(grey, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
     noise = float(np.abs(cv2.Laplacian(small, cv2.CV_32F)).mean() / (small.std() + 1e-6))
@@ -142,11 +147,10 @@ def not_mri_reasons(images) -> np.ndarray:
     Each rule states one property that every slice measured has and the non-images tried
     lack, with a margin beyond the most extreme real slice: the 7,272 slices of
     the public 4-class set (Training and Testing) and the yes/no set, read as
-    files (larger images measured at 128 px). Slices of other collections
-    measured: of 17 (ITK's example brain slices, proton density and T1; a T1
-    volume's slices in three planes; matplotlib's sagittal sample, 16-bit and
-    8-bit), the check flags two, ITK's copies saved with only 27 and 32 grey
-    levels (a synthetic page of text has 22):
+    files (larger images measured at 128 px), and 17 slices of other
+    collections, none flagged (ITK's example brain slices, proton density and
+    T1, two of them saved with only 27 and 32 grey levels; a T1 volume's slices
+    in three planes; matplotlib's sagittal sample, 16-bit and 8-bit):
 
     =========================  =====================================  =============  ============
     rule                       measure                                real slices    flagged when
@@ -155,7 +159,12 @@ def not_mri_reasons(images) -> np.ndarray:
     colour                     share of pixels whose channels differ  0 - 0.066      > 0.1
                                by more than 25 grey levels
     blank                      standard deviation of the grey levels  20.8 - 102     < 4
-    few grey levels            distinct grey levels                   127 - 256      < 64
+    few grey levels            distinct grey levels, and the exp of   127 - 256,     < 64 and
+                               their histogram's entropy (levels in   4.6 - 226      < 4
+                               effect; 9.1 and 10.2 in ITK's two
+                               slices with 27 and 32 levels, 4.9 in
+                               a sample scan cut to 24; pages and
+                               drawings 1.9 - 3.1)
     noise or text              mean absolute Laplacian over the       0.07 - 1.93    > 2.2
                                standard deviation
     no dark surround           median border level (over the 99.5th   0 - 0.24       > 0.3 and
@@ -170,10 +179,10 @@ def not_mri_reasons(images) -> np.ndarray:
     =========================  =====================================  =============  ============
 
     What passes, measured: grey photographs (scikit-image's ``camera``, and 18
-    of 37 colour photographs once turned grey: the colour rule needs the
+    of 37 colour photographs and pictures once turned grey: the colour rule needs the
     colours, and a photograph with dark regions can look like a head on a dark
     background), an MRI slice of another body part (an abdomen), and gradients or
-    stripes under strong noise. Every one of those 37 photographs given in colour is
+    stripes under strong noise. Every one of those 37 images given in colour is
     flagged. A brain MRI slice of another
     scanner, sequence or plane passes: how unlike the training collections it is,
     is a model's question (:func:`~sklearn_braintumor.classifiers.shift_score`).
