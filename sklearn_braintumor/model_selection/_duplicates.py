@@ -104,11 +104,7 @@ def group_ids(images, method: str, max_distance: int) -> np.ndarray:
 def hash_groups(hashes: np.ndarray, method: str, max_distance: int) -> np.ndarray:
     """:func:`duplicate_groups` from hashes computed by :func:`image_hashes`."""
     if method == "exact":
-        _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-        order = np.argsort(first)
-        renumber = np.empty(len(order), dtype=np.int64)
-        renumber[order] = np.arange(len(order))
-        return renumber[inverse.ravel()]
+        return _by_first_appearance(np.unique(hashes, return_inverse=True)[1].ravel())
     i, j, _ = near_pairs(hashes, None, max_distance)
     return pair_groups(len(hashes), i, j)
 
@@ -116,7 +112,11 @@ def hash_groups(hashes: np.ndarray, method: str, max_distance: int) -> np.ndarra
 def pair_groups(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """Group ids of ``n`` items linked by the pairs ``(i, j)``, numbered by first appearance."""
     graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
+    return _by_first_appearance(connected_components(graph, directed=False)[1])
+
+
+def _by_first_appearance(labels: np.ndarray) -> np.ndarray:
+    """Renumber labels ``0 .. k - 1`` (all present) in the order they first appear."""
     _, first = np.unique(labels, return_index=True)
     renumber = np.empty(len(first), dtype=np.int64)
     renumber[np.argsort(first)] = np.arange(len(first))
