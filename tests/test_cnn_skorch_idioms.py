@@ -106,6 +106,80 @@ def test_train_split_kinds(data, split, n_valid):
     assert clf.history_[-1]["train_batch_count"] == int(np.ceil((100 - n_valid) / 32))
 
 
+def test_a_splitter_sees_the_images_and_leakage_free_split_keeps_copies_apart(data):
+    from sklearn_braintumor.model_selection import LeakageFreeSplit, audit_split
+
+    X, y = data
+    X, y = np.concatenate([X, X[:40]]), np.concatenate([y, y[:40]])  # 40 exact copies
+
+    seen = {}
+
+    class Recording(ShuffleSplit):
+        def split(self, X, y=None, groups=None):
+            seen["len"], seen["first"] = len(X), X[0]
+            return super().split(X, y, groups)
+
+    small(train_split=Recording(1, test_size=0.2, random_state=0)).fit(X, y)
+    # the network's input, channels last, one channel squeezed: what a hashing splitter needs
+    assert seen["len"] == len(X) and seen["first"].shape == X[0].shape
+    assert np.corrcoef(seen["first"].ravel(), X[0].ravel())[0, 1] > 0.999
+
+    def copies_across(clf):
+        valid = clf.valid_indices_
+        train = np.setdiff1d(np.arange(len(X)), valid)
+        return int(audit_split(X[train], X[valid]).near_mask.sum())
+
+    assert copies_across(small(train_split=0.2).fit(X, y)) > 0  # a random split leaks
+    clf = small(train_split=LeakageFreeSplit(test_size=0.2, random_state=0)).fit(X, y)
+    assert copies_across(clf) == 0
+    assert 0.15 * len(X) <= len(clf.valid_indices_) <= 0.25 * len(X)
+    assert set(y[clf.valid_indices_]) == set(y)  # stratified
+
+
+def test_groups_reach_the_splitter_through_a_pipeline(data):
+    from sklearn.model_selection import StratifiedGroupKFold
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_braintumor.model_selection import LeakageFreeSplit
+    from sklearn_braintumor.preprocessing import Resize
+
+    X, y = data
+    groups = np.arange(len(X)) // 4  # copies judged on the images before the resize
+    for split in (GroupKFold(5), StratifiedGroupKFold(5), LeakageFreeSplit(test_size=0.2)):
+        pipe = make_pipeline(Resize((24, 24)), small(train_split=split))
+        valid = pipe.fit(X, y, cnnclassifier__groups=groups)[-1].valid_indices_
+        train = np.setdiff1d(np.arange(len(X)), valid)
+        assert 10 <= len(valid) <= 30 and not set(groups[valid]) & set(groups[train])
+    with pytest.raises(ValueError, match="groups need a scikit-learn CV splitter"):
+        small(train_split=0.2).fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        small(train_split=GroupKFold(5)).fit(X, y, groups=groups[:-1])
+
+
+def test_a_splitter_gets_file_paths_with_a_reader(tmp_path):
+    from PIL import Image
+
+    from sklearn_braintumor.preprocessing import ImageReader
+
+    X, y = make_synthetic_mri(24, image_size=32, random_state=1)
+    paths = []
+    for index, image in enumerate(X):
+        path = tmp_path / f"scan{index}.png"
+        Image.fromarray(image).save(path)
+        paths.append(str(path))
+    seen = {}
+
+    class Recording(ShuffleSplit):
+        def split(self, X, y=None, groups=None):
+            seen["X"] = list(X)
+            return super().split(X, y, groups)
+
+    small(reader=ImageReader(), train_split=Recording(1, test_size=6, random_state=0)).fit(
+        np.array(paths, dtype=object), y
+    )
+    assert seen["X"] == paths
+
+
 def test_train_split_callable_and_explicit_data(data):
     X, y = data
     clf = small(train_split=ValidSplit(5, stratified=True)).fit(X, y)

@@ -185,6 +185,30 @@ def test_cnn_learns_from_coarse_labels_without_making_them_classes():
         CNNClassifier(max_epochs=1, coarse_labels={"tumor": "glioma"}).fit(X, labels)
 
 
+def test_copies_of_coarse_images_stay_out_of_validation_with_groups():
+    from sklearn_braintumor.model_selection import LeakageFreeSplit
+
+    X, y = make_synthetic_mri(96, image_size=32, random_state=0)
+    labels = np.array(["notumor", "glioma", "meningioma", "pituitary"], dtype=object)[y]
+    labels[:24] = np.where(y[:24] > 0, "tumor", "notumor")  # a yes/no collection
+    groups = np.arange(96)
+    groups[24:48] = groups[:24]  # each of its scans has a copy among the typed ones
+    tied = np.arange(24, 48)[labels[:24] == "tumor"]  # fully labelled copies of coarse scans
+    for seed in range(3):
+        split = LeakageFreeSplit(test_size=0.25, random_state=seed)
+        clf = CNNClassifier(max_epochs=1, random_state=0, module__hidden=4,
+                            coarse_labels=TUMOR_TYPES, train_split=split)  # fmt: skip
+        valid = clf.fit(X, labels, groups=groups).valid_indices_
+        assert (
+            not np.isin(valid, tied).any()
+            and not np.isin(valid, np.flatnonzero(labels == "tumor")).any()
+        )
+        assert len(valid) >= 10
+    # without groups the splitter judges copies on the pixels: these are not copies
+    valid = clf.fit(X, labels).valid_indices_
+    assert np.isin(valid, tied).any()
+
+
 def test_intensity_augmentation_keeps_the_background_and_the_anatomy():
     x = torch.rand(8, 1, 16, 16) * 0.9 + 0.05
     x[..., :3, :] = 0  # background rows
@@ -303,6 +327,34 @@ def test_a_collection_trained_on_and_scored_is_held_out_in_part():
     assert any("held out" in note for note in result.source_notes)
     added = [n for n in result.source_notes if "trained on (paper's protocol" in n]
     assert len(added) == 2  # a hold-out per seed
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+def test_a_recipe_gives_its_network_the_copy_groups_of_the_images_as_loaded():
+    from sklearn.dummy import DummyClassifier
+
+    from sklearn_braintumor.experiments import Model
+
+    class Recorder(DummyClassifier):
+        def fit(self, X, y, groups=None):
+            self.X_, self.groups_ = list(X), groups
+            return super().fit(np.zeros((len(y), 1)), y)
+
+    four = _four_class()
+    yes_no = _yes_no(four, copies=2)  # two yes/no scans copy 4-class training tumours
+    row = Model("recorder", lambda config: Recorder(), groups_param="groups")
+    recipe = dataclasses.replace(_tiny("recommended"), models=lambda config: [row])
+    result = run_recipe(recipe, four, device="cpu", train_extra=[yes_no])
+    fitted = result.estimators["paper", "recorder"]
+    X, groups = fitted.X_, np.asarray(fitted.groups_)
+    assert len(groups) == len(X) > 72
+    for i in range(len(X)):  # exact copies share a group: the planted ones, the repeats
+        same = [j for j in range(len(X)) if np.array_equal(X[i], X[j])]
+        assert len(set(groups[same].tolist())) == 1
+    repeated = [i for i in range(72, len(X)) if sum(np.array_equal(X[i], x) for x in X) > 1]
+    assert len(repeated) > 2  # coarse tumour scans, repeated per epoch
+    planted = [i for i in range(72) if any(np.array_equal(four.images[i], x) for x in X[72:])]
+    assert len(planted) == 2 and len(np.unique(groups)) < len(X)
 
 
 def test_a_scan_on_a_wider_canvas_is_a_copy_and_held_out_with_it():

@@ -122,3 +122,28 @@ def test_leakage_free_split_keeps_copies_together():
         list(LeakageFreeSplit(n_splits=9, test_size=0.2).split(X, y))
     with pytest.raises(InvalidParameterError, match="'test_size' parameter"):
         list(LeakageFreeSplit(test_size=0.8).split(X, y))
+
+
+def test_leakage_free_split_has_parameters_so_a_classifier_holding_it_clones_and_saves(tmp_path):
+    from sklearn.base import clone
+
+    from sklearn_braintumor.classifiers import CNNClassifier
+    from sklearn_braintumor.datasets import make_synthetic_mri
+    from sklearn_braintumor.model_selection import LeakageFreeSplit
+    from sklearn_braintumor.utils import load, save
+
+    split = LeakageFreeSplit(test_size=0.25, random_state=3)
+    assert split.get_params() == {"n_splits": 1, "test_size": 0.25, "max_distance": 4,
+                                  "random_state": 3}  # fmt: skip
+    assert split.set_params(max_distance=2) is split and split.max_distance == 2
+    with pytest.raises(ValueError, match="Invalid parameter 'seed'"):
+        split.set_params(seed=1)
+    X, y = make_synthetic_mri(40, image_size=16, random_state=0)
+    clf = CNNClassifier(max_epochs=1, module__hidden=4, train_split=split, random_state=0)
+    copy = clone(clf)
+    assert copy.train_split is not split and copy.train_split.get_params() == split.get_params()
+    clf.set_params(train_split__random_state=5).fit(X, y)
+    assert split.random_state == 5
+    loaded = load(save(clf, tmp_path / "model.btm"))  # the safe format
+    assert repr(loaded.train_split) == repr(split)
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)

@@ -152,7 +152,10 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
         labelled training images: a float is the fraction and an int the
         number held out, stratified and seeded by ``random_state``; a
         scikit-learn CV splitter or skorch's ``ValidSplit`` gives its first
-        split; a callable takes skorch's ``(dataset, y)`` and returns two
+        split (a CV splitter gets the images as the network sees them,
+        channels last, or the file paths with a ``reader``:
+        ``LeakageFreeSplit(test_size=0.1)`` keeps every copy of a validation
+        image out of training); a callable takes skorch's ``(dataset, y)`` and returns two
         torch ``Subset``s (as ``ValidSplit`` does); a tuple ``(X_valid,
         y_valid)`` is validation data of its own (``valid_indices_`` is then
         None). None trains on everything.
@@ -443,7 +446,7 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
             )
 
     @_fit_context(prefer_skip_nested_validation=False)  # sampler, reader, module are checked
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, groups=None):
         """Train the network.
 
         Parameters
@@ -462,6 +465,16 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
             ``FocalLoss``); not with ``coarse_labels`` images or a
             ``sampler``. With metadata routing, request it with
             ``set_fit_request(sample_weight=True)``.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels of the images for the validation split, as
+            ``cross_validate`` passes them: a CV splitter ``train_split``
+            (``LeakageFreeSplit``, ``StratifiedGroupKFold``) keeps each group
+            on one side. Give the copy groups of the original images
+            (``duplicate_groups(X)``) when the classifier sits after a crop or
+            resize in a pipeline (``pipe.fit(X, y, cnnclassifier__groups=...)``):
+            copies of one scan processed differently can look unlike each other
+            once cropped. Needs a CV splitter ``train_split``. With metadata
+            routing, request it with ``set_fit_request(groups=True)``.
 
         Returns
         -------
@@ -473,12 +486,11 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
         global random state (CPU and CUDA) is restored afterwards: the
         caller's own random stream is not changed by fitting.
         """
-        return self._forked_fit(
-            X, y, warm=self.warm_start and hasattr(self, "net_"), sample_weight=sample_weight
-        )
+        return self._forked_fit(X, y, warm=self.warm_start and hasattr(self, "net_"),
+                                sample_weight=sample_weight, groups=groups)  # fmt: skip
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None, groups=None):
         """Train the network further on ``X``: ``max_epochs`` more epochs, as skorch does.
 
         The first call on an unfitted classifier trains from scratch (its
@@ -498,6 +510,8 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
             on later calls.
         sample_weight : array-like of shape (n_samples,), default=None
             As in :meth:`fit`.
+        groups : array-like of shape (n_samples,), default=None
+            As in :meth:`fit`.
 
         Returns
         -------
@@ -511,18 +525,20 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
                     f"classes {wanted.tolist()} differ from the fitted classes_ "
                     f"{self.classes_.tolist()}"
                 )
-        return self._forked_fit(X, y, warm=fitted, classes=classes, sample_weight=sample_weight)
+        return self._forked_fit(X, y, warm=fitted, classes=classes, sample_weight=sample_weight,
+                                groups=groups)  # fmt: skip
 
-    def _forked_fit(self, X, y, *, warm: bool, classes=None, sample_weight=None):
+    def _forked_fit(self, X, y, *, warm: bool, classes=None, sample_weight=None, groups=None):
         self._check_params()  # before n_threads is applied
         devices = cuda_devices()
         with (
             self._threads(),
             torch.random.fork_rng(devices=devices, enabled=self.random_state is not None),
         ):
-            return self._fit(X, y, warm=warm, classes=classes, sample_weight=sample_weight)
+            return self._fit(X, y, warm=warm, classes=classes, sample_weight=sample_weight,
+                             groups=groups)  # fmt: skip
 
-    def _fit(self, X, y, *, warm: bool = False, classes=None, sample_weight=None):
+    def _fit(self, X, y, *, warm: bool = False, classes=None, sample_weight=None, groups=None):
         from skorch.helper import predefined_split
 
         self._check_param_relations(warm)
@@ -543,7 +559,7 @@ class CNNClassifier(InputMixin, NetMixin, TargetsMixin, StateMixin, ClassifierMi
         criterion, criterion_kwargs = self._criterion(y_encoded, coarse, group_rows)
         others = self._prefixed("optimizer__")
         train_X, train_y, valid, train_index = self._validation_split(
-            X_tensor, y_encoded, coarse, encoder, seed
+            X_tensor, y_encoded, coarse, encoder, seed, groups
         )
         if self.sampler is not None:
             rows = slice(None) if train_index is None else train_index

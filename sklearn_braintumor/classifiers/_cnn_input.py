@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
 import os
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -18,6 +20,35 @@ _CHANNELS = (1, 3, 4)
 def _take(X, index):
     """``X[index]`` for a tensor; the unread files at ``index`` for :class:`LazyImages`."""
     return X.take(index) if isinstance(X, LazyImages) else X[index]
+
+
+class SplitterImages(Sequence):
+    """Rows of the network's input as a CV splitter sees them: images, channels last.
+
+    ``images[i]`` is row ``rows[i]`` of ``X`` (the scaled float tensor
+    ``(n, channels, height, width)``) as an ``(height, width)`` array for one
+    channel, ``(height, width, channels)`` otherwise, made when indexed, so a
+    splitter that only counts rows costs nothing and one that hashes the
+    images (``LeakageFreeSplit``) holds one at a time.
+    """
+
+    def __init__(self, X: torch.Tensor, rows: np.ndarray) -> None:
+        self.X = X
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        if not isinstance(index, numbers.Integral):
+            return SplitterImages(self.X, self.rows[index])
+        image = self.X[self.rows[index]].numpy().transpose(1, 2, 0)
+        return image[..., 0] if image.shape[2] == 1 else image
+
+
+def splitter_images(X, rows: np.ndarray):
+    """Return what a CV splitter ``train_split`` gets as ``X``: the images, or file paths."""
+    return X.paths[rows] if isinstance(X, LazyImages) else SplitterImages(X, rows)
 
 
 def _channels_last(input_shape) -> tuple[int, int, int]:

@@ -18,7 +18,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ..nn._losses import CoarseLabelLoss
-from ._cnn_input import _take
+from ._cnn_input import _take, splitter_images
 
 
 def _is_explicit(split) -> bool:
@@ -186,17 +186,28 @@ class TargetsMixin:
         return CoarseLabelLoss, {"criterion": self.criterion, "groups": np.stack(group_rows),
                                  **kwargs}  # fmt: skip
 
-    def _validation_split(self, X_tensor, y_encoded, coarse, encoder, seed) -> tuple:
+    def _validation_split(self, X_tensor, y_encoded, coarse, encoder, seed, groups) -> tuple:
         """Return training images and labels, the validation Dataset and the training rows.
 
         Sets ``valid_indices_`` (None unless the split is drawn from ``X``);
-        coarse-labelled images always stay on the training side.
+        coarse-labelled images always stay on the training side, and with
+        ``groups`` so does every image of their groups.
         """
         from skorch.dataset import Dataset
 
         y_tensor = torch.from_numpy(y_encoded)
         self.valid_indices_ = None
         fine = np.flatnonzero(~coarse)
+        if groups is not None:
+            groups = column_or_1d(groups)
+            check_consistent_length(y_encoded, groups)
+            if not _is_splitter(self.train_split):
+                raise ValueError(
+                    "groups are given to fit, but train_split is "
+                    f"{self.train_split!r}: groups need a scikit-learn CV splitter "
+                    "train_split that uses them, e.g. LeakageFreeSplit(test_size=0.1) or "
+                    "StratifiedGroupKFold(10)"
+                )
         if _is_explicit(self.train_split):  # validation data given: (X_valid, y_valid)
             X_valid, y_valid = self.train_split
             y_valid = column_or_1d(y_valid)
@@ -209,14 +220,25 @@ class TargetsMixin:
             return X_tensor, y_tensor, valid, None
         if self.train_split is None:
             return X_tensor, y_tensor, None, None
-        # validation on fully labelled images only
-        train_index, self.valid_indices_ = self._split(fine, y_encoded[fine], seed)
-        train_index = np.sort(np.concatenate([train_index, np.flatnonzero(coarse)]))
+        # validation on fully labelled images only, none in a group with a coarse one
+        trained = np.flatnonzero(coarse)
+        if groups is not None and len(trained):
+            tied = np.isin(groups[fine], groups[trained])
+            trained, fine = np.concatenate([trained, fine[tied]]), fine[~tied]
+        train_index, self.valid_indices_ = self._split(
+            X_tensor, fine, y_encoded[fine], seed, None if groups is None else groups[fine]
+        )
+        train_index = np.sort(np.concatenate([train_index, trained]))
         valid = Dataset(_take(X_tensor, self.valid_indices_), y_tensor[self.valid_indices_])
         return _take(X_tensor, train_index), y_tensor[train_index], valid, train_index
 
-    def _split(self, fine: np.ndarray, y_fine: np.ndarray, seed) -> tuple:
-        """Split the fully labelled rows ``fine`` into training and validation rows."""
+    def _split(self, X_tensor, fine: np.ndarray, y_fine: np.ndarray, seed, groups) -> tuple:
+        """Split the fully labelled rows ``fine`` into training and validation rows.
+
+        A scikit-learn CV splitter gets those rows' images (``splitter_images``)
+        and ``groups``, so one that groups copies (``LeakageFreeSplit``) can keep
+        them on one side.
+        """
         from skorch.dataset import Dataset, ValidSplit
 
         split = self.train_split
@@ -246,7 +268,8 @@ class TargetsMixin:
             cv = split.check_cv(y_fine)
             train, valid = next(iter(cv.split(np.zeros((len(fine), 1)), y_fine)))
         elif _is_splitter(split):  # a scikit-learn CV splitter: its first split
-            train, valid = next(iter(split.split(np.zeros((len(fine), 1)), y_fine)))
+            images = splitter_images(X_tensor, fine)
+            train, valid = next(iter(split.split(images, y_fine, groups)))
         else:  # skorch's callable train_split(dataset, y) -> (train subset, valid subset)
             parts = split(Dataset(positions, y_fine), y_fine)
             if not all(hasattr(part, "indices") for part in parts):

@@ -71,6 +71,12 @@ class Model:
         (say, ImageNet weights not present locally); None when it can.
     note : str
         What the row is, when the name does not say it.
+    groups_param : str or None
+        The ``fit`` parameter through which the estimator gets the copy groups
+        of its training images (exact or near copies, judged on the images as
+        loaded: whole-image pHash within 4 bits or the head's within 2), say
+        ``"cnnclassifier__groups"`` for a validation split that keeps copies
+        together; None passes none.
 
     Examples
     --------
@@ -85,6 +91,7 @@ class Model:
     build: Callable
     unavailable: Callable | None = None
     note: str = ""
+    groups_param: str | None = None
 
 
 @dataclass(frozen=True)
@@ -455,7 +462,9 @@ def run_recipe(
     extras, externals = _prepare_sources(recipe, data, train_extra, external)
     trained_on = {s.data.file_list_hash: s for s in extras}
     images = check_images(data.images)
-    main_hashes = xs.hashes(images) if extras or externals else None
+    grouped = any(m.groups_param for m in recipe.models(RunConfig(profile, settings, 0, device,
+                                                                  verbose)))  # fmt: skip
+    main_hashes = xs.hashes(images) if extras or externals or grouped else None
     arms, split_notes = make_arms(recipe, data, images)
     for arm in arms:
         log(f"{arm.title}: {len(arm.train)} training, {len(arm.test)} test images")
@@ -494,7 +503,9 @@ def run_recipe(
                     X_train, y_train, train_hashes, extra_text = plans[index]
                     log(f"{label}: training on {len(y_train)} images{extra_text}")
                     tic = time.perf_counter()
-                    fitted = clone(model.build(config)).fit(X_train, y_train)
+                    fit_params = ({model.groups_param: xs.copy_groups(train_hashes)}
+                                  if model.groups_param else {})  # fmt: skip
+                    fitted = clone(model.build(config)).fit(X_train, y_train, **fit_params)
                     fit_seconds = time.perf_counter() - tic
                 report, record = _evaluate_arm(recipe, model, config, fitted, arm, images, labels,
                                                fit_seconds, label, log)  # fmt: skip
@@ -610,15 +621,15 @@ def _external_note(source, held: dict) -> str:
 
 def _training_side(arm, data, images, labels, main_hashes, extras, held, seed, repeat,
                    notes) -> tuple:  # fmt: skip
-    """Training images, labels and hashes of one protocol, other collections included.
+    """Training images, labels and hashes (a row each) of one protocol, other collections included.
 
     Images of another collection labelled with the coarse ``tumor`` are
     repeated ``repeat`` times (the profile's ``extra_repeat``): a hundred such
     scans beside thousands would otherwise barely move the network. A network
     trained on the coarse label keeps them out of its validation split; one that
-    reads them as plain ``tumor`` (the screen of a ``TwoStageClassifier``) may
-    draw copies of one scan on both sides of it, which favours later epochs when
-    it restores the best one.
+    reads them as plain ``tumor`` (the screen of a ``TwoStageClassifier``) keeps
+    a scan's repeats on one side of it when it gets the copy groups
+    (``Model.groups_param``), and may draw them on both sides otherwise.
     """
     X, y = take(images, arm.train), labels[arm.train]
     if not extras:
@@ -638,7 +649,7 @@ def _training_side(arm, data, images, labels, main_hashes, extras, held, seed, r
         rows = np.concatenate([index, np.tile(coarse, repeat - 1)])
         X += list(take(source.images, rows))
         y += list(source.labels[rows])
-        hashes.append(source.hashes[index])
+        hashes.append(source.hashes[rows])
         added.append(f"{len(index)} from {source.name}")
         notes.append(
             f"{source.name} trained on ({arm.title}, seed {seed}): {len(index)} of "

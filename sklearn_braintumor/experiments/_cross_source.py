@@ -91,13 +91,18 @@ def copies(hashes: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return mask
 
 
+def copy_groups(hashes: np.ndarray) -> np.ndarray:
+    """Group id per image (:func:`hashes`), shared by all its copies, transitively."""
+    return pair_groups(len(hashes), *_copy_pairs(hashes, None))
+
+
 def holdout(source: SourceSet, seed: int, fraction: float = HOLDOUT) -> np.ndarray:
     """Mask of the images held out of training, whole duplicate groups at a time.
 
     Drawn per seed (so seeds average over hold-outs), stratified by tumour /
     no tumour as far as the groups allow.
     """
-    groups = pair_groups(len(source.hashes), *_copy_pairs(source.hashes, None))
+    groups = copy_groups(source.hashes)
     rng = np.random.default_rng(seed)
     held = np.zeros(len(groups), dtype=bool)
     for tumor in (True, False):

@@ -62,6 +62,45 @@ class LeakageFreeSplit:
         self.max_distance = max_distance
         self.random_state = random_state
 
+    def get_params(self, deep: bool = True) -> dict:
+        """Return the splitter's parameters, as an estimator's.
+
+        A classifier holding the splitter (``CNNClassifier(train_split=...)``)
+        then clones, searches and saves it (the safe model format) like a
+        nested estimator.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Ignored: the splitter holds no estimator.
+
+        Returns
+        -------
+        params : dict
+        """
+        return {name: getattr(self, name) for name in self._parameter_constraints}
+
+    def set_params(self, **params) -> LeakageFreeSplit:
+        """Set parameters by name, as an estimator's ``set_params``.
+
+        Parameters
+        ----------
+        **params : dict
+            ``n_splits``, ``test_size``, ``max_distance`` or ``random_state``.
+
+        Returns
+        -------
+        self : LeakageFreeSplit
+        """
+        for name, value in params.items():
+            if name not in self._parameter_constraints:
+                raise ValueError(
+                    f"Invalid parameter {name!r} for LeakageFreeSplit; valid parameters are "
+                    f"{sorted(self._parameter_constraints)}"
+                )
+            setattr(self, name, value)
+        return self
+
     def _folds(self) -> int:
         params = {k: getattr(self, k) for k in self._parameter_constraints}
         validate_parameter_constraints(self._parameter_constraints, params, "LeakageFreeSplit")
