@@ -301,12 +301,15 @@ def test_recipe_scored_on_another_collection_drops_copies_first(tmp_path):
     assert scores["n_copies"] >= 2  # the planted copies of training images are not scored
     assert scores["n_tumor"] + scores["n_healthy"] + scores["n_copies"] == 30
     assert 0 <= scores["sensitivity"] <= 1 and 0 <= scores["specificity"] <= 1
+    # the separation from the Testing healthy scans, whatever the threshold
+    assert 0 <= scores["auc_vs_test_healthy"] <= 1
     assert result.audit["overall"]["counts"]["four"] == 108
     assert any("yesno: tumour sensitivity" in line for line in lines)
     out = write_report(result, tmp_path / "report")
     text = (out / "report.md").read_text()
     assert "| other source: yesno |" in text and "## Other sources" in text
     assert "source told apart" in text
+    assert "ROC AUC of its tumours against the test set's healthy scans 0." in text
     saved = json.loads((out / "results.json").read_text())
     assert saved["other_sources"]["summary"]["GBMNet, screened"]["yesno"]
     # 4-class predictions collapse to tumour / no tumour

@@ -511,8 +511,10 @@ def run_recipe(
                                                fit_seconds, label, log)  # fmt: skip
                 metrics = record["metrics"]
                 if fit_seconds is not None and externals:
+                    test_healthy = arm.test[~xs.collapse(labels[arm.test])]
+                    healthy = xs.negative_proba(fitted, take(images, test_healthy))
                     record["external"], missed = _score_externals(
-                        fitted, externals, held, train_hashes, label, log
+                        fitted, externals, held, train_hashes, label, log, healthy
                     )
                     if seed == 0 and arm.name == "paper":
                         misses = {**missed, **misses}  # the first model's misses per source
@@ -583,8 +585,12 @@ def _prepare_sources(recipe: Recipe, data: ExperimentData, train_extra, external
     return extras, externals
 
 
-def _score_externals(fitted, externals, held: dict, train_hashes, label: str, log) -> tuple:
+def _score_externals(fitted, externals, held: dict, train_hashes, label: str, log,
+                     healthy) -> tuple:  # fmt: skip
     """Score a fitted model on each other collection, copies of its training images left out.
+
+    ``healthy`` is p(no tumour) of the test set's healthy scans (or None): the
+    separation of each collection's tumour scans from them is scored too.
 
     Returns the scores per collection and the indices of the missed tumours.
     """
@@ -594,14 +600,15 @@ def _score_externals(fitted, externals, held: dict, train_hashes, label: str, lo
         keep = ~xs.copies(source.hashes, train_hashes)
         if h in held:
             keep &= held[h]
-        scores, misses[source.name] = xs.score(fitted, source, keep)
+        scores, misses[source.name] = xs.score(fitted, source, keep, healthy)
         scores.update(n_copies=int((~keep).sum()) if h not in held else None,
                       held_out=h in held)  # fmt: skip
         scored[source.name] = scores
-        sens = scores["sensitivity"]
+        sens, auc = scores["sensitivity"], scores["auc_vs_test_healthy"]
         log(
             f"{label}: {source.name}: tumour sensitivity "
             f"{'–' if sens is None else f'{sens:.4f}'} on {scores['n_tumor']}"
+            + ("" if auc is None else f"; ROC AUC against the test set's healthy scans {auc:.4f}")
         )
     return scored, misses
 

@@ -117,8 +117,22 @@ def collapse(predicted) -> np.ndarray:
     return np.array([not is_negative(label) for label in np.asarray(predicted)], dtype=bool)
 
 
-def score(estimator, source: SourceSet, keep: np.ndarray) -> tuple[dict, np.ndarray]:
+def negative_proba(estimator, images) -> np.ndarray | None:
+    """p(the one "no tumour" class) of each image, or None without probabilities or one."""
+    classes = np.asarray(getattr(estimator, "classes_", [])).tolist()
+    negative = [i for i, c in enumerate(classes) if is_negative(c)]
+    if not hasattr(estimator, "predict_proba") or len(negative) != 1 or not len(images):
+        return None
+    return estimator.predict_proba(images)[:, negative[0]]
+
+
+def score(estimator, source: SourceSet, keep: np.ndarray,
+          healthy: np.ndarray | None = None) -> tuple[dict, np.ndarray]:  # fmt: skip
     """Tumour sensitivity and healthy specificity of a fitted model on ``source[keep]``.
+
+    With ``healthy``, p(no tumour) of the main test set's healthy scans, also
+    ``auc_vs_test_healthy``: the ROC AUC between the scored tumour scans and
+    those, whatever the threshold.
 
     Returns the metrics and the indices (into the source) of the missed tumours.
     """
@@ -132,7 +146,16 @@ def score(estimator, source: SourceSet, keep: np.ndarray) -> tuple[dict, np.ndar
         "specificity": float((~predicted_tumor[~tumor]).mean()) if n_healthy else None,
         "n_tumor": n_tumor,
         "n_healthy": n_healthy,
+        "auc_vs_test_healthy": None,
     }
+    if healthy is not None and len(healthy) and n_tumor:
+        from sklearn.metrics import roc_auc_score
+
+        p_tumours = negative_proba(estimator, take(source.images, index[tumor]))
+        if p_tumours is not None:
+            truth = np.r_[np.ones(n_tumor), np.zeros(len(healthy))]
+            auc = roc_auc_score(truth, -np.r_[p_tumours, healthy])
+            metrics["auc_vs_test_healthy"] = float(auc)
     return metrics, index[tumor & ~predicted_tumor]
 
 
