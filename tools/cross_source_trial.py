@@ -38,6 +38,7 @@ import sklearn_braintumor.nn
 import sklearn_braintumor.sampling
 from sklearn_braintumor.datasets import load_image_folder
 from sklearn_braintumor.experiments import RunConfig, get_recipe, load_experiment_data
+from sklearn_braintumor.experiments._cross_source import copy_groups, hashes
 from sklearn_braintumor.model_selection import clean_test_mask
 from sklearn_braintumor.utils import save
 from sklearn_braintumor.utils._persistence import atomic_write_text
@@ -102,11 +103,15 @@ def main(argv=None) -> None:
     recipe = get_recipe(args.recipe)
     settings = {**recipe.profiles["quick"], **(recipe.tiny if args.profile == "tiny" else {})}
     config = RunConfig(args.profile, settings, seed=args.seed, device="cpu")
-    model = recipe.models(config)[0].build(config).set_params(**parse_settings(args.settings))
+    row_model = recipe.models(config)[0]
+    model = row_model.build(config).set_params(**parse_settings(args.settings))
     (X_train, y_train), (X_test, y_test), tumours = load(args.data, args.yes_no, binary)
 
     start = time.perf_counter()
-    model.fit(X_train, y_train)
+    # the copy groups the recipe gives its validation split (the images as loaded)
+    fit_params = ({row_model.groups_param: copy_groups(hashes(X_train))}
+                  if row_model.groups_param else {})  # fmt: skip
+    model.fit(X_train, y_train, **fit_params)
     minutes = (time.perf_counter() - start) / 60
     classes = list(model.classes_)
     negative = classes.index(NEGATIVE)
