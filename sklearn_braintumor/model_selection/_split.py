@@ -22,7 +22,10 @@ class LeakageFreeSplit:
     test side holds about ``test_size`` of the images and of each class, and
     no test image has an exact or near copy in training. A scikit-learn CV
     splitter: ``cross_val_score(pipeline, images, y, cv=LeakageFreeSplit(n_splits=3))``;
-    the recipes' leakage-free protocol draws its split with it.
+    the recipes' leakage-free protocol draws its split with it. As
+    ``CNNClassifier(train_split=LeakageFreeSplit(test_size=0.1))`` it draws the
+    validation split, from the network's input or, given ``groups`` in ``fit``,
+    from copy groups computed before any crop or resize.
 
     Parameters
     ----------
