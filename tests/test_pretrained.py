@@ -302,6 +302,25 @@ def test_fine_tune_continues_from_the_pretrained_weights():
         fine_tune(model, X[:20], ["astrocytoma"] * 20, max_epochs=1)
 
 
+def test_fine_tune_passes_copy_groups_to_the_validation_split():
+    from sklearn_braintumor.model_selection import LeakageFreeSplit
+
+    sample = load_sample("train")
+    X = list(sample.images[::5])
+    y = np.asarray(sample.target_names)[sample.target[::5]]
+    groups = np.arange(120) // 2  # pairs said to be copies, though their pixels differ
+    from sklearn_braintumor.classifiers import CNNClassifier
+
+    bare = CNNClassifier(max_epochs=1, module__hidden=4, random_state=0)
+    small = [image[::7, ::7] for image in X]  # 32 px
+    for model, images in ((load_pretrained("4class"), X), (bare.fit(small, y), small)):
+        split = LeakageFreeSplit(test_size=0.25, random_state=0)
+        fine_tune(model, images, y, groups=groups, max_epochs=1, lr=1e-5, train_split=split)
+        valid = final_classifier(model).valid_indices_
+        train = np.setdiff1d(np.arange(120), valid)
+        assert len(valid) and not set(groups[valid]) & set(groups[train])
+
+
 def test_prediction_runs_the_network_twice_per_image_not_three_times(model, test_sample, tmp_path):
     # flip TTA needs two passes; the guard reads its features from the identity view's pass
     from sklearn_braintumor.classifiers._ood import proba_and_scores

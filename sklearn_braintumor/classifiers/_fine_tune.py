@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def fine_tune(model, X, y, **params):
+def fine_tune(model, X, y, *, groups=None, **params):
     """Continue training the network of a fitted model on new labelled images.
 
     scikit-learn's wrappers (and this library's :class:`TTAClassifier` and
@@ -26,6 +26,11 @@ def fine_tune(model, X, y, **params):
         New images, as the model's ``predict`` takes them.
     y : array-like of shape (n_samples,)
         Their labels, among ``model.classes_`` (new classes need a new model).
+    groups : array-like of shape (n_samples,), default=None
+        Group labels of the new images for the validation split (say their
+        copy groups, ``duplicate_groups(X)``), passed to the classifier's
+        ``fit``; needs a CV splitter ``train_split`` such as
+        ``LeakageFreeSplit(test_size=0.1)``, given in ``params``.
     **params
         CNNClassifier parameters for this training (``max_epochs``, ``lr``,
         ``train_split``, ``augment``, ...). They stay set on the classifier.
@@ -68,7 +73,11 @@ def fine_tune(model, X, y, **params):
         )
     step.set_params(warm_start=True, **params)
     target = next((s for s in reversed(chain) if isinstance(s, Pipeline)), step)
-    target.fit(X, y)
+    fit_params = {}
+    if groups is not None:  # a pipeline routes them to its last step, wrappers pass them on
+        name = "groups" if target is step else f"{target.steps[-1][0]}__groups"
+        fit_params = {name: groups}
+    target.fit(X, y, **fit_params)
     for wrapper in reversed(chain):
         if isinstance(wrapper, TumorFirstClassifier) and wrapper.threshold == "auto":
             wrapper.threshold_ = wrapper._auto_threshold(X, y)
