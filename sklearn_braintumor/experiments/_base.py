@@ -511,8 +511,7 @@ def run_recipe(
                                                fit_seconds, label, log)  # fmt: skip
                 metrics = record["metrics"]
                 if fit_seconds is not None and externals:
-                    test_healthy = arm.test[~xs.collapse(labels[arm.test])]
-                    healthy = xs.negative_proba(fitted, take(images, test_healthy))
+                    healthy = xs.test_healthy_proba(report)  # from the pass just made
                     record["external"], missed = _score_externals(
                         fitted, externals, held, train_hashes, label, log, healthy
                     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..metrics._report import proba_and_predictions
 from ..model_selection._duplicates import image_hashes, near_pairs, pair_groups
 from ..utils._validation import check_images
 from ._data import COARSE_TUMOR, ExperimentData, is_negative, take
@@ -117,13 +118,18 @@ def collapse(predicted) -> np.ndarray:
     return np.array([not is_negative(label) for label in np.asarray(predicted)], dtype=bool)
 
 
-def negative_proba(estimator, images) -> np.ndarray | None:
-    """p(the one "no tumour" class) of each image, or None without probabilities or one."""
-    classes = np.asarray(getattr(estimator, "classes_", [])).tolist()
-    negative = [i for i, c in enumerate(classes) if is_negative(c)]
-    if not hasattr(estimator, "predict_proba") or len(negative) != 1 or not len(images):
+def negative_column(classes) -> int | None:
+    """Index of the one "no tumour" class among ``classes``; None for none or several."""
+    negative = [i for i, c in enumerate(np.asarray(classes).tolist()) if is_negative(c)]
+    return negative[0] if len(negative) == 1 else None
+
+
+def test_healthy_proba(report) -> np.ndarray | None:
+    """p(no tumour) of the healthy scans of an evaluation report's test set, or None."""
+    column = negative_column(report.classes)
+    if report.y_proba is None or column is None:
         return None
-    return estimator.predict_proba(images)[:, negative[0]]
+    return report.y_proba[~collapse(report.y_true), column]
 
 
 def score(estimator, source: SourceSet, keep: np.ndarray,
@@ -137,8 +143,9 @@ def score(estimator, source: SourceSet, keep: np.ndarray,
     Returns the metrics and the indices (into the source) of the missed tumours.
     """
     index = np.flatnonzero(keep)
-    predicted_tumor = collapse(estimator.predict(take(source.images, index))) if len(index) else (
-        np.zeros(0, dtype=bool))  # fmt: skip
+    proba, predicted = (proba_and_predictions(estimator, take(source.images, index))
+                        if len(index) else (None, np.zeros(0)))  # fmt: skip
+    predicted_tumor = collapse(predicted)
     tumor = source.tumor[index]
     n_tumor, n_healthy = int(tumor.sum()), int((~tumor).sum())
     metrics = {
@@ -148,14 +155,19 @@ def score(estimator, source: SourceSet, keep: np.ndarray,
         "n_healthy": n_healthy,
         "auc_vs_test_healthy": None,
     }
-    if healthy is not None and len(healthy) and n_tumor:
+    column = negative_column(estimator.classes_)
+    if (
+        healthy is not None
+        and len(healthy)
+        and n_tumor
+        and proba is not None
+        and column is not None
+    ):
         from sklearn.metrics import roc_auc_score
 
-        p_tumours = negative_proba(estimator, take(source.images, index[tumor]))
-        if p_tumours is not None:
-            truth = np.r_[np.ones(n_tumor), np.zeros(len(healthy))]
-            auc = roc_auc_score(truth, -np.r_[p_tumours, healthy])
-            metrics["auc_vs_test_healthy"] = float(auc)
+        truth = np.r_[np.ones(n_tumor), np.zeros(len(healthy))]
+        auc = roc_auc_score(truth, -np.r_[proba[tumor, column], healthy])
+        metrics["auc_vs_test_healthy"] = float(auc)
     return metrics, index[tumor & ~predicted_tumor]
 
 
@@ -182,12 +194,12 @@ def audit(data: ExperimentData, images, sources: list[SourceSet], main_hashes) -
 
 def _separation(proba, classes: list[str], tumor: np.ndarray) -> float | None:
     """ROC AUC of tumour vs healthy images scored on 1 - p(the negative class)."""
-    negative = [i for i, c in enumerate(classes) if is_negative(c)]
-    if proba is None or len(negative) != 1 or tumor.all() or not tumor.any():
+    column = negative_column(classes)
+    if proba is None or column is None or tumor.all() or not tumor.any():
         return None
     from sklearn.metrics import roc_auc_score
 
-    return float(roc_auc_score(tumor, 1.0 - proba[:, negative[0]]))
+    return float(roc_auc_score(tumor, 1.0 - proba[:, column]))
 
 
 def evaluate_collection(estimator, source) -> dict:

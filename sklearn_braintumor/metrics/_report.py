@@ -226,6 +226,19 @@ class EvaluationReport:
         return figure
 
 
+def proba_and_predictions(estimator, X) -> tuple[np.ndarray | None, np.ndarray]:
+    """Return ``predict_proba(X)`` (None without it) and the decisions, in one pass if possible.
+
+    The decisions are the model's own rule applied to the probabilities at
+    hand (``predict_from_proba``) where it has one, else ``predict(X)``, not
+    argmax(proba): they can differ.
+    """
+    y_proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
+    if y_proba is not None and hasattr(estimator, "predict_from_proba"):
+        return y_proba, np.asarray(estimator.predict_from_proba(y_proba))
+    return y_proba, np.asarray(estimator.predict(X))
+
+
 def evaluation_report(estimator, X, y, *, target_names=None, n_bins: int = 10) -> EvaluationReport:
     """Evaluate a fitted classifier (or pipeline) on ``X, y``.
 
@@ -270,12 +283,7 @@ def evaluation_report(estimator, X, y, *, target_names=None, n_bins: int = 10) -
     names = [str(c) for c in classes] if target_names is None else list(target_names)
     if len(names) != len(classes):
         raise ValueError(f"got {len(names)} target_names for {len(classes)} classes")
-    y_proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
-    if y_proba is not None and hasattr(estimator, "predict_from_proba"):
-        # the model's own decision rule on the probabilities at hand: one pass, not two
-        y_pred = np.asarray(estimator.predict_from_proba(y_proba))
-    else:  # predict, not argmax(proba): they can differ
-        y_pred = np.asarray(estimator.predict(X))
+    y_proba, y_pred = proba_and_predictions(estimator, X)
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=classes, zero_division=0
     )

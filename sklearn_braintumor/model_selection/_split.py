@@ -105,8 +105,9 @@ class LeakageFreeSplit:
         return self
 
     def _folds(self) -> int:
-        params = {k: getattr(self, k) for k in self._parameter_constraints}
-        validate_parameter_constraints(self._parameter_constraints, params, "LeakageFreeSplit")
+        validate_parameter_constraints(
+            self._parameter_constraints, self.get_params(), "LeakageFreeSplit"
+        )
         folds = max(2, round(1 / self.test_size))
         if self.n_splits > folds:
             from sklearn.utils._param_validation import InvalidParameterError
@@ -161,7 +162,5 @@ class LeakageFreeSplit:
         return self.n_splits
 
     def __repr__(self) -> str:
-        return (
-            f"LeakageFreeSplit(n_splits={self.n_splits}, test_size={self.test_size}, "
-            f"max_distance={self.max_distance}, random_state={self.random_state})"
-        )
+        params = ", ".join(f"{name}={value}" for name, value in self.get_params().items())
+        return f"LeakageFreeSplit({params})"
