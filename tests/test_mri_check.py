@@ -72,6 +72,28 @@ def test_each_rule_names_what_it_saw():
     assert not_mri([scan]).tolist() == [False]
 
 
+def test_a_grey_photograph_with_a_dark_middle_has_no_dark_edges_a_slice_on_a_page_passes():
+    import cv2
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    # a grey scene around a dark figure: dark pixels enough, but none at the edges
+    field = cv2.GaussianBlur(rng.normal(0, 1, (240, 320)).astype(np.float32), (0, 0), 6)
+    scene = 160 + 30 * field / field.std() + rng.normal(0, 6, field.shape)
+    rows, cols = np.mgrid[:240, :320]
+    figure = ((rows - 130) / 70) ** 2 + ((cols - 160) / 55) ** 2 < 1
+    scene[figure] = 15 + 10 * rng.random(figure.sum())
+    photo = np.clip(scene, 0, 255).astype(np.uint8)
+    # a slice copied from a printed page: its background white, its edges the brightest
+    scan = load_sample("test").images[0]
+    labels, _ = ndimage.label(scan < 12)
+    edge = np.r_[labels[0], labels[-1], labels[:, 0], labels[:, -1]]
+    page = np.where(np.isin(labels, edge[edge > 0]), 245, scan).astype(np.uint8)
+    reasons = not_mri_reasons([photo, page, scan])
+    assert reasons[0].startswith("no dark background at the edges (0% of them dark")
+    assert reasons[1:].tolist() == ["", ""]
+
+
 def test_muted_colour_is_flagged_a_coloured_mark_or_few_grey_levels_are_not():
     import cv2
 
