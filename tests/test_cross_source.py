@@ -255,6 +255,40 @@ def test_intensity_curves_can_brighten_dark_and_bright_tissue_alike():
         BatchAugment(intensity_curve=1.5)
 
 
+def test_random_convolutions_restyle_texture_keep_shapes_background_and_tissue_levels(monkeypatch):
+    from sklearn_braintumor.datasets import make_synthetic_mri
+    from sklearn_braintumor.nn import _augment
+
+    # a 1 x 1 kernel on grey images only keeps or inverts the contrast: larger ones here
+    monkeypatch.setattr(_augment, "RANDOM_CONV_SIDES", (3, 5, 7))
+
+    images, _ = make_synthetic_mri(32, image_size=48, random_state=0)
+    x = torch.as_tensor(images[:, None] / 255.0, dtype=torch.float32)
+    head = x > 1e-3
+    conv = BatchAugment(horizontal_flip=0, random_conv=1.0).train()
+    torch.manual_seed(0)
+    out = conv(x)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert torch.all(out[~head] == 0) and out.min() >= 0 and out.max() <= 1
+    changed = (out - x).abs().flatten(1).amax(1) > 1e-3
+    assert changed.float().mean() > 0.8  # a mixing share near 1 leaves an image nearly as it was
+
+    # the tissue keeps about its own mean grey level: the style changes, not the exposure
+    def tissue_mean(images):
+        return (images * head).flatten(1).sum(1) / head.flatten(1).sum(1)
+
+    assert torch.allclose(tissue_mean(x), tissue_mean(out), atol=0.08)
+    torch.manual_seed(0)
+    assert torch.equal(conv(x), out)  # torch's generator decides everything
+    half = BatchAugment(horizontal_flip=0, random_conv=0.5).train()
+    torch.manual_seed(1)
+    share = ((half(x) - x).abs().flatten(1).amax(1) > 1e-3).float().mean()
+    assert 0.2 < share < 0.8
+    assert torch.equal(conv.eval()(x), x)
+    with pytest.raises(ValueError, match="'random_conv' parameter of BatchAugment"):
+        BatchAugment(random_conv=1.5)
+
+
 # -- recipes scored on other collections ---------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from torch import nn
 from ..utils._validation import check_augmentation
 
 CURVE_SEGMENTS = 5  # pieces of BatchAugment's random intensity curves
+RANDOM_CONV_SIDES = (1, 3, 5, 7)  # kernel sides of BatchAugment's random convolutions
 
 
 def _uniform(n: int, low: float, high: float, device) -> torch.Tensor:
@@ -72,6 +73,13 @@ class BatchAugment(nn.Module):
         six random levels): dark and bright tissue may both end up bright,
         as cerebrospinal fluid and a lesion do on T2-weighted slices, so the
         contrast of one MRI sequence stops telling the classes apart.
+    random_conv : float, default=0.0
+        Probability that an image goes through a random convolution
+        (RandConv, Xu et al., ICLR 2021): a kernel with Gaussian weights, drawn
+        per image (its side, 1, 3, 5 or 7, per batch; on grey images a side of 1
+        keeps or inverts the contrast), restyles local texture, sharpness and
+        contrast while shapes stay; the result is brought to the image's own
+        tissue mean and spread and mixed with it at a random share.
 
     Examples
     --------
@@ -85,7 +93,8 @@ class BatchAugment(nn.Module):
     def __init__(self, horizontal_flip=0.5, vertical_flip=0.0, rotation=0.0, shear=0.0,
                  translation=0.0, zoom=0.0, crop_scale=None, blur_sigma=0.0,
                  noise_std=0.0, gamma=0.0, contrast=0.0, brightness=0.0, invert=0.0,
-                 histogram_swap=0.0, intensity_curve=0.0) -> None:  # fmt: skip
+                 histogram_swap=0.0, intensity_curve=0.0,
+                 random_conv=0.0) -> None:  # fmt: skip
         super().__init__()
         self.horizontal_flip = horizontal_flip
         self.vertical_flip = vertical_flip
@@ -102,18 +111,19 @@ class BatchAugment(nn.Module):
         self.invert = invert
         self.histogram_swap = histogram_swap
         self.intensity_curve = intensity_curve
+        self.random_conv = random_conv
         check_augmentation(
             self, horizontal_flip=horizontal_flip, vertical_flip=vertical_flip, rotation=rotation,
             shear=shear, translation=translation, zoom=zoom, crop_scale=crop_scale,
             blur_sigma=blur_sigma, noise_std=noise_std, gamma=gamma, contrast=contrast,
             brightness=brightness, invert=invert, histogram_swap=histogram_swap,
-            intensity_curve=intensity_curve,
+            intensity_curve=intensity_curve, random_conv=random_conv,
         )  # fmt: skip
 
     def extra_repr(self) -> str:
         names = ("horizontal_flip", "vertical_flip", "rotation", "shear", "translation", "zoom",
                  "crop_scale", "blur_sigma", "noise_std", "gamma", "contrast", "brightness",
-                 "invert", "histogram_swap", "intensity_curve")  # fmt: skip
+                 "invert", "histogram_swap", "intensity_curve", "random_conv")  # fmt: skip
         return ", ".join(f"{name}={getattr(self, name)}" for name in names)
 
     def _theta(self, n: int, device) -> torch.Tensor:
@@ -179,6 +189,29 @@ class BatchAugment(nn.Module):
         chosen = (torch.rand(n, device=x.device) < self.intensity_curve).view(n, 1, 1, 1)
         return torch.where(chosen, curved, x)
 
+    def _random_conv(self, x: torch.Tensor) -> torch.Tensor:
+        """Send a random share of the images through random convolutions (RandConv)."""
+        n, c, h, w = x.shape
+        side = int(RANDOM_CONV_SIDES[torch.randint(len(RANDOM_CONV_SIDES), (1,), device=x.device)])
+        weight = torch.randn(n * c, 1, side, side, device=x.device, dtype=x.dtype) / side
+        pad = side // 2
+        out = F.conv2d(F.pad(x.reshape(1, n * c, h, w), (pad,) * 4, mode="reflect"), weight,
+                       groups=n * c).reshape(x.shape)  # fmt: skip
+        head = (x > 1e-3).to(x.dtype)
+        area = head.sum(dim=(2, 3), keepdim=True).clamp(min=1)
+
+        def moments(v):
+            mean = (v * head).sum(dim=(2, 3), keepdim=True) / area
+            var = (((v - mean) * head) ** 2).sum(dim=(2, 3), keepdim=True) / area
+            return mean, var.sqrt().clamp(min=1e-6)
+
+        (mean, std), (out_mean, out_std) = moments(x), moments(out)
+        out = ((out - out_mean) / out_std * std + mean).clamp(0, 1)
+        share = torch.rand(n, 1, 1, 1, device=x.device, dtype=x.dtype)
+        mixed = (share * x + (1 - share) * out) * head
+        chosen = (torch.rand(n, device=x.device) < self.random_conv).view(n, 1, 1, 1)
+        return torch.where(chosen, mixed, x)
+
     def _intensity(self, x: torch.Tensor) -> torch.Tensor:
         """Gamma, contrast, brightness and inversion inside the head (background stays 0)."""
         n = len(x)
@@ -214,6 +247,8 @@ class BatchAugment(nn.Module):
         if (self.histogram_swap or self.gamma or self.contrast or self.brightness or self.invert
                 or self.intensity_curve):  # fmt: skip
             x = self._intensity(x)
+        if self.random_conv > 0:
+            x = self._random_conv(x)
         if self.blur_sigma > 0:
             x = self._blur(x)
         if self.noise_std > 0:

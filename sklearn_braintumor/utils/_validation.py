@@ -206,6 +206,7 @@ AUGMENTATION_CONSTRAINTS = {
     "invert": _PROBABILITY,
     "histogram_swap": _PROBABILITY,
     "intensity_curve": _PROBABILITY,
+    "random_conv": _PROBABILITY,
 }
 """Declarative checks of the augmentation options shared by ImageAugmenter and BatchAugment."""
 
