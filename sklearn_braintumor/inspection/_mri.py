@@ -93,7 +93,8 @@ def _reason(grey: np.ndarray, colour: str) -> str:
     noise = float(np.abs(cv2.Laplacian(small, cv2.CV_32F)).mean() / (small.std() + 1e-6))
     if noise > MAX_NOISE:
         return f"noise or text, not anatomy (pixel-to-pixel variation {noise:.1f})"
-    level = small / (np.percentile(small, 99.5) + 1e-6)
+    low, high = np.percentile(small, [1, 99.5])
+    level = small / (high + 1e-6)
     dark = level < DARK_LEVEL
     edge = max(1, side // 20)
     border = np.concatenate([level[:edge].ravel(), level[-edge:].ravel(),
@@ -103,7 +104,6 @@ def _reason(grey: np.ndarray, colour: str) -> str:
     # the image's own darkest levels (its 1st percentile up): a slice's background fills much
     # of its edges, even lifted, noisy or with the head touching them; a photograph's dark
     # parts lie anywhere. A slice copied from a printed page has a white background instead.
-    low, high = np.percentile(small, [1, 99.5])
     edges = (np.concatenate([small[:edge].ravel(), small[-edge:].ravel(), small[:, :edge].ravel(),
                              small[:, -edge:].ravel()]) - low) / (high - low + 1e-6)  # fmt: skip
     edge_dark, edge_bright = np.mean(edges < EDGE_LEVEL), np.mean(edges > 1 - EDGE_LEVEL)
