@@ -41,6 +41,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 import sklearn_braintumor
+import sklearn_braintumor.model_selection
 import sklearn_braintumor.nn
 import sklearn_braintumor.sampling
 from sklearn_braintumor.datasets import load_image_folder
@@ -55,10 +56,9 @@ NEGATIVE = "notumor"
 
 def parse_settings(pairs: list[str]) -> dict:
     """``NAME=EXPRESSION`` pairs as set_params keyword arguments."""
-    scope = {
-        **{n: getattr(sklearn_braintumor.nn, n) for n in sklearn_braintumor.nn.__all__},
-        **{n: getattr(sklearn_braintumor.sampling, n) for n in sklearn_braintumor.sampling.__all__},
-    }
+    modules = (sklearn_braintumor.model_selection, sklearn_braintumor.nn,
+               sklearn_braintumor.sampling)  # fmt: skip
+    scope = {name: getattr(module, name) for module in modules for name in module.__all__}
     params = {}
     for pair in pairs:
         name, _, expression = pair.partition("=")
