@@ -38,7 +38,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 import sklearn_braintumor
 import sklearn_braintumor.model_selection
@@ -46,7 +45,7 @@ import sklearn_braintumor.nn
 import sklearn_braintumor.sampling
 from sklearn_braintumor.datasets import load_image_folder
 from sklearn_braintumor.experiments import RunConfig, get_recipe, load_experiment_data
-from sklearn_braintumor.experiments._cross_source import copy_groups, hashes
+from sklearn_braintumor.experiments._cross_source import auc_vs_healthy, copy_groups, hashes
 from sklearn_braintumor.model_selection import clean_test_mask
 from sklearn_braintumor.utils import save
 from sklearn_braintumor.utils._persistence import atomic_write_text
@@ -89,9 +88,8 @@ def found_at(p_negative: np.ndarray, healthy: np.ndarray, recall: float) -> floa
 def separation(p_test: np.ndarray, y_test: np.ndarray, p_tumours: np.ndarray) -> dict:
     """Return the threshold-free figures: ROC AUC and the shares found at 98 and 99 %."""
     healthy = p_test[y_test == NEGATIVE]
-    truth = np.r_[np.ones(len(p_tumours)), np.zeros(len(healthy))]
     return {
-        "auc": float(roc_auc_score(truth, -np.r_[p_tumours, healthy])),
+        "auc": auc_vs_healthy(p_tumours, healthy),
         "found_at_98": found_at(p_tumours, healthy, 0.98),
         "found_at_99": found_at(p_tumours, healthy, 0.99),
     }

@@ -163,12 +163,16 @@ def score(estimator, source: SourceSet, keep: np.ndarray,
         and proba is not None
         and column is not None
     ):
-        from sklearn.metrics import roc_auc_score
-
-        truth = np.r_[np.ones(n_tumor), np.zeros(len(healthy))]
-        auc = roc_auc_score(truth, -np.r_[proba[tumor, column], healthy])
-        metrics["auc_vs_test_healthy"] = float(auc)
+        metrics["auc_vs_test_healthy"] = auc_vs_healthy(proba[tumor, column], healthy)
     return metrics, index[tumor & ~predicted_tumor]
+
+
+def auc_vs_healthy(p_tumours: np.ndarray, p_healthy: np.ndarray) -> float:
+    """ROC AUC of tumour scans against healthy ones, scored on p(no tumour) (lower: tumour)."""
+    from sklearn.metrics import roc_auc_score
+
+    truth = np.r_[np.ones(len(p_tumours)), np.zeros(len(p_healthy))]
+    return float(roc_auc_score(truth, -np.r_[p_tumours, p_healthy]))
 
 
 def audit(data: ExperimentData, images, sources: list[SourceSet], main_hashes) -> dict | None:

@@ -71,6 +71,12 @@ def grey_and_reason(image: np.ndarray) -> tuple[np.ndarray, str]:
     return grey, _reason(grey, colour)
 
 
+def _band(image: np.ndarray, width: int) -> np.ndarray:
+    """Return the pixels of the image's outer band, ``width`` pixels wide, as one array."""
+    return np.concatenate([image[:width].ravel(), image[-width:].ravel(),
+                           image[:, :width].ravel(), image[:, -width:].ravel()])  # fmt: skip
+
+
 def _reason(grey: np.ndarray, colour: str) -> str:
     """Return why a grey image (with its colour verdict) is not a brain MRI slice, or ""."""
     height, width = grey.shape
@@ -97,15 +103,13 @@ def _reason(grey: np.ndarray, colour: str) -> str:
     level = small / (high + 1e-6)
     dark = level < DARK_LEVEL
     edge = max(1, side // 20)
-    border = np.concatenate([level[:edge].ravel(), level[-edge:].ravel(),
-                             level[:, :edge].ravel(), level[:, -edge:].ravel()])  # fmt: skip
+    border = _band(level, edge)
     if dark.mean() < MIN_DARK_SHARE and np.median(border) > MAX_BORDER_LEVEL:
         return "no dark background around a head (a photograph or a page)"
     # the image's own darkest levels (its 1st percentile up): a slice's background fills much
     # of its edges, even lifted, noisy or with the head touching them; a photograph's dark
     # parts lie anywhere. A slice copied from a printed page has a white background instead.
-    edges = (np.concatenate([small[:edge].ravel(), small[-edge:].ravel(), small[:, :edge].ravel(),
-                             small[:, -edge:].ravel()]) - low) / (high - low + 1e-6)  # fmt: skip
+    edges = (_band(small, edge) - low) / (high - low + 1e-6)
     edge_dark, edge_bright = np.mean(edges < EDGE_LEVEL), np.mean(edges > 1 - EDGE_LEVEL)
     if edge_dark < MIN_EDGE_DARK and edge_bright < MAX_EDGE_BRIGHT:
         return f"no dark background at the edges ({edge_dark:.0%} of them dark; a photograph)"
