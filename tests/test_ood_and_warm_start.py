@@ -180,6 +180,16 @@ NETWORKS = [
     (bnn.BaroneImprovedCNN, {"input_size": (30, 30)}),
     (bnn.SimpleCNN, {"input_size": (64, 64), "in_channels": 1}),
     (bnn.LiCNN, {"input_size": (150, 150), "in_channels": 1}),
+    (
+        bnn.EnsembleNet,
+        {
+            "module": bnn.GBMNet,
+            "n_members": 2,
+            "input_size": (64, 64),
+            "pooling": "max",
+            "instance_norm": 2,
+        },
+    ),
 ]
 
 

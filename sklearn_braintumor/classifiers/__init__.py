@@ -1,6 +1,7 @@
 """scikit-learn classifiers for images: skorch CNNs, TTA, tumour-first and two-stage rules."""
 
 from ._cnn import CNNClassifier
+from ._ensemble import average_networks
 from ._fine_tune import fine_tune
 from ._ood import shift_score
 from ._tta import TTAClassifier
@@ -12,6 +13,7 @@ __all__ = [
     "TTAClassifier",
     "TumorFirstClassifier",
     "TwoStageClassifier",
+    "average_networks",
     "fine_tune",
     "shift_score",
 ]

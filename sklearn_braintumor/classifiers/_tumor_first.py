@@ -26,6 +26,23 @@ def decide(estimator, proba) -> np.ndarray:
     return np.asarray(estimator.classes_)[np.argmax(proba, axis=1)]
 
 
+def threshold_keeping(estimator, negatives) -> float:
+    """Return the highest threshold keeping ``negative_recall`` of ``negatives`` negative.
+
+    ``estimator`` is a fitted :class:`TumorFirstClassifier`, ``negatives``
+    images of its negative class that its network did not train on.
+    """
+    column = estimator.classes_.tolist().index(estimator.negative_class)
+    scores = estimator.estimator_.predict_proba(negatives)[:, column]
+    # negatives the network already gets wrong at 0.5 would pin the threshold at 0.5:
+    # the share is counted among those a majority decision calls negative
+    kept = scores[scores >= 0.5]
+    if len(kept) == 0:
+        return 0.5
+    chosen = np.quantile(kept, 1 - estimator.negative_recall, method="lower")
+    return float(np.clip(chosen, 0.5, 0.95))
+
+
 def most_probable_other(proba: np.ndarray, negative: int) -> np.ndarray:
     """Return, per row, the index of the most probable class other than ``negative``."""
     others = np.array(proba, dtype=float, copy=True)
@@ -156,16 +173,7 @@ class TumorFirstClassifier(GuardDelegationMixin, ClassifierMixin, BaseEstimator)
                 stacklevel=3,
             )
             return 0.5
-        subset = _safe_indexing(X, negative)  # arrays, lists of images, data frames
-        column = self.classes_.tolist().index(self.negative_class)
-        scores = self.estimator_.predict_proba(subset)[:, column]
-        # negatives the network already gets wrong at 0.5 would pin the threshold at 0.5:
-        # the share is counted among those a majority decision calls negative
-        kept = scores[scores >= 0.5]
-        if len(kept) == 0:
-            return 0.5
-        chosen = np.quantile(kept, 1 - self.negative_recall, method="lower")
-        return float(np.clip(chosen, 0.5, 0.95))
+        return threshold_keeping(self, _safe_indexing(X, negative))  # arrays, lists, frames
 
     @property
     def n_features_in_(self) -> int:

@@ -1,6 +1,7 @@
 """Plain ``torch.nn.Module``s: one per paper architecture, layers, losses, batch augmentation."""
 
 from ._augment import BatchAugment
+from ._ensemble import EnsembleNet
 from ._losses import CoarseLabelLoss, FocalLoss
 from ._models import (
     IBN,
@@ -22,6 +23,7 @@ __all__ = [
     "BaroneImprovedCNN",
     "BatchAugment",
     "CoarseLabelLoss",
+    "EnsembleNet",
     "FocalLoss",
     "GBMNet",
     "GaussianNoise",
