@@ -537,3 +537,18 @@ def test_auto_threshold_is_not_pinned_by_negatives_already_wrong():
     assert 0.6 < model.threshold_ < 0.62  # the 2 % quantile of the 95, not 0.5
     called = model.predict(X[5:]) == "notumor"
     assert called.mean() >= 0.97
+
+
+def test_the_healthy_holdout_is_one_draw_of_whole_negative_groups():
+    from sklearn_braintumor.experiments._cross_source import healthy_holdout
+
+    groups = np.repeat(np.arange(40), 3)  # 40 copy groups of three
+    negative = groups % 2 == 0  # 20 groups of healthy scans
+    negative[1] = False  # a group of mixed labels still counts as a negative group
+    held = healthy_holdout(groups, negative, 0.25)
+    assert held.sum() == 5 * 3  # a quarter of the 20 negative groups, each whole
+    assert set(np.unique(groups[held]).tolist()) <= set(range(0, 40, 2))
+    np.testing.assert_array_equal(held, healthy_holdout(groups, negative, 0.25))  # fixed draw
+    assert healthy_holdout(groups, negative, 0.0).sum() == 0
+    with pytest.raises(ValueError, match=r"share must be in \[0, 1\)"):
+        healthy_holdout(groups, negative, 1.0)

@@ -44,3 +44,20 @@ def test_runs_scored_on_other_images_are_refused(trial, tmp_path):
         trial["main"](["--average", str(a), str(b), "--out", str(tmp_path / "t.jsonl")])
     with pytest.raises(SystemExit):  # training needs the data
         trial["main"](["--out", str(tmp_path / "t.jsonl")])
+
+
+def test_a_held_out_healthy_side_replaces_testing_s_and_must_be_shared(trial, tmp_path):
+    # Testing's healthy scans are easy (copies of trained scans); the held-out ones are not
+    a = save(tmp_path / "a.npz", [0.9, 0.9, 0.9, 0.1], [0.5, 0.2])
+    b = save(tmp_path / "b.npz", [0.9, 0.9, 0.9, 0.1], [0.5, 0.2])
+    for path, held in ((a, [0.6, 0.4, 0.8]), (b, [0.6, 0.4, 0.8])):
+        np.savez(path, **dict(np.load(path)), p_healthy=np.asarray(held))
+    out = tmp_path / "trials.jsonl"
+    trial["main"](["--average", str(a), str(b), "--out", str(out)])
+    row = json.loads(out.read_text())
+    assert row["n_healthy"] == 3
+    # tumour 0.5 lies above the held-out healthy 0.4: 5 of the 6 pairs ordered
+    assert row["auc"] == pytest.approx(5 / 6)
+    plain = save(tmp_path / "c.npz", [0.9, 0.9, 0.9, 0.1], [0.5, 0.2])
+    with pytest.raises(SystemExit, match="only some runs have a held-out healthy side"):
+        trial["main"](["--average", str(a), str(plain), "--out", str(out)])

@@ -28,6 +28,16 @@ and the shares found at 98 % and 99 % notumor recall need no threshold)::
 
     python3 tools/cross_source_trial.py --average s0.npz s1.npz s2.npz \\
         --label "three screens" --out trials.jsonl
+
+Testing's notumor scans are mostly copies of Training scans (all but 19 of
+405 in the 4-class set), so a network that trained on a scan's copy calls it
+healthy with ease, and which copies a run trains on depends on its validation
+split. ``--healthy-holdout F`` gives every run the same honest healthy side:
+a share ``F`` of Training's notumor copy groups (drawn once, the same for
+every seed) is taken out of training with every copy, and the healthy side
+is those of them labelled notumor plus the Testing notumor scans with no copy
+left in training.
+Runs compared with ``--average`` must share it.
 """
 
 from __future__ import annotations
@@ -45,7 +55,13 @@ import sklearn_braintumor.nn
 import sklearn_braintumor.sampling
 from sklearn_braintumor.datasets import load_image_folder
 from sklearn_braintumor.experiments import RunConfig, get_recipe, load_experiment_data
-from sklearn_braintumor.experiments._cross_source import auc_vs_healthy, copy_groups, hashes
+from sklearn_braintumor.experiments._cross_source import (
+    auc_vs_healthy,
+    copies,
+    copy_groups,
+    hashes,
+    healthy_holdout,
+)
 from sklearn_braintumor.model_selection import clean_test_mask
 from sklearn_braintumor.utils import save
 from sklearn_braintumor.utils._persistence import atomic_write_text
@@ -85,9 +101,18 @@ def found_at(p_negative: np.ndarray, healthy: np.ndarray, recall: float) -> floa
     return float(np.mean(p_negative < threshold))
 
 
-def separation(p_test: np.ndarray, y_test: np.ndarray, p_tumours: np.ndarray) -> dict:
-    """Return the threshold-free figures: ROC AUC and the shares found at 98 and 99 %."""
-    healthy = p_test[y_test == NEGATIVE]
+def separation(
+    p_test: np.ndarray,
+    y_test: np.ndarray,
+    p_tumours: np.ndarray,
+    p_healthy: np.ndarray | None = None,
+) -> dict:
+    """Return the threshold-free figures: ROC AUC and the shares found at 98 and 99 %.
+
+    Against ``p_healthy`` when given (the held-out healthy side), else against
+    Testing's notumor scans.
+    """
+    healthy = p_test[y_test == NEGATIVE] if p_healthy is None else p_healthy
     return {
         "auc": auc_vs_healthy(p_tumours, healthy),
         "found_at_98": found_at(p_tumours, healthy, 0.98),
@@ -103,6 +128,10 @@ def average(paths: list[Path], label: str) -> dict:
         raise SystemExit("--average: the runs were scored on different Testing images")
     p_test = np.mean([run["p_test"] for run in runs], axis=0)
     p_tumours = np.mean([run["p_tumours"] for run in runs], axis=0)
+    held = ["p_healthy" in run for run in runs]
+    if any(held) and not all(held):
+        raise SystemExit("--average: only some runs have a held-out healthy side")
+    p_healthy = np.mean([run["p_healthy"] for run in runs], axis=0) if all(held) else None
     called_negative = p_test >= 0.5
     return {
         "label": label,
@@ -112,7 +141,8 @@ def average(paths: list[Path], label: str) -> dict:
         "threshold": 0.5,
         "n_tumours": len(p_tumours),
         "found": float(np.mean(p_tumours < 0.5)),
-        **separation(p_test, y_test, p_tumours),
+        **({} if p_healthy is None else {"n_healthy": len(p_healthy)}),
+        **separation(p_test, y_test, p_tumours, p_healthy),
     }
 
 
@@ -142,6 +172,9 @@ def main(argv=None) -> None:
     parser.add_argument("--scores", type=Path, default=None,
                         help="also save p(no tumour) of Testing and of the yes/no tumours "
                         "(.npz), e.g. to score an ensemble of runs")  # fmt: skip
+    parser.add_argument("--healthy-holdout", type=float, default=None, metavar="SHARE",
+                        help="take this share of Training's notumor copy groups out of "
+                        "training and score against them (the same for every seed)")  # fmt: skip
     parser.add_argument("--out", type=Path, required=True, help="JSON lines file to append to")
     args = parser.parse_args(argv)
     if args.average is not None:
@@ -158,10 +191,21 @@ def main(argv=None) -> None:
     model = row_model.build(config).set_params(**parse_settings(args.settings))
     (X_train, y_train), (X_test, y_test), tumours = load(args.data, args.yes_no, binary)
 
+    train_hashes = hashes(X_train)
+    groups = copy_groups(train_hashes)
+    p_healthy = None
+    if args.healthy_holdout is not None:
+        held = healthy_holdout(groups, y_train == NEGATIVE, args.healthy_holdout)
+        kept = np.flatnonzero(~held)
+        test_healthy = np.flatnonzero(y_test == NEGATIVE)
+        unseen = ~copies(hashes([X_test[i] for i in test_healthy]), train_hashes[kept])
+        healthy = [X_train[i] for i in np.flatnonzero(held & (y_train == NEGATIVE))]
+        healthy += [X_test[i] for i in test_healthy[unseen]]
+        X_train, y_train, groups = [X_train[i] for i in kept], y_train[kept], groups[kept]
+
     start = time.perf_counter()
     # the copy groups the recipe gives its validation split (the images as loaded)
-    fit_params = ({row_model.groups_param: copy_groups(hashes(X_train))}
-                  if row_model.groups_param else {})  # fmt: skip
+    fit_params = {row_model.groups_param: groups} if row_model.groups_param else {}
     model.fit(X_train, y_train, **fit_params)
     minutes = (time.perf_counter() - start) / 60
     classes = list(model.classes_)
@@ -170,6 +214,10 @@ def main(argv=None) -> None:
     p_test = model.predict_proba(X_test)[:, negative]
     p_tumours = model.predict_proba(tumours)[:, negative]
     tumour_pred = model.predict(tumours)
+    held_out = {}
+    if args.healthy_holdout is not None:
+        p_healthy = model.predict_proba(healthy)[:, negative]
+        held_out = {"healthy_holdout": args.healthy_holdout, "n_healthy": len(p_healthy)}
     row = {
         "label": args.label,
         "recipe": args.recipe,
@@ -181,10 +229,12 @@ def main(argv=None) -> None:
         "threshold": float(getattr(model, "threshold_", np.nan)),
         "n_tumours": len(tumours),
         "found": float(np.mean(tumour_pred != NEGATIVE)),
-        **separation(p_test, y_test, p_tumours),
+        **held_out,
+        **separation(p_test, y_test, p_tumours, p_healthy),
     }
     if args.scores is not None:
-        np.savez(args.scores, p_test=p_test, y_test=y_test, p_tumours=p_tumours)
+        saved = {} if p_healthy is None else {"p_healthy": p_healthy}
+        np.savez(args.scores, p_test=p_test, y_test=y_test, p_tumours=p_tumours, **saved)
     if args.save_model is not None:
         save(model, args.save_model)
     append(args.out, row)

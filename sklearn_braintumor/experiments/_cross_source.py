@@ -113,6 +113,34 @@ def holdout(source: SourceSet, seed: int, fraction: float = HOLDOUT) -> np.ndarr
     return held
 
 
+#: the generator seed of :func:`healthy_holdout`: one draw for every run and member
+HEALTHY_HOLDOUT_SEED = 20261205
+
+
+def healthy_holdout(groups: np.ndarray, negative: np.ndarray, share: float) -> np.ndarray:
+    """Mask of the rows in a fixed ``share`` of the copy groups holding negative images.
+
+    The same rows for every seed (a fixed generator), so that networks trained
+    apart (ensemble members, runs compared) all leave them out and healthy
+    scans remain that none of them saw. Every row of a drawn group goes,
+    whatever its label.
+
+    Parameters
+    ----------
+    groups : ndarray of shape (n_images,)
+        :func:`copy_groups` of the images.
+    negative : ndarray of bool, shape (n_images,)
+        Whether each image is of the negative class (no tumour).
+    share : float
+        Share of the negative images' groups to draw, in [0, 1).
+    """
+    if not 0 <= share < 1:
+        raise ValueError(f"share must be in [0, 1), got {share!r}")
+    ids = np.unique(groups[negative])
+    ids = ids[np.random.default_rng(HEALTHY_HOLDOUT_SEED).permutation(len(ids))]
+    return np.isin(groups, ids[: round(share * len(ids))])
+
+
 def collapse(predicted) -> np.ndarray:
     """Mark the predicted labels that mean a tumour (any class but a "no tumour" one)."""
     return np.array([not is_negative(label) for label in np.asarray(predicted)], dtype=bool)
