@@ -7,6 +7,11 @@ its clean subset and, with ``--external``, a yes/no collection it never saw
 and writes ``NAME.btm`` (safe format) with ``NAME.json`` (checksum, figures,
 commands) into the package, plus a report folder per model and the docs'
 model-card page. On a 2-core x86 CPU each model takes about 10 minutes.
+A model of several networks (``binary``: ``members=3`` in the registry) trains
+the recipe once per seed, 0, 1, ..., two at a time, each network leaving out
+its own validation tenth and the same tenth of the healthy Training scans
+(whole copy groups); their probabilities are averaged (``average_networks``)
+and its threshold is set on those healthy scans, which no network saw.
 A model that combines shipped ones (``4class-screened``) trains nothing: it
 is measured the same way once they are built, and has no file of its own.
 Each file's SHA-256 goes into ``sklearn_braintumor/pretrained/_checksums.py``
@@ -26,16 +31,19 @@ import json
 import shlex
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import sklearn
 import torch
+from joblib import Parallel, delayed
 
 import sklearn_braintumor
-from sklearn_braintumor.classifiers import shift_score
+from sklearn_braintumor.classifiers import average_networks, shift_score
 from sklearn_braintumor.classifiers._ood import final_classifier
-from sklearn_braintumor.experiments import get_recipe, run_recipe, write_report
+from sklearn_braintumor.experiments import RunConfig, get_recipe, run_recipe, write_report
+from sklearn_braintumor.experiments._cross_source import copy_groups, hashes, healthy_holdout
 from sklearn_braintumor.experiments._data import load_experiment_data, load_source_data
 from sklearn_braintumor.inspection import not_mri
 from sklearn_braintumor.pretrained import PRETRAINED, pretrained_card
@@ -46,6 +54,9 @@ from sklearn_braintumor.utils import load, save
 from sklearn_braintumor.utils._persistence import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
+NEGATIVE = "notumor"
+#: a model of several networks: the share of Training's healthy copy groups none trains on
+HEALTHY_SHARE = 0.1
 
 
 def _figures(runs: list, external_name: str | None, command: str) -> dict:
@@ -99,20 +110,18 @@ def _provenance(external) -> dict:
     }
 
 
-def staged_card(name: str, data, external) -> dict:
-    """Measure a model that combines shipped ones (no training): the same figures as a recipe's.
+def measure(model, data, external, command: str) -> tuple[dict, dict]:
+    """Return a fitted model's card figures and shift-guard figures (no report folder).
 
     Official Testing and its clean subset; the yes/no collection's images
     without an exact or near copy among the Training images (as ``--external``
-    scores them); the shift guard (its ``estimator`` stage's) and the MRI check.
+    scores them); the shift guard and the MRI check.
     """
     from sklearn_braintumor.model_selection import clean_test_mask
-    from sklearn_braintumor.pretrained import _two_stage, load_pretrained
 
-    spec = PRETRAINED[name]
-    model = _two_stage(*(load_pretrained(stage) for stage in spec.stages))
-    command = _build_command(external) + f" --models {name}"
     labels = np.asarray(data.target_names)[data.target]
+    if len(model.classes_) == 2:
+        labels = np.where(labels == str(model.negative_class), labels, "tumor")
     train, test = (np.flatnonzero(data.subset == s) for s in ("train", "test"))
     train_images = [data.images[i] for i in train]
     test_images = [data.images[i] for i in test]
@@ -122,7 +131,6 @@ def staged_card(name: str, data, external) -> dict:
         "official_testing": {**_scores(predicted, labels[test]), "command": command},
         "clean_testing": {**_scores(predicted[clean], labels[test][clean]), "command": command},
     }
-    negative = str(model.negative_class)
     guard = {
         "rate": final_classifier(model).ood_rate,
         "testing_shifted": float(np.mean(shift_score(model, test_images) >= 1)),
@@ -134,6 +142,7 @@ def staged_card(name: str, data, external) -> dict:
         other = list(external.images)
         keep = clean_test_mask(train_images, other)
         tumor = external.tumor_mask()
+        negative = str(model.negative_class)
         found = model.predict([im for im, k in zip(other, keep, strict=True) if k]) != negative
         figures["other_source"] = {
             "source": external.name,
@@ -149,11 +158,21 @@ def staged_card(name: str, data, external) -> dict:
         guard["other_source_not_mri"] = float(not_mri(other).mean())
         guard["other_source"] = external.name
         guard["n_other_source"] = len(other)
+    return figures, guard
+
+
+def staged_card(name: str, data, external) -> dict:
+    """Measure a model that combines shipped ones (no training): the same figures as a recipe's."""
+    from sklearn_braintumor.pretrained import _two_stage, load_pretrained
+
+    spec = PRETRAINED[name]
+    model = _two_stage(*(load_pretrained(stage) for stage in spec.stages))
+    figures, guard = measure(model, data, external, _build_command(external) + f" --models {name}")
     stages = [pretrained_card(stage) for stage in spec.stages]
     return {
         "n_bytes": sum(stage["n_bytes"] for stage in stages),
         "classes": [str(c) for c in model.classes_],
-        "negative_class": negative,
+        "negative_class": str(model.negative_class),
         "threshold": float(model.screen_.threshold_),
         "figures": figures,
         "guard": guard,
@@ -161,6 +180,64 @@ def staged_card(name: str, data, external) -> dict:
         "hardware": stages[0]["hardware"],
         **_provenance(external),
     }
+
+
+def _fit_member(recipe_name: str, seed: int, images, labels, groups):
+    """Fit the recipe's model with ``seed`` (one torch thread); return it and its seconds."""
+    torch.set_num_threads(1)
+    recipe = get_recipe(recipe_name)
+    config = RunConfig("quick", dict(recipe.profiles["quick"]), seed=seed, device="cpu")
+    row = recipe.models(config)[0]
+    fit_params = {row.groups_param: groups} if row.groups_param else {}
+    start = time.perf_counter()
+    model = row.build(config).fit(images, labels, **fit_params)
+    return model, time.perf_counter() - start
+
+
+def averaged_model(name: str, data, out: Path, *, reuse: bool) -> tuple:
+    """Train (or, with ``reuse``, load) a model's members; return the model and its facts.
+
+    Each member is the recipe's model with seed 0, 1, ...; all leave out the
+    same ``HEALTHY_SHARE`` of Training's healthy copy groups, on which the
+    averaged model's threshold is set. Members are saved under ``out/members``.
+    """
+    spec = PRETRAINED[name]
+    recipe = get_recipe(spec.recipe)
+    experiment = data.binarized() if recipe.task == "binary" else data
+    labels = np.asarray(experiment.target_names)[experiment.target]
+    train = np.flatnonzero(experiment.subset == "train")
+    images, labels = [experiment.images[i] for i in train], labels[train]
+    groups = copy_groups(hashes(images))
+    held = healthy_holdout(groups, labels == NEGATIVE, HEALTHY_SHARE)
+    kept = np.flatnonzero(~held)
+    files = [out / "members" / f"seed-{seed}.btm" for seed in range(spec.members)]
+    if reuse:
+        members = [load(path) for path in files]
+        seconds = json.loads((out / "members" / "fit_seconds.json").read_text())
+    else:
+        fitted = Parallel(n_jobs=2)(
+            delayed(_fit_member)(
+                spec.recipe, seed, [images[i] for i in kept], labels[kept], groups[kept]
+            )
+            for seed in range(spec.members)
+        )
+        members, seconds = [m for m, _ in fitted], [t for _, t in fitted]
+        files[0].parent.mkdir(parents=True, exist_ok=True)
+        for model, path in zip(members, files, strict=True):
+            save(model, path)
+        atomic_write_text(out / "members" / "fit_seconds.json", json.dumps(seconds) + "\n")
+    negatives = [images[i] for i in np.flatnonzero(held & (labels == NEGATIVE))]
+    model = average_networks(members, negatives=negatives)
+    facts = {
+        "members": spec.members,
+        "held_out_healthy": {
+            "share": HEALTHY_SHARE,
+            "n_images": int(held.sum()),
+            "n_healthy": len(negatives),
+        },
+        "fit_seconds": float(sum(seconds)),
+    }
+    return model, facts
 
 
 def write_checksums(digests: dict[str, str]) -> None:
@@ -226,6 +303,33 @@ def main(argv=None) -> int:
             card = staged_card(name, data, external)
             atomic_write_text(MODELS_DIR / f"{name}.json", json.dumps(card, indent=2) + "\n")
             print(json.dumps({k: card[k] for k in ("figures", "guard")}, indent=2), flush=True)
+            continue
+        if spec.members > 1:
+            out = Path(args.reports) / name
+            model, facts = averaged_model(name, data, out, reuse=args.reuse)
+            target = MODELS_DIR / f"{name}.btm"
+            save(model, target)
+            payload = target.read_bytes()
+            digests[name] = hashlib.sha256(payload).hexdigest()
+            write_checksums(digests)
+            SHA256.update(digests)
+            command = _build_command(external) + f" --models {name}"
+            figures, guard = measure(model, data, external, command)
+            card = {
+                "n_bytes": len(payload),
+                "classes": [str(c) for c in model.classes_],
+                "negative_class": str(model.negative_class),
+                "threshold": float(model.threshold_),
+                "figures": figures,
+                "guard": guard,
+                **facts,
+                "hardware": "2-core x86 CPU, one torch thread per network, two at a time",
+                **_provenance(external),
+            }
+            atomic_write_text(MODELS_DIR / f"{name}.json", json.dumps(card, indent=2) + "\n")
+            print(json.dumps({"sha256": digests[name]} | {k: card[k] for k in
+                             ("n_bytes", "threshold", "figures", "guard")}, indent=2),
+                  flush=True)  # fmt: skip
             continue
         recipe = get_recipe(spec.recipe)
         command = (

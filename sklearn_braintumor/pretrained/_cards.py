@@ -9,11 +9,25 @@ def _pct(value) -> str:
 
 def _own_lines(card: dict) -> list[str]:
     """Return the recipe and file lines of a model with its own network."""
+    negative, members = card["negative_class"], card.get("members", 1)
+    if members > 1:
+        held = card["held_out_healthy"]
+        recipe = (
+            f"quick profile, {members} networks (seeds 0-{members - 1}), each leaving out its "
+            f"own validation tenth and the same {_pct(held['share'])} of the healthy Training "
+            f"scans ({held['n_healthy']}, with every copy); their probabilities averaged "
+            f"(`average_networks`); {negative} only at a probability of at least "
+            f"{card['threshold']:.3f}, set on those healthy scans, which no network saw"
+        )
+    else:
+        recipe = (
+            f"quick profile, seed 0; {negative} only at a probability of at least "
+            f"{card['threshold']:.3f}"
+        )
     return [
-        f"- **Recipe**: `{card['recipe']}` (`braintumor list` describes it), quick profile, "
-        f"seed 0; {card['negative_class']} only at a probability of at least "
-        f"{card['threshold']:.3f}; trained in "
-        f"{card['fit_seconds'] / 60:.1f} min on a {card['hardware']}.",
+        f"- **Recipe**: `{card['recipe']}` (`braintumor list` describes it), {recipe}; "
+        f"trained in {card['fit_seconds'] / 60:.1f} min{' in all' if members > 1 else ''} "
+        f"on a {card['hardware']}.",
         f"- **File**: {card['n_bytes'] / 1e6:.2f} MB, safe model format, SHA-256 "
         f"`{card['sha256']}` (checked on every load).",
     ]
@@ -27,7 +41,7 @@ def _staged_lines(card: dict) -> list[str]:
         f"({card['negative_class']} only at a probability of at least "
         f"{card['threshold']:.3f}); the `{estimator}` model names the tumour type "
         f"(`TwoStageClassifier`). The recipe `{card['recipe']}` trains the two at once; "
-        f"these were trained one after the other, {card['fit_seconds'] / 60:.1f} min in all "
+        f"these were trained apart, {card['fit_seconds'] / 60:.1f} min of training in all "
         f"on a {card['hardware']}.",
         f"- **File**: none of its own; the `{screen}` and `{estimator}` files "
         f"({card['n_bytes'] / 1e6:.2f} MB together), each checked on every load.",

@@ -9,5 +9,5 @@ someone who can edit the package's Python code can change anything anyway.
 
 SHA256 = {
     "4class": "9014f3e219eae8db27661e7eec05debe045d8e6d4f3ae242fa8df51b4664a7c2",
-    "binary": "ae5548a75adf8269ba922ea4fca3fecdd23095d81d2f2a5f73c99d4254fb05a4",
+    "binary": "82555a73513507ce15706ba96eb6fbedfc0b78b19cc2c77e3fa2029473f3cd31",
 }

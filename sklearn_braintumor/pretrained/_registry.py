@@ -39,6 +39,10 @@ class PretrainedSpec:
         network: their names, the screen first (see
         :class:`~sklearn_braintumor.classifiers.TwoStageClassifier`). Such a
         model has no file of its own, only its measured card.
+    members : int
+        Networks trained apart (the recipe with seeds 0, 1, ...) whose
+        probabilities the model averages
+        (:func:`~sklearn_braintumor.classifiers.average_networks`); 1: one network.
     """
 
     name: str
@@ -47,6 +51,7 @@ class PretrainedSpec:
     intended_use: str
     weak_spots: tuple[str, ...] = field(default_factory=tuple)
     stages: tuple[str, ...] = ()
+    members: int = 1
 
     @property
     def weights_file(self) -> Path:
@@ -121,11 +126,13 @@ PRETRAINED = {
         PretrainedSpec(
             name="binary",
             recipe="recommended-binary",
-            summary="tumor / notumor, the same recipe trained on the 4-class set's labels "
-            "grouped (glioma, meningioma, pituitary -> tumor), with global max pooling",
+            summary="tumor / notumor: four networks of the same recipe, trained apart on the "
+            "4-class set's labels grouped (glioma, meningioma, pituitary -> tumor), with global "
+            "max pooling, their probabilities averaged",
             intended_use="Tumour / no-tumour screening experiments on 2D brain MRI slices in "
             "research and teaching; a starting point for fine-tuning on a yes/no collection.",
             weak_spots=_COMMON_WEAK_SPOTS,
+            members=4,
         ),
     )
 }
