@@ -20,6 +20,7 @@ from sklearn_braintumor.experiments._cross_source import collapse
 from sklearn_braintumor.model_selection import LeaveOneSourceOut, source_audit
 from sklearn_braintumor.nn import BatchAugment, CoarseLabelLoss
 from sklearn_braintumor.utils._hashing import hamming_distances
+from sklearn_braintumor.utils._traversal import find_classifier
 
 NAMES = ["glioma", "meningioma", "notumor", "pituitary"]
 TUMOR_TYPES = {"tumor": ["glioma", "meningioma", "pituitary"]}
@@ -337,12 +338,24 @@ def test_recipe_scored_on_another_collection_drops_copies_first(tmp_path):
     assert 0 <= scores["sensitivity"] <= 1 and 0 <= scores["specificity"] <= 1
     # the separation from the Testing healthy scans, whatever the threshold
     assert 0 <= scores["auc_vs_test_healthy"] <= 1
+    # and from healthy scans with no copy trained on: Testing's without a copy in training
+    # and the networks' validation scans (a split without copies)
+    assert 0 <= scores["auc_vs_unseen_healthy"] <= 1 and scores["n_unseen_healthy"] > 0
+    fitted = result.estimators["paper", record["model"]]
+    report = result.reports["paper", record["model"]]
+    # the validation scans counted are held out of both networks (the screen gives p(notumor))
+    screen, typer = find_classifier(fitted.screen_), find_classifier(fitted)
+    assert screen is not typer
+    shared = np.intersect1d(screen.valid_indices_, typer.valid_indices_)
+    test_healthy = int(np.sum(report.y_true == "notumor"))
+    assert scores["n_unseen_healthy"] <= test_healthy + len(shared)
     assert result.audit["overall"]["counts"]["four"] == 108
     assert any("yesno: tumour sensitivity" in line for line in lines)
     out = write_report(result, tmp_path / "report")
     text = (out / "report.md").read_text()
     assert "| other source: yesno |" in text and "## Other sources" in text
     assert "source told apart" in text
+    assert "against the healthy scans with no copy trained on (n " in text
     assert "ROC AUC of its tumours against the test set's healthy scans 0." in text
     saved = json.loads((out / "results.json").read_text())
     assert saved["other_sources"]["summary"]["GBMNet, screened"]["yesno"]

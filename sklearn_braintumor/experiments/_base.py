@@ -512,8 +512,10 @@ def run_recipe(
                 metrics = record["metrics"]
                 if fit_seconds is not None and externals:
                     healthy = xs.test_healthy_proba(report)  # from the pass just made
+                    unseen = xs.unseen_healthy_proba(fitted, report, main_hashes[arm.test],
+                                                     X_train, y_train, train_hashes)  # fmt: skip
                     record["external"], missed = _score_externals(
-                        fitted, externals, held, train_hashes, label, log, healthy
+                        fitted, externals, held, train_hashes, label, log, (healthy, unseen)
                     )
                     if seed == 0 and arm.name == "paper":
                         misses = {**missed, **misses}  # the first model's misses per source
@@ -588,8 +590,9 @@ def _score_externals(fitted, externals, held: dict, train_hashes, label: str, lo
                      healthy) -> tuple:  # fmt: skip
     """Score a fitted model on each other collection, copies of its training images left out.
 
-    ``healthy`` is p(no tumour) of the test set's healthy scans (or None): the
-    separation of each collection's tumour scans from them is scored too.
+    ``healthy`` is p(no tumour) of the test set's healthy scans and of the
+    healthy scans with no copy trained on (each or None): the separation of
+    each collection's tumour scans from them is scored too.
 
     Returns the scores per collection and the indices of the missed tumours.
     """
@@ -599,15 +602,22 @@ def _score_externals(fitted, externals, held: dict, train_hashes, label: str, lo
         keep = ~xs.copies(source.hashes, train_hashes)
         if h in held:
             keep &= held[h]
-        scores, misses[source.name] = xs.score(fitted, source, keep, healthy)
+        scores, misses[source.name] = xs.score(fitted, source, keep, *healthy)
         scores.update(n_copies=int((~keep).sum()) if h not in held else None,
                       held_out=h in held)  # fmt: skip
         scored[source.name] = scores
         sens, auc = scores["sensitivity"], scores["auc_vs_test_healthy"]
+        unseen = scores["auc_vs_unseen_healthy"]
         log(
             f"{label}: {source.name}: tumour sensitivity "
             f"{'–' if sens is None else f'{sens:.4f}'} on {scores['n_tumor']}"
             + ("" if auc is None else f"; ROC AUC against the test set's healthy scans {auc:.4f}")
+            + (
+                ""
+                if unseen is None
+                else f", against {scores['n_unseen_healthy']} healthy scans "
+                f"with no copy trained on {unseen:.4f}"
+            )
         )
     return scored, misses
 

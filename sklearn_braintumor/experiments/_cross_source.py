@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
 
 import numpy as np
 
@@ -160,13 +161,49 @@ def test_healthy_proba(report) -> np.ndarray | None:
     return report.y_proba[~collapse(report.y_true), column]
 
 
+def unseen_healthy_proba(estimator, report, test_hashes, X_train, y_train,
+                         train_hashes) -> np.ndarray | None:  # fmt: skip
+    """p(no tumour) of healthy scans with no copy among the images ``estimator`` trained on.
+
+    The test set's healthy scans without an exact or near copy in training
+    (:func:`copies`; most of a public set's test scans copy a training scan,
+    and a network calls a copy of a scan it trained on healthy with ease), and
+    the healthy scans of the network's validation split (``valid_indices_``
+    into ``X_train``: a recipe's split without copies keeps theirs out of
+    training; of a two-stage model, those held out of both networks). None
+    where the model has no "no tumour" class.
+    """
+    from ..utils._traversal import find_classifier
+
+    column = negative_column(report.classes)
+    if report.y_proba is None or column is None or train_hashes is None:
+        return None
+    healthy = ~collapse(report.y_true)
+    unseen = healthy & ~copies(test_hashes, train_hashes)
+    parts = [report.y_proba[unseen, column]]
+    # a two-stage model's screen (which gives p(no tumour)) and typer: held out of both
+    stages = [getattr(estimator, "screen_", None), estimator]
+    splits = [getattr(find_classifier(stage), "valid_indices_", None)
+              for stage in stages if stage is not None]  # fmt: skip
+    valid = None if any(v is None for v in splits) else reduce(np.intersect1d, splits)
+    if valid is not None and len(valid):
+        valid = np.asarray(valid)[~collapse(np.asarray(y_train)[valid])]
+        if len(valid):
+            proba = proba_and_predictions(estimator, take(X_train, valid))[0]
+            parts.append(proba[:, negative_column(estimator.classes_)])
+    return np.concatenate(parts)
+
+
 def score(estimator, source: SourceSet, keep: np.ndarray,
-          healthy: np.ndarray | None = None) -> tuple[dict, np.ndarray]:  # fmt: skip
+          healthy: np.ndarray | None = None,
+          unseen_healthy: np.ndarray | None = None) -> tuple[dict, np.ndarray]:  # fmt: skip
     """Tumour sensitivity and healthy specificity of a fitted model on ``source[keep]``.
 
     With ``healthy``, p(no tumour) of the main test set's healthy scans, also
     ``auc_vs_test_healthy``: the ROC AUC between the scored tumour scans and
-    those, whatever the threshold.
+    those, whatever the threshold; with ``unseen_healthy``
+    (:func:`unseen_healthy_proba`), ``auc_vs_unseen_healthy`` against healthy
+    scans with no copy trained on, and their number ``n_unseen_healthy``.
 
     Returns the metrics and the indices (into the source) of the missed tumours.
     """
@@ -182,16 +219,15 @@ def score(estimator, source: SourceSet, keep: np.ndarray,
         "n_tumor": n_tumor,
         "n_healthy": n_healthy,
         "auc_vs_test_healthy": None,
+        "auc_vs_unseen_healthy": None,
+        "n_unseen_healthy": None if unseen_healthy is None else len(unseen_healthy),
     }
     column = negative_column(estimator.classes_)
-    if (
-        healthy is not None
-        and len(healthy)
-        and n_tumor
-        and proba is not None
-        and column is not None
-    ):
-        metrics["auc_vs_test_healthy"] = auc_vs_healthy(proba[tumor, column], healthy)
+    if n_tumor and proba is not None and column is not None:
+        for key, side in (("auc_vs_test_healthy", healthy),
+                          ("auc_vs_unseen_healthy", unseen_healthy)):  # fmt: skip
+            if side is not None and len(side):
+                metrics[key] = auc_vs_healthy(proba[tumor, column], side)
     return metrics, index[tumor & ~predicted_tumor]
 
 

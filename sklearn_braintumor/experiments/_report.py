@@ -98,7 +98,8 @@ def external_stats(result: RunResult) -> dict:
         for source, scores in record.get("external", {}).items():
             cell = table.setdefault(record["model"], {}).setdefault(source, {})
             for key in ("sensitivity", "specificity", "n_tumor", "n_healthy",
-                        "auc_vs_test_healthy"):  # fmt: skip
+                        "auc_vs_test_healthy", "auc_vs_unseen_healthy",
+                        "n_unseen_healthy"):  # fmt: skip
                 if scores.get(key) is not None:
                     cell.setdefault(key, []).append(float(scores[key]))
     return {
@@ -118,10 +119,16 @@ def _external_cell(stats: dict | None) -> str:
     for metric, n in (("sensitivity", "n_tumor"), ("specificity", "n_healthy")):
         if metric in stats:
             parts.append(f"{metric} {_fmt(stats[metric])} (n {stats[n][0]:.0f})")
-    if "auc_vs_test_healthy" in stats:
-        mean, std, n = stats["auc_vs_test_healthy"]
-        auc = f"{mean:.3f}" if n == 1 else f"{mean:.3f} ± {std:.3f}"
-        parts.append(f"ROC AUC of its tumours against the test set's healthy scans {auc}")
+    for key, side in (
+        ("auc_vs_test_healthy", "the test set's healthy scans"),
+        ("auc_vs_unseen_healthy", "the healthy scans with no copy trained on"),
+    ):
+        if key in stats:
+            mean, std, n = stats[key]
+            auc = f"{mean:.3f}" if n == 1 else f"{mean:.3f} ± {std:.3f}"
+            unseen = key == "auc_vs_unseen_healthy" and "n_unseen_healthy" in stats
+            count = f" (n {stats['n_unseen_healthy'][0]:.0f})" if unseen else ""
+            parts.append(f"ROC AUC of its tumours against {side}{count} {auc}")
     return ", ".join(parts) or "–"
 
 
