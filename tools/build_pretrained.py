@@ -131,13 +131,7 @@ def measure(model, data, external, command: str) -> tuple[dict, dict]:
         "official_testing": {**_scores(predicted, labels[test]), "command": command},
         "clean_testing": {**_scores(predicted[clean], labels[test][clean]), "command": command},
     }
-    guard = {
-        "rate": final_classifier(model).ood_rate,
-        "testing_shifted": float(np.mean(shift_score(model, test_images) >= 1)),
-        "testing_not_mri": float(not_mri(test_images).mean()),
-        "n_testing": len(test_images),
-        "command": command,
-    }
+    guard = measure_guard(model, test_images, external, command)
     if external is not None:
         other = list(external.images)
         keep = clean_test_mask(train_images, other)
@@ -154,11 +148,55 @@ def measure(model, data, external, command: str) -> tuple[dict, dict]:
             "held_out": False,
             "command": command,
         }
+    return figures, guard
+
+
+def measure_guard(model, test_images, external, command: str) -> dict:
+    """Return the shift guard's and the MRI check's figures on Testing and the yes/no set."""
+    guard = {
+        "rate": final_classifier(model).ood_rate,
+        "testing_shifted": float(np.mean(shift_score(model, test_images) >= 1)),
+        "testing_not_mri": float(not_mri(test_images).mean()),
+        "n_testing": len(test_images),
+        "command": command,
+    }
+    if external is not None:
+        other = list(external.images)
         guard["other_source_shifted"] = float(np.mean(shift_score(model, other) >= 1))
         guard["other_source_not_mri"] = float(not_mri(other).mean())
         guard["other_source"] = external.name
         guard["n_other_source"] = len(other)
-    return figures, guard
+    return guard
+
+
+def install(name: str, model, fields: dict, digests: dict, external, copy_from=None) -> None:
+    """Put a model file into the package (``copy_from`` or ``model`` saved) with its card.
+
+    Records its SHA-256 in ``_checksums.py`` (and in memory, for the cards
+    rendered next); the card holds the file's size, the model's classes and
+    threshold, ``fields`` and the build's provenance.
+    """
+    target = MODELS_DIR / f"{name}.btm"
+    if copy_from is None:
+        save(model, target)
+    else:
+        shutil.copyfile(copy_from, target)
+    payload = target.read_bytes()
+    digests[name] = hashlib.sha256(payload).hexdigest()
+    write_checksums(digests)
+    SHA256.update(digests)  # the cards rendered below read the digests in memory
+    card = {
+        "n_bytes": len(payload),
+        "classes": [str(c) for c in model.classes_],
+        "negative_class": str(model.negative_class),
+        "threshold": float(model.threshold_),
+        **fields,
+        **_provenance(external),
+    }
+    atomic_write_text(MODELS_DIR / f"{name}.json", json.dumps(card, indent=2) + "\n")
+    print(json.dumps({"sha256": digests[name]} | {k: card[k] for k in
+                     ("n_bytes", "threshold", "figures", "guard")}, indent=2),
+          flush=True)  # fmt: skip
 
 
 def staged_card(name: str, data, external) -> dict:
@@ -305,31 +343,14 @@ def main(argv=None) -> int:
             print(json.dumps({k: card[k] for k in ("figures", "guard")}, indent=2), flush=True)
             continue
         if spec.members > 1:
-            out = Path(args.reports) / name
-            model, facts = averaged_model(name, data, out, reuse=args.reuse)
-            target = MODELS_DIR / f"{name}.btm"
-            save(model, target)
-            payload = target.read_bytes()
-            digests[name] = hashlib.sha256(payload).hexdigest()
-            write_checksums(digests)
-            SHA256.update(digests)
+            print(f"== {name}: {spec.members} networks of {spec.recipe}", flush=True)
+            model, facts = averaged_model(name, data, Path(args.reports) / name,
+                                          reuse=args.reuse)  # fmt: skip
             command = _build_command(external) + f" --models {name}"
             figures, guard = measure(model, data, external, command)
-            card = {
-                "n_bytes": len(payload),
-                "classes": [str(c) for c in model.classes_],
-                "negative_class": str(model.negative_class),
-                "threshold": float(model.threshold_),
-                "figures": figures,
-                "guard": guard,
-                **facts,
-                "hardware": "2-core x86 CPU, one torch thread per network, two at a time",
-                **_provenance(external),
-            }
-            atomic_write_text(MODELS_DIR / f"{name}.json", json.dumps(card, indent=2) + "\n")
-            print(json.dumps({"sha256": digests[name]} | {k: card[k] for k in
-                             ("n_bytes", "threshold", "figures", "guard")}, indent=2),
-                  flush=True)  # fmt: skip
+            hardware = "2-core x86 CPU, one torch thread per network, two at a time"
+            install(name, model, {"figures": figures, "guard": guard, **facts,
+                                  "hardware": hardware}, digests, external)  # fmt: skip
             continue
         recipe = get_recipe(spec.recipe)
         command = (
@@ -345,41 +366,16 @@ def main(argv=None) -> int:
         (model_file,) = sorted((out / "models").glob("*.btm"))
         model = load(model_file)
         runs = json.loads((out / "results.json").read_text())["runs"]
-        testing = data.subset == "test"
-        test_images = [data.images[i] for i in np.flatnonzero(testing)]
-        guard = {
-            "rate": final_classifier(model).ood_rate,
-            "testing_shifted": float(np.mean(shift_score(model, test_images) >= 1)),
-            "testing_not_mri": float(not_mri(test_images).mean()),
-            "n_testing": len(test_images),
-            "command": _build_command(external) + f" --models {name}",
-        }
-        if external is not None:
-            other = list(external.images)
-            guard["other_source_shifted"] = float(np.mean(shift_score(model, other) >= 1))
-            guard["other_source_not_mri"] = float(not_mri(other).mean())
-            guard["other_source"] = external.name
-            guard["n_other_source"] = len(external.images)
-        target = MODELS_DIR / f"{name}.btm"
-        shutil.copyfile(model_file, target)
-        payload = target.read_bytes()
-        digests[name] = hashlib.sha256(payload).hexdigest()
-        write_checksums(digests)
-        SHA256.update(digests)  # the cards rendered below read the digests in memory
-        card = {
-            "n_bytes": len(payload),
-            "classes": [str(c) for c in model.classes_],
-            "negative_class": str(model.negative_class),
-            "threshold": float(model.threshold_),
+        test_images = [data.images[i] for i in np.flatnonzero(data.subset == "test")]
+        guard = measure_guard(model, test_images, external,
+                              _build_command(external) + f" --models {name}")  # fmt: skip
+        fields = {
             "figures": _figures(runs, external.name if external else None, command),
             "guard": guard,
             "fit_seconds": next(r["fit_seconds"] for r in runs if r["fit_seconds"]),
             "hardware": "2-core x86 CPU, one torch thread",
-            **_provenance(external),
         }
-        atomic_write_text(MODELS_DIR / f"{name}.json", json.dumps(card, indent=2) + "\n")
-        print(json.dumps({"sha256": digests[name]} | {k: card[k] for k in
-                         ("n_bytes", "figures", "guard")}, indent=2), flush=True)  # fmt: skip
+        install(name, model, fields, digests, external, copy_from=model_file)
     atomic_write_text(ROOT / "docs" / "_model_cards.md",
                       render_cards([pretrained_card(n) for n in PRETRAINED]))  # fmt: skip
     print("argv:", shlex.join(sys.argv))
