@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import reduce
 
 import numpy as np
 
@@ -170,8 +169,8 @@ def unseen_healthy_proba(estimator, report, test_hashes, X_train, y_train,
     and a network calls a copy of a scan it trained on healthy with ease), and
     the healthy scans of the network's validation split (``valid_indices_``
     into ``X_train``: a recipe's split without copies keeps theirs out of
-    training; of a two-stage model, those held out of both networks). None
-    where the model has no "no tumour" class.
+    training; of a two-stage model, its screen's, whose p(no tumour) it
+    reports). None where the model has no "no tumour" class.
     """
     from ..utils._traversal import find_classifier
 
@@ -181,11 +180,9 @@ def unseen_healthy_proba(estimator, report, test_hashes, X_train, y_train,
     healthy = ~collapse(report.y_true)
     unseen = healthy & ~copies(test_hashes, train_hashes)
     parts = [report.y_proba[unseen, column]]
-    # a two-stage model's screen (which gives p(no tumour)) and typer: held out of both
-    stages = [getattr(estimator, "screen_", None), estimator]
-    splits = [getattr(find_classifier(stage), "valid_indices_", None)
-              for stage in stages if stage is not None]  # fmt: skip
-    valid = None if any(v is None for v in splits) else reduce(np.intersect1d, splits)
+    # a two-stage model's p(no tumour) is its screen's: the screen's validation scans
+    valid = getattr(find_classifier(getattr(estimator, "screen_", estimator)),
+                    "valid_indices_", None)  # fmt: skip
     if valid is not None and len(valid):
         valid = np.asarray(valid)[~collapse(np.asarray(y_train)[valid])]
         if len(valid):
