@@ -7,7 +7,7 @@ its clean subset and, with ``--external``, a yes/no collection it never saw
 and writes ``NAME.btm`` (safe format) with ``NAME.json`` (checksum, figures,
 commands) into the package, plus a report folder per model and the docs'
 model-card page. On a 2-core x86 CPU each model takes about 10 minutes.
-A model of several networks (``binary``: ``members=3`` in the registry) trains
+A model of several networks (``binary``: ``members=4`` in the registry) trains
 the recipe once per seed, 0, 1, ..., two at a time, each network leaving out
 its own validation tenth and the same tenth of the healthy Training scans
 (whole copy groups); their probabilities are averaged (``average_networks``)
@@ -119,9 +119,8 @@ def measure(model, data, external, command: str) -> tuple[dict, dict]:
     """
     from sklearn_braintumor.model_selection import clean_test_mask
 
+    data = data.binarized() if len(model.classes_) == 2 else data  # the model's labels
     labels = np.asarray(data.target_names)[data.target]
-    if len(model.classes_) == 2:
-        labels = np.where(labels == str(model.negative_class), labels, "tumor")
     train, test = (np.flatnonzero(data.subset == s) for s in ("train", "test"))
     train_images = [data.images[i] for i in train]
     test_images = [data.images[i] for i in test]

@@ -186,7 +186,7 @@ def unseen_healthy_proba(estimator, report, test_hashes, X_train, y_train,
     if valid is not None and len(valid):
         valid = np.asarray(valid)[~collapse(np.asarray(y_train)[valid])]
         if len(valid):
-            proba = proba_and_predictions(estimator, take(X_train, valid))[0]
+            proba = estimator.predict_proba(take(X_train, valid))
             parts.append(proba[:, negative_column(estimator.classes_)])
     return np.concatenate(parts)
 
