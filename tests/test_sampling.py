@@ -140,14 +140,15 @@ def test_samplers_touch_training_data_only(data):
     np.testing.assert_array_equal(pipe[-1].predict_inputs_, X)
 
 
-def test_synthetic_lesions_are_counterfactual_tumours_in_the_healthy_style():
+@pytest.mark.parametrize("lesion", ["blob", "mass"])
+def test_synthetic_lesions_are_counterfactual_tumours_in_the_healthy_style(lesion):
     from sklearn_braintumor.sampling import SyntheticLesions
     from sklearn_braintumor.sampling._lesions import brain_mask
 
     X, y = make_synthetic_mri(30, image_size=48, random_state=0)
     labels = np.where(y == 0, "notumor", "tumor")
     healthy = np.flatnonzero(labels == "notumor")
-    sampler = SyntheticLesions(n_copies=2, random_state=0)
+    sampler = SyntheticLesions(n_copies=2, lesion=lesion, random_state=0)
     X_new, y_new = sampler.fit_resample(X, labels)
     n = len(X)
     assert len(X_new) == n + 2 * len(healthy) and X_new.dtype == X.dtype
@@ -160,14 +161,39 @@ def test_synthetic_lesions_are_counterfactual_tumours_in_the_healthy_style():
         assert mask.any() and (mask <= brain_mask(source)).all()  # inside the brain
         np.testing.assert_array_equal(copy[~mask], source[~mask])  # the source style stays
         assert (copy != source).any()
-    again, _ = SyntheticLesions(n_copies=2, random_state=0).fit_resample(X, labels)
+    again, _ = SyntheticLesions(n_copies=2, lesion=lesion, random_state=0).fit_resample(X, labels)
     np.testing.assert_array_equal(again, X_new)  # seeded
-    floats, _ = SyntheticLesions(random_state=0).fit_resample(X.astype(np.float32) / 255, labels)
+    floats, _ = SyntheticLesions(lesion=lesion, random_state=0).fit_resample(
+        X.astype(np.float32) / 255, labels
+    )
     assert floats.dtype == np.float32 and floats.max() <= 1.2
     with pytest.raises(ValueError, match="target 'tumour' is not a label of y"):
         SyntheticLesions(target="tumour").fit_resample(X, labels)
     with pytest.raises(ValueError, match="'size' parameter of SyntheticLesions must be"):
         SyntheticLesions(size=(0.3, 0.1)).fit_resample(X, labels)
+
+
+def test_a_mass_lesion_is_a_bright_mass_inside_the_brain_that_pushes_the_tissue_aside():
+    from sklearn_braintumor.sampling import SyntheticLesions
+    from sklearn_braintumor.sampling._lesions import brain_mask
+
+    X, y = make_synthetic_mri(40, image_size=64, random_state=1)
+    labels = np.where(y == 0, "notumor", "tumor")
+    sampler = SyntheticLesions(lesion="mass", random_state=0)
+    X_new, _ = sampler.fit_resample(X, labels)
+    brighter = moved = 0
+    for k, mask in enumerate(sampler.lesion_masks_):
+        source = X[sampler.sample_indices_[len(X) + k]].astype(float)
+        copy = X_new[len(X) + k].astype(float)
+        inside = brain_mask(source)
+        assert mask.any() and (mask <= inside).all()
+        # the mass: the brightest pixels of the copy lie where it changed, above the source's tissue
+        peak = copy >= np.percentile(copy[mask], 90)
+        brighter += copy[mask & peak].mean() > np.percentile(source[inside], 90)
+        # mass effect: pixels changed darker than they were (tissue moved, never the mass itself)
+        moved += ((copy < source - 1) & mask).any()
+    n = len(sampler.lesion_masks_)
+    assert brighter == n and moved >= 0.8 * n
 
 
 def test_synthetic_lesions_inside_a_classifier_validate_on_real_images_only():

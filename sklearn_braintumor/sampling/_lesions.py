@@ -8,7 +8,7 @@ from typing import ClassVar
 import cv2
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, InvalidParameterError
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 
 from ._base import ImageSampler
 
@@ -37,11 +37,18 @@ class SyntheticLesions(ImageSampler):
     4-class set's ``notumor`` images are Br35H scans), a network can learn
     the collection's look instead of the lesion. This sampler breaks that
     confound inside the data: it copies each image of ``source`` class,
-    draws a lesion into the brain (an ellipse of random size, orientation
-    and texture: a bright, a dark-cored ring-enhancing or a faint
-    oedema-like mass, softened at its edge), and labels the copy ``target``.
-    Every pixel outside the lesion keeps its value, so the copy keeps the
-    healthy collection's style; only the lesion tells the classes apart.
+    draws a lesion into the brain, and labels the copy ``target``. Every
+    pixel outside the lesion keeps its value, so the copy keeps the healthy
+    collection's style; only the lesion tells the classes apart.
+
+    Two lesion models: ``lesion="blob"`` draws an ellipse of random size,
+    orientation and texture (a bright, a dark-cored ring-enhancing or a faint
+    oedema-like mass, softened at its edge) anywhere inside the brain;
+    ``lesion="mass"`` draws what a tumour looks like on a T2-weighted slice:
+    a bright, uneven mass with an irregular outline, lying wholly inside the
+    brain, in a halo of fainter oedema, pushing the tissue around it outward
+    (mass effect: the ventricles and folds near it are displaced, so the
+    pixels changed, the ``lesion_masks_``, reach beyond the mass itself).
 
     It acts on training data only (an imbalanced-learn sampler), after the
     images are cropped and resized; in a ``CNNClassifier`` pass it as
@@ -57,7 +64,10 @@ class SyntheticLesions(ImageSampler):
     n_copies : int, default=1
         Lesion copies per ``source`` image.
     size : tuple of (float, float), default=(0.06, 0.2)
-        Range of the lesion's half-axes as a share of the brain's extent.
+        Range of the lesion's half-axes (``"mass"``: its radius) as a share
+        of the brain's extent.
+    lesion : {"blob", "mass"}, default="blob"
+        The lesion model (see above).
     random_state : int, RandomState instance or None, default=None
 
     Attributes
@@ -85,16 +95,18 @@ class SyntheticLesions(ImageSampler):
         "target": [object],
         "n_copies": [Interval(Integral, 1, None, closed="left")],
         "size": [tuple, list],
+        "lesion": [StrOptions({"blob", "mass"})],
         "random_state": ["random_state"],
     }
 
     def __init__(self, source="notumor", target="tumor", n_copies: int = 1,
-                 size=(0.06, 0.2), random_state=None):  # fmt: skip
+                 size=(0.06, 0.2), lesion="blob", random_state=None):  # fmt: skip
         super().__init__()
         self.source = source
         self.target = target
         self.n_copies = n_copies
         self.size = size
+        self.lesion = lesion
         self.random_state = random_state
 
     def _check_param_relations(self) -> None:
@@ -110,6 +122,9 @@ class SyntheticLesions(ImageSampler):
         inside = brain_mask(gray)
         if inside.sum() < 16:  # no brain to speak of: an unchanged copy, no lesion
             return image.copy(), np.zeros(gray.shape, bool)
+        if self.lesion == "mass":
+            out, changed = self._mass(gray.astype(np.float32), inside, rng)
+            return self._as_source(image, out, changed), changed
         rows, cols = np.nonzero(inside)
         extent = min(np.ptp(rows), np.ptp(cols)) + 1
         k = rng.randint(len(rows))
@@ -133,6 +148,55 @@ class SyntheticLesions(ImageSampler):
         alpha = np.clip(blob * rng.uniform(0.7, 1.0), 0, 1)
         out = gray * (1 - alpha) + value * alpha
         changed = alpha > 1e-3
+        return self._as_source(image, out, changed), changed
+
+    def _mass(self, gray: np.ndarray, inside: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+        """Draw a T2-like mass: bright, uneven, irregular, in oedema, pushing the tissue aside."""
+        depth = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)
+        rows, cols = np.nonzero(inside)
+        extent = min(np.ptp(rows), np.ptp(cols)) + 1
+        # the mass and its rim of oedema lie wholly inside the brain
+        radius = min(extent * rng.uniform(*self.size), 0.6 * float(depth.max()))
+        fits = np.flatnonzero(depth.ravel() >= 1.4 * radius)
+        if not len(fits):
+            fits = np.flatnonzero(depth.ravel() >= 0.8 * depth.max())
+        cy, cx = (int(v) for v in np.unravel_index(fits[rng.randint(len(fits))], gray.shape))
+        yy, xx = np.mgrid[: gray.shape[0], : gray.shape[1]].astype(np.float32)
+        dy, dx = yy - cy, xx - cx
+        rho = np.hypot(dx, dy)
+        # mass effect: the tissue near the mass is drawn from closer to its centre
+        push = rng.uniform(0.2, 0.6) * np.exp(-((rho / (2.0 * radius)) ** 2))
+        map_x, map_y = ((c + d * (1 - push)).astype(np.float32) for c, d in ((cx, dx), (cy, dy)))
+        moved = cv2.remap(gray, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        moved = np.where(inside, moved, gray)
+        # an irregular outline: an ellipse whose radius wavers with the angle
+        angle = np.arctan2(dy, dx)
+        turn, squash = rng.uniform(0, np.pi), rng.uniform(0.65, 1.0)
+        wobble = [rng.uniform(0, 0.12) * np.cos(k * angle + rng.uniform(0, 2 * np.pi))
+                  for k in (2, 3, 4, 5)]  # fmt: skip
+        outline = radius * (1 + sum(wobble))
+        stretch = np.sqrt(np.cos(angle - turn) ** 2 + (np.sin(angle - turn) / squash) ** 2)
+        distance = rho * stretch / outline  # < 1 inside the mass
+        tissue = gray[inside]
+        low, high = np.percentile(tissue, [5, 99.5])
+        texture = cv2.GaussianBlur(rng.normal(0, 1, gray.shape).astype(np.float32), (0, 0),
+                                   max(1.0, radius / 4))  # fmt: skip
+        texture /= texture.std() or 1.0
+        core = high * rng.uniform(0.8, 1.05) + rng.uniform(0.05, 0.2) * (high - low) * texture
+        oedema = high * rng.uniform(0.45, 0.8) + 0.05 * (high - low) * texture
+        halo = rng.uniform(0.3, 0.9)  # how far the oedema reaches, in radii
+        a_oedema = np.clip(1 - (distance - 1) / halo, 0, 1) * rng.uniform(0.3, 0.8)
+        a_oedema = a_oedema * inside * (moved < oedema)  # oedema brightens, never darkens
+        a_core = np.clip((1.1 - distance) / 0.25, 0, 1) * inside
+        out = moved * (1 - a_oedema) + oedema * a_oedema
+        out = out * (1 - a_core) + core * a_core
+        out = np.clip(out, 0, None)
+        changed = inside & (np.abs(out - gray) > 1e-3 * max(float(high), 1e-6))
+        return np.where(changed, out, gray), changed
+
+    @staticmethod
+    def _as_source(image: np.ndarray, out: np.ndarray, changed: np.ndarray) -> np.ndarray:
+        """``out`` in ``image``'s dtype and channels, ``image`` itself where nothing changed."""
         if image.ndim == 3:
             out = np.repeat(out[..., None], image.shape[2], axis=2)
             keep = ~changed[..., None].repeat(image.shape[2], axis=2)
@@ -143,7 +207,7 @@ class SyntheticLesions(ImageSampler):
             out = np.clip(np.rint(out), info.min, info.max)
         result = out.astype(image.dtype)
         result[keep] = image[keep]  # outside the lesion: the source image, bit for bit
-        return result, changed
+        return result
 
     def _resample(self, images, y):
         rng = check_random_state(self.random_state)
