@@ -149,6 +149,25 @@ def test_only_the_screen_blanks_the_head_rim():
         assert ("RimRemover" in RECIPES[name].protocol) is blanks, name
 
 
+def test_the_lesions_setting_gives_the_screen_mass_lesions_seeded_by_the_run():
+    from sklearn_braintumor.experiments import RunConfig
+    from sklearn_braintumor.sampling import SyntheticLesions
+
+    for name, settings, expected in (
+        ("recommended-binary", {}, None),
+        ("recommended-binary", {"lesions": "mass"}, "mass"),
+        ("recommended-4class", {"lesions": "mass"}, None),  # the 4-class network: never
+    ):
+        recipe = RECIPES[name]
+        config = RunConfig("quick", {**recipe.profiles["quick"], **settings}, seed=3)
+        clf = recipe.models(config)[0].build(config).estimator.estimator[-1]
+        if expected is None:
+            assert clf.sampler is None, (name, settings)
+        else:
+            assert isinstance(clf.sampler, SyntheticLesions)
+            assert (clf.sampler.lesion, clf.sampler.random_state) == (expected, 3)
+
+
 def test_unavailable_rows_are_reported_not_invented():
     recipe = tiny(RECIPES["gbmnet"])
     result = run_recipe(recipe, phantom_data(), device="cpu", log=lambda line: None)

@@ -25,6 +25,7 @@ from sklearn_braintumor.pretrained import (
     load_pretrained,
     pretrained_card,
 )
+from sklearn_braintumor.pretrained._cards import render_cards
 from sklearn_braintumor.pretrained._checksums import SHA256
 
 
@@ -70,14 +71,19 @@ def test_registry_cards_and_budget():
             assert hashlib.sha256(payload).hexdigest() == card["sha256"]
             total += len(payload)
         # a recipe's report measures one network; the build tool measures what it assembles
-        assembled = stages or PRETRAINED[name].members > 1
+        members = PRETRAINED[name].members
+        assembled = stages or bool(members)
         for key in ("official_testing", "clean_testing", "other_source"):
             assert card["figures"][key]["command"].startswith(
                 "python3 tools/build_pretrained.py" if assembled else "braintumor reproduce"
             )
-        if PRETRAINED[name].members > 1:
-            assert card["members"] == PRETRAINED[name].members
+        if members:  # the card says what each network was trained with
+            assert card["members"] == [{"seed": m.seed, "settings": dict(m.settings)}
+                                       for m in members]  # fmt: skip
             assert card["held_out_healthy"]["n_healthy"] >= 100
+            recipe_line = next(line for line in render_cards([card]).splitlines()
+                               if "**Recipe**" in line)  # fmt: skip
+            assert f"{len(members)} networks (seed 0; seed 1; seed 0, lesions=mass" in recipe_line
         assert 0 <= card["figures"]["other_source"]["sensitivity"] <= 1
         assert card["guard"]["command"].startswith("python3 tools/build_pretrained.py")
         assert card["weak_spots"]

@@ -7,11 +7,13 @@ its clean subset and, with ``--external``, a yes/no collection it never saw
 and writes ``NAME.btm`` (safe format) with ``NAME.json`` (checksum, figures,
 commands) into the package, plus a report folder per model and the docs'
 model-card page. On a 2-core x86 CPU each model takes about 10 minutes.
-A model of several networks (``binary``: ``members=4`` in the registry) trains
-the recipe once per seed, 0, 1, ..., two at a time, each network leaving out
-its own validation tenth and the same tenth of the healthy Training scans
-(whole copy groups); their probabilities are averaged (``average_networks``)
-and its threshold is set on those healthy scans, which no network saw.
+A model of several networks (``binary``: its ``members`` in the registry) trains
+the recipe once per member (a seed, and settings of the recipe's profile),
+two at a time, each network leaving out its own validation tenth and the same
+tenth of the healthy Training scans (whole copy groups); their probabilities
+are averaged (``average_networks``) and its threshold is set on those healthy
+scans, which no network saw. With ``--reuse``, members already saved in the
+report folder are loaded and only the missing ones trained.
 A model that combines shipped ones (``4class-screened``) trains nothing: it
 is measured the same way once they are built, and has no file of its own.
 Each file's SHA-256 goes into ``sklearn_braintumor/pretrained/_checksums.py``
@@ -219,11 +221,12 @@ def staged_card(name: str, data, external) -> dict:
     }
 
 
-def _fit_member(recipe_name: str, seed: int, images, labels, groups):
-    """Fit the recipe's model with ``seed`` (one torch thread); return it and its seconds."""
+def _fit_member(recipe_name: str, member, images, labels, groups):
+    """Fit the recipe's model as ``member`` says (one torch thread); return it and its seconds."""
     torch.set_num_threads(1)
     recipe = get_recipe(recipe_name)
-    config = RunConfig("quick", dict(recipe.profiles["quick"]), seed=seed, device="cpu")
+    settings = {**recipe.profiles["quick"], **dict(member.settings)}
+    config = RunConfig("quick", settings, seed=member.seed, device="cpu")
     row = recipe.models(config)[0]
     fit_params = {row.groups_param: groups} if row.groups_param else {}
     start = time.perf_counter()
@@ -234,9 +237,10 @@ def _fit_member(recipe_name: str, seed: int, images, labels, groups):
 def averaged_model(name: str, data, out: Path, *, reuse: bool) -> tuple:
     """Train (or, with ``reuse``, load) a model's members; return the model and its facts.
 
-    Each member is the recipe's model with seed 0, 1, ...; all leave out the
-    same ``HEALTHY_SHARE`` of Training's healthy copy groups, on which the
-    averaged model's threshold is set. Members are saved under ``out/members``.
+    Each member is the recipe's model with the member's seed and settings; all
+    leave out the same ``HEALTHY_SHARE`` of Training's healthy copy groups, on
+    which the averaged model's threshold is set. Members are saved under
+    ``out/members``; with ``reuse`` those saved are loaded, the others trained.
     """
     spec = PRETRAINED[name]
     recipe = get_recipe(spec.recipe)
@@ -247,32 +251,33 @@ def averaged_model(name: str, data, out: Path, *, reuse: bool) -> tuple:
     groups = copy_groups(hashes(images))
     held = healthy_holdout(groups, labels == NEGATIVE, HEALTHY_SHARE)
     kept = np.flatnonzero(~held)
-    files = [out / "members" / f"seed-{seed}.btm" for seed in range(spec.members)]
-    if reuse:
-        members = [load(path) for path in files]
-        seconds = json.loads((out / "members" / "fit_seconds.json").read_text())
-    else:
-        fitted = Parallel(n_jobs=2)(
-            delayed(_fit_member)(
-                spec.recipe, seed, [images[i] for i in kept], labels[kept], groups[kept]
-            )
-            for seed in range(spec.members)
-        )
-        members, seconds = [m for m, _ in fitted], [t for _, t in fitted]
-        files[0].parent.mkdir(parents=True, exist_ok=True)
-        for model, path in zip(members, files, strict=True):
-            save(model, path)
-        atomic_write_text(out / "members" / "fit_seconds.json", json.dumps(seconds) + "\n")
+    folder = out / "members"
+    files = [folder / f"{member.name}.btm" for member in spec.members]
+    timing = folder / "fit_seconds.json"
+    seconds = json.loads(timing.read_text()) if reuse and timing.exists() else {}
+    missing = [m for m, path in zip(spec.members, files, strict=True)
+               if not (reuse and path.exists() and m.name in seconds)]  # fmt: skip
+    kept_images = [images[i] for i in kept]
+    fitted = Parallel(n_jobs=2)(
+        delayed(_fit_member)(spec.recipe, member, kept_images, labels[kept], groups[kept])
+        for member in missing
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    for member, (model, fit_seconds) in zip(missing, fitted, strict=True):
+        save(model, folder / f"{member.name}.btm")
+        seconds[member.name] = fit_seconds
+        atomic_write_text(timing, json.dumps(seconds, indent=2) + "\n")
+    members = [load(path) for path in files]
     negatives = [images[i] for i in np.flatnonzero(held & (labels == NEGATIVE))]
     model = average_networks(members, negatives=negatives)
     facts = {
-        "members": spec.members,
+        "members": [{"seed": m.seed, "settings": dict(m.settings)} for m in spec.members],
         "held_out_healthy": {
             "share": HEALTHY_SHARE,
             "n_images": int(held.sum()),
             "n_healthy": len(negatives),
         },
-        "fit_seconds": float(sum(seconds)),
+        "fit_seconds": float(sum(seconds[m.name] for m in spec.members)),
     }
     return model, facts
 
@@ -313,7 +318,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--reuse",
         action="store_true",
-        help="take the model and figures from existing report folders instead of training",
+        help="take the model and figures from existing report folders instead of training "
+        "(a model of several networks: load the networks saved there, train the missing ones)",
     )
     parser.add_argument(
         "--resave",
@@ -341,8 +347,8 @@ def main(argv=None) -> int:
             atomic_write_text(MODELS_DIR / f"{name}.json", json.dumps(card, indent=2) + "\n")
             print(json.dumps({k: card[k] for k in ("figures", "guard")}, indent=2), flush=True)
             continue
-        if spec.members > 1:
-            print(f"== {name}: {spec.members} networks of {spec.recipe}", flush=True)
+        if spec.members:
+            print(f"== {name}: {len(spec.members)} networks of {spec.recipe}", flush=True)
             model, facts = averaged_model(name, data, Path(args.reports) / name,
                                           reuse=args.reuse)  # fmt: skip
             command = _build_command(external) + f" --models {name}"

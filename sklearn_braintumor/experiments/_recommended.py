@@ -16,6 +16,7 @@ from ..classifiers import TTAClassifier, TumorFirstClassifier, TwoStageClassifie
 from ..model_selection import LeakageFreeSplit
 from ..nn import GBMNet
 from ..preprocessing import BrainCrop, IntensityScaler, Resize, RimRemover
+from ..sampling import SyntheticLesions
 from ._base import Model, Recipe, RunConfig
 from ._common import cnn
 from ._splits import OfficialSplit
@@ -61,6 +62,11 @@ def _gbmnet(config: RunConfig, *, binary: bool = False):
             keep_best=not binary, average_weights=0.5 if binary else None,
             monitor="valid_loss",
             coarse_labels=None if binary else TUMOR_TYPES,
+            # tumour / no tumour, a setting of the shipped binary model's half of its networks
+            # (absent from the profiles: off): a copy of every healthy training scan with a
+            # synthetic T2-like mass, labelled tumor (SyntheticLesions)
+            sampler=(SyntheticLesions(lesion=s["lesions"], random_state=config.seed)
+                     if binary and s.get("lesions") else None),
             augment={"horizontal_flip": 0.5, "rotation": 10.0}),
     )  # fmt: skip
     tta = TTAClassifier(pipeline, transforms=("identity", "hflip"))

@@ -9,11 +9,15 @@ def _pct(value) -> str:
 
 def _own_lines(card: dict) -> list[str]:
     """Return the recipe and file lines of a model with its own network."""
-    negative, members = card["negative_class"], card.get("members", 1)
-    if members > 1:
+    negative, members = card["negative_class"], card.get("members", [])
+    if members:
         held = card["held_out_healthy"]
+        networks = "; ".join(
+            ", ".join([f"seed {m['seed']}", *(f"{k}={v}" for k, v in m["settings"].items())])
+            for m in members
+        )
         recipe = (
-            f"quick profile, {members} networks (seeds 0-{members - 1}), each leaving out its "
+            f"quick profile, {len(members)} networks ({networks}), each leaving out its "
             f"own validation tenth and the same {_pct(held['share'])} of the healthy Training "
             f"scans ({held['n_healthy']}, with every copy); their probabilities averaged "
             f"(`average_networks`); {negative} only at a probability of at least "
@@ -26,7 +30,7 @@ def _own_lines(card: dict) -> list[str]:
         )
     return [
         f"- **Recipe**: `{card['recipe']}` (`braintumor list` describes it), {recipe}; "
-        f"trained in {card['fit_seconds'] / 60:.1f} min{' in all' if members > 1 else ''} "
+        f"trained in {card['fit_seconds'] / 60:.1f} min{' in all' if members else ''} "
         f"on a {card['hardware']}.",
         f"- **File**: {card['n_bytes'] / 1e6:.2f} MB, safe model format, SHA-256 "
         f"`{card['sha256']}` (checked on every load).",

@@ -9,5 +9,5 @@ someone who can edit the package's Python code can change anything anyway.
 
 SHA256 = {
     "4class": "9014f3e219eae8db27661e7eec05debe045d8e6d4f3ae242fa8df51b4664a7c2",
-    "binary": "82555a73513507ce15706ba96eb6fbedfc0b78b19cc2c77e3fa2029473f3cd31",
+    "binary": "4f0b6152b40e014755be846fcce10db90259aea5f56f148589885ea5589e655c",
 }

@@ -21,6 +21,27 @@ NOT_A_DEVICE = (
 
 
 @dataclass(frozen=True)
+class Member:
+    """One network of an averaged model: its recipe run with this seed and these settings.
+
+    Attributes
+    ----------
+    seed : int
+    settings : tuple of (str, object) pairs
+        Settings of the recipe's quick profile that differ for this network,
+        e.g. ``(("lesions", "mass"),)``.
+    """
+
+    seed: int
+    settings: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def name(self) -> str:
+        """``seed-0``, ``lesions-mass-seed-1``, ...: the member's file stem when built."""
+        return "-".join([f"{k}-{v}" for k, v in self.settings] + [f"seed-{self.seed}"])
+
+
+@dataclass(frozen=True)
 class PretrainedSpec:
     """A shipped model: how it is built and what to say of it (the measured part is in JSON).
 
@@ -39,10 +60,10 @@ class PretrainedSpec:
         network: their names, the screen first (see
         :class:`~sklearn_braintumor.classifiers.TwoStageClassifier`). Such a
         model has no file of its own, only its measured card.
-    members : int
-        Networks trained apart (the recipe with seeds 0, 1, ...) whose
-        probabilities the model averages
-        (:func:`~sklearn_braintumor.classifiers.average_networks`); 1: one network.
+    members : tuple of Member
+        Networks trained apart whose probabilities the model averages
+        (:func:`~sklearn_braintumor.classifiers.average_networks`); empty: one
+        network, the recipe with seed 0.
     """
 
     name: str
@@ -51,7 +72,7 @@ class PretrainedSpec:
     intended_use: str
     weak_spots: tuple[str, ...] = field(default_factory=tuple)
     stages: tuple[str, ...] = ()
-    members: int = 1
+    members: tuple[Member, ...] = ()
 
     @property
     def weights_file(self) -> Path:
@@ -74,6 +95,9 @@ class PretrainedSpec:
             )
         return json.loads(self.card_file.read_text(encoding="utf-8"))
 
+
+#: a member's setting: a copy of each healthy training scan with a synthetic mass (SyntheticLesions)
+MASS = (("lesions", "mass"),)
 
 _COMMON_WEAK_SPOTS = (
     "Trained on one public collection whose classes came from different sources: on scans "
@@ -126,13 +150,14 @@ PRETRAINED = {
         PretrainedSpec(
             name="binary",
             recipe="recommended-binary",
-            summary="tumor / notumor: four networks of the same recipe, trained apart on the "
+            summary="tumor / notumor: four networks of one recipe, trained apart on the "
             "4-class set's labels grouped (glioma, meningioma, pituitary -> tumor), with global "
-            "max pooling, their probabilities averaged",
+            "max pooling, two of them also on healthy scans given a synthetic mass, their "
+            "probabilities averaged",
             intended_use="Tumour / no-tumour screening experiments on 2D brain MRI slices in "
             "research and teaching; a starting point for fine-tuning on a yes/no collection.",
             weak_spots=_COMMON_WEAK_SPOTS,
-            members=4,
+            members=(Member(0), Member(1), Member(0, MASS), Member(1, MASS)),
         ),
     )
 }
