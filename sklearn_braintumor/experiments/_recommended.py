@@ -62,9 +62,9 @@ def _gbmnet(config: RunConfig, *, binary: bool = False):
             keep_best=not binary, average_weights=0.5 if binary else None,
             monitor="valid_loss",
             coarse_labels=None if binary else TUMOR_TYPES,
-            # tumour / no tumour, a setting of the shipped binary model's half of its networks
-            # (absent from the profiles: off): a copy of every healthy training scan with a
-            # synthetic T2-like mass, labelled tumor (SyntheticLesions)
+            # tumour / no tumour: the setting "lesions" (absent from the profiles, so off; "mass"
+            # in half the shipped binary model's networks) adds a copy of every healthy training
+            # scan with a synthetic T2-like mass, labelled tumor (SyntheticLesions)
             sampler=(SyntheticLesions(lesion=s["lesions"], random_state=config.seed)
                      if binary and s.get("lesions") else None),
             augment={"horizontal_flip": 0.5, "rotation": 10.0}),
