@@ -133,6 +133,21 @@ print("imported:", "sklearn_braintumor.__main__" in sys.modules)
     assert done.stdout.split() == ["refused:", "True", "refused:", "True", "imported:", "False"]
 
 
+def test_the_same_model_saves_to_the_same_bytes_whenever_it_is_saved(cnn, tmp_path, monkeypatch):
+    import time
+
+    _, model, X = cnn
+    first = save(model, tmp_path / "a.btm").read_bytes()
+    later = time.time() + 3 * 24 * 3600  # zip entries carry a date, 2 s to the step
+    monkeypatch.setattr(time, "time", lambda: later)
+    again = save(model, tmp_path / "b.btm").read_bytes()
+    assert first == again
+    with zipfile.ZipFile(tmp_path / "b.btm") as archive:
+        infos = archive.infolist()
+        assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in infos)
+    np.testing.assert_array_equal(load(tmp_path / "b.btm").predict_proba(X), model.predict_proba(X))
+
+
 def test_registered_names_are_stable_and_compared_by_identity(linear, cnn):
     header = json.dumps(_header(cnn[0]))
     for name in ("sklearn_braintumor.classifiers.CNNClassifier", "sklearn_braintumor.nn.GBMNet",

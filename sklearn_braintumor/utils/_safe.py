@@ -214,13 +214,20 @@ def dumps(estimator, *, trusted_types=None) -> bytes:
     writer = _Writer(trusted_table(trusted_types))
     tree = writer.estimator(estimator, "model")
     buffer = io.BytesIO()
+
+    def member(name: str) -> zipfile.ZipInfo:
+        # a fixed date: the same model gives the same bytes (and checksum) whenever it is saved
+        return zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         header = {"format": FORMAT, "version": VERSION, "model": tree}
-        archive.writestr("model.json", json.dumps(header))
+        archive.writestr(member("model.json"), json.dumps(header),
+                         compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip
         for index, array in enumerate(writer.arrays):
             stream = io.BytesIO()
             np.save(stream, array, allow_pickle=False)
-            archive.writestr(f"arrays/{index}.npy", stream.getvalue())
+            archive.writestr(member(f"arrays/{index}.npy"), stream.getvalue(),
+                             compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip
     return buffer.getvalue()
 
 
