@@ -119,15 +119,14 @@ def _external_cell(stats: dict | None) -> str:
     for metric, n in (("sensitivity", "n_tumor"), ("specificity", "n_healthy")):
         if metric in stats:
             parts.append(f"{metric} {_fmt(stats[metric])} (n {stats[n][0]:.0f})")
-    for key, side in (
-        ("auc_vs_test_healthy", "the test set's healthy scans"),
-        ("auc_vs_unseen_healthy", "the healthy scans with no copy trained on"),
+    for key, side, size in (
+        ("auc_vs_test_healthy", "the test set's healthy scans", None),
+        ("auc_vs_unseen_healthy", "the healthy scans with no copy trained on", "n_unseen_healthy"),
     ):
         if key in stats:
             mean, std, n = stats[key]
             auc = f"{mean:.3f}" if n == 1 else f"{mean:.3f} ± {std:.3f}"
-            unseen = key == "auc_vs_unseen_healthy" and "n_unseen_healthy" in stats
-            count = f" (n {stats['n_unseen_healthy'][0]:.0f})" if unseen else ""
+            count = f" (n {stats[size][0]:.0f})" if size in stats else ""
             parts.append(f"ROC AUC of its tumours against {side}{count} {auc}")
     return ", ".join(parts) or "–"
 

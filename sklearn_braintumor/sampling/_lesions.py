@@ -122,11 +122,11 @@ class SyntheticLesions(ImageSampler):
         inside = brain_mask(gray)
         if inside.sum() < 16:  # no brain to speak of: an unchanged copy, no lesion
             return image.copy(), np.zeros(gray.shape, bool)
-        if self.lesion == "mass":
-            out, changed = self._mass(gray.astype(np.float32), inside, rng)
-            return self._as_source(image, out, changed), changed
         rows, cols = np.nonzero(inside)
         extent = min(np.ptp(rows), np.ptp(cols)) + 1
+        if self.lesion == "mass":
+            out, changed = self._mass(gray.astype(np.float32), inside, extent, rng)
+            return self._as_source(image, out, changed), changed
         k = rng.randint(len(rows))
         centre = (int(cols[k]), int(rows[k]))
         axes = tuple(max(2, int(extent * rng.uniform(*self.size))) for _ in range(2))
@@ -150,11 +150,14 @@ class SyntheticLesions(ImageSampler):
         changed = alpha > 1e-3
         return self._as_source(image, out, changed), changed
 
-    def _mass(self, gray: np.ndarray, inside: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
-        """Draw a T2-like mass: bright, uneven, irregular, in oedema, pushing the tissue aside."""
+    def _mass(self, gray: np.ndarray, inside: np.ndarray, extent: int,
+              rng) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Draw a T2-like mass: bright, uneven, irregular, in oedema, pushing the tissue aside.
+
+        ``extent`` is the brain's smaller side in pixels. Returns the drawn
+        image (float) and where it differs from ``gray``.
+        """
         depth = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)
-        rows, cols = np.nonzero(inside)
-        extent = min(np.ptp(rows), np.ptp(cols)) + 1
         # the mass and its rim of oedema lie wholly inside the brain
         radius = min(extent * rng.uniform(*self.size), 0.6 * float(depth.max()))
         fits = np.flatnonzero(depth.ravel() >= 1.4 * radius)
@@ -192,7 +195,7 @@ class SyntheticLesions(ImageSampler):
         out = out * (1 - a_core) + core * a_core
         out = np.clip(out, 0, None)
         changed = inside & (np.abs(out - gray) > 1e-3 * max(float(high), 1e-6))
-        return np.where(changed, out, gray), changed
+        return out, changed  # _as_source keeps the source where nothing changed
 
     @staticmethod
     def _as_source(image: np.ndarray, out: np.ndarray, changed: np.ndarray) -> np.ndarray:

@@ -217,17 +217,17 @@ def dumps(estimator, *, trusted_types=None) -> bytes:
 
     def member(name: str) -> zipfile.ZipInfo:
         # a fixed date: the same model gives the same bytes (and checksum) whenever it is saved
-        return zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        return info
 
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w") as archive:
         header = {"format": FORMAT, "version": VERSION, "model": tree}
-        archive.writestr(member("model.json"), json.dumps(header),
-                         compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip
+        archive.writestr(member("model.json"), json.dumps(header))
         for index, array in enumerate(writer.arrays):
             stream = io.BytesIO()
             np.save(stream, array, allow_pickle=False)
-            archive.writestr(member(f"arrays/{index}.npy"), stream.getvalue(),
-                             compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip
+            archive.writestr(member(f"arrays/{index}.npy"), stream.getvalue())
     return buffer.getvalue()
 
 
