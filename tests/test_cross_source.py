@@ -354,6 +354,7 @@ def test_recipe_scored_on_another_collection_drops_copies_first(tmp_path):
     test_healthy = int(np.sum(unseen_test & (names[four.target[test]] == "notumor")))
     assert valid_healthy > 0
     assert scores["n_unseen_healthy"] == valid_healthy + test_healthy
+    assert 0 < scores["n_unseen_healthy_scans"] <= scores["n_unseen_healthy"]
     assert result.audit["overall"]["counts"]["four"] == 108
     assert any("yesno: tumour sensitivity" in line for line in lines)
     out = write_report(result, tmp_path / "report")
@@ -361,6 +362,7 @@ def test_recipe_scored_on_another_collection_drops_copies_first(tmp_path):
     assert "| other source: yesno |" in text and "## Other sources" in text
     assert "source told apart" in text
     assert "against the healthy scans with no copy trained on (n " in text
+    assert "distinct scans; each distinct scan counted once on both sides)" in text
     assert "ROC AUC of its tumours against the test set's healthy scans 0." in text
     saved = json.loads((out / "results.json").read_text())
     assert saved["other_sources"]["summary"]["GBMNet, screened"]["yesno"]
@@ -368,6 +370,23 @@ def test_recipe_scored_on_another_collection_drops_copies_first(tmp_path):
     assert collapse(["glioma", "notumor", "pituitary", "no_tumor"]).tolist() == [
         True, False, True, False,
     ]  # fmt: skip
+
+
+def test_the_separation_counts_each_distinct_scan_once():
+    # one healthy scan copied nine times among ten healthy images: counted per image, its
+    # copies decide the AUC; counted per distinct scan, it is one scan of two
+    p_tumours = np.array([0.2, 0.3, 0.4])
+    p_healthy = np.r_[np.full(9, 0.1), 0.9]  # the copied scan looks like a tumour
+    groups = np.r_[np.zeros(9, int), 1]
+    assert xs.auc_vs_healthy(p_tumours, p_healthy) == pytest.approx(0.1)
+    assert xs.auc_vs_healthy(p_tumours, p_healthy, healthy_groups=groups) == pytest.approx(0.5)
+    # the tumour side too: two copies of the tumour found worst weigh one scan of two
+    p_tumours = np.array([0.95, 0.95, 0.2])
+    tumour_groups = np.array([0, 0, 1])
+    assert xs.auc_vs_healthy(p_tumours, p_healthy[-2:]) == pytest.approx(1 / 6)
+    assert xs.auc_vs_healthy(p_tumours, p_healthy[-2:],
+                             tumour_groups=tumour_groups) == pytest.approx(1 / 4)  # fmt: skip
+    assert xs.group_weights(np.array([3, 3, 5, 3])).tolist() == [1 / 3, 1 / 3, 1.0, 1 / 3]
 
 
 def test_a_collection_trained_on_and_scored_is_held_out_in_part():

@@ -15,9 +15,16 @@ def trial():
     return runpy.run_path(str(TOOL))
 
 
-def save(path, p_test, p_tumours, y_test=("notumor", "notumor", "notumor", "tumor")):
+def save(path, p_test, p_tumours, y_test=("notumor", "notumor", "notumor", "tumor"),
+         p_healthy=None, g_tumours=None, g_healthy=None):  # fmt: skip
+    """Save a run's scores as ``--scores`` does; copy groups default to one image each."""
+    n_healthy = sum(y == "notumor" for y in y_test) if p_healthy is None else len(p_healthy)
+    held = {} if p_healthy is None else {"p_healthy": np.asarray(p_healthy)}
     np.savez(path, p_test=np.asarray(p_test), y_test=np.asarray(y_test),
-             p_tumours=np.asarray(p_tumours))  # fmt: skip
+             p_tumours=np.asarray(p_tumours),
+             g_tumours=np.arange(len(p_tumours)) if g_tumours is None else np.asarray(g_tumours),
+             g_healthy=np.arange(n_healthy) if g_healthy is None else np.asarray(g_healthy),
+             **held)  # fmt: skip
     return path
 
 
@@ -48,10 +55,8 @@ def test_runs_scored_on_other_images_are_refused(trial, tmp_path):
 
 def test_a_held_out_healthy_side_replaces_testing_s_and_must_be_shared(trial, tmp_path):
     # Testing's healthy scans are easy (copies of trained scans); the held-out ones are not
-    a = save(tmp_path / "a.npz", [0.9, 0.9, 0.9, 0.1], [0.5, 0.2])
-    b = save(tmp_path / "b.npz", [0.9, 0.9, 0.9, 0.1], [0.5, 0.2])
-    for path, held in ((a, [0.6, 0.4, 0.8]), (b, [0.6, 0.4, 0.8])):
-        np.savez(path, **dict(np.load(path)), p_healthy=np.asarray(held))
+    a = save(tmp_path / "a.npz", [0.9, 0.9, 0.9, 0.1], [0.5, 0.2], p_healthy=[0.6, 0.4, 0.8])
+    b = save(tmp_path / "b.npz", [0.9, 0.9, 0.9, 0.1], [0.5, 0.2], p_healthy=[0.6, 0.4, 0.8])
     out = tmp_path / "trials.jsonl"
     trial["main"](["--average", str(a), str(b), "--out", str(out)])
     row = json.loads(out.read_text())
@@ -61,3 +66,25 @@ def test_a_held_out_healthy_side_replaces_testing_s_and_must_be_shared(trial, tm
     plain = save(tmp_path / "c.npz", [0.9, 0.9, 0.9, 0.1], [0.5, 0.2])
     with pytest.raises(SystemExit, match="only some runs have a held-out healthy side"):
         trial["main"](["--average", str(a), str(plain), "--out", str(out)])
+
+
+def test_copies_of_one_scan_count_once_on_either_side(trial, tmp_path):
+    # the held-out healthy side: one scan four times over (p 0.8) and a tumour-like one (0.3)
+    p_healthy, g_healthy = [0.8, 0.8, 0.8, 0.8, 0.3], [0, 0, 0, 0, 1]
+    # tumours: one scan twice (0.5, found below 0.8 only) and one (0.1)
+    args = dict(p_healthy=p_healthy, g_tumours=[0, 0, 1], g_healthy=g_healthy)
+    a = save(tmp_path / "a.npz", [0.9, 0.9, 0.9, 0.1], [0.5, 0.5, 0.1], **args)
+    out = tmp_path / "trials.jsonl"
+    trial["main"](["--average", str(a), "--out", str(out)])
+    row = json.loads(out.read_text())
+    assert row["n_healthy"] == 5 and row["n_healthy_scans"] == 2 and row["n_tumour_scans"] == 2
+    # each distinct scan weighs one: 3 of the 4 (tumour, healthy) pairs ordered (per image:
+    # 13 of 15, the copies at 0.8 counted four times and the repeated tumour twice)
+    assert row["auc"] == pytest.approx(3 / 4)
+    # keeping 95 % of the healthy scans means keeping both distinct ones: threshold 0.3, and
+    # of the two distinct tumours only the one at 0.1 lies below it
+    assert row["found_at_95"] == pytest.approx(1 / 2)
+    old = tmp_path / "old.npz"
+    np.savez(old, **{k: v for k, v in np.load(a).items() if not k.startswith("g_")})
+    with pytest.raises(SystemExit, match="copy groups"):
+        trial["main"](["--average", str(old), "--out", str(out)])

@@ -10,9 +10,15 @@ scope), and scores it the way docs/cross_source.md reports each step:
 - official Testing: accuracy and notumor recall (tumour / no tumour);
 - the yes/no collection's tumour scans without an exact or near copy in the
   training images: the share called tumour at the recipe's own threshold,
-  and at the thresholds that keep 98 % and 99 % of the Testing notumor scans;
-- the ROC AUC of p(no tumour) between those scans and the Testing notumor
-  scans: the separation whatever the threshold.
+  and at the thresholds that keep 95, 98 and 99 % of the healthy side (the
+  Testing notumor scans, or those of ``--healthy-holdout``);
+- the ROC AUC of p(no tumour) between those scans and the healthy side: the
+  separation whatever the threshold.
+
+The threshold-free figures count each distinct scan once on either side
+(images weighted by one over the size of their copy group): the 4-class set
+holds one healthy scan up to 28 times, in other contrasts and noise, and
+counted per image such a scan decides the shares found alone.
 
 One JSON line per run is appended to ``--out``::
 
@@ -24,7 +30,7 @@ About 7 minutes per run on one thread of a 2-core x86 CPU (quick profile).
 
 Runs saved with ``--scores`` can be averaged without training, as an ensemble
 of their networks (the threshold at p(no tumour) >= 0.5 for accuracy; the AUC
-and the shares found at 98 % and 99 % notumor recall need no threshold)::
+and the shares found at 95, 98 and 99 % notumor recall need no threshold)::
 
     python3 tools/cross_source_trial.py --average s0.npz s1.npz s2.npz \\
         --label "three screens" --out trials.jsonl
@@ -59,6 +65,7 @@ from sklearn_braintumor.experiments._cross_source import (
     auc_vs_healthy,
     copies,
     copy_groups,
+    group_weights,
     hashes,
     healthy_holdout,
 )
@@ -95,29 +102,35 @@ def load(data: Path, yes_no: Path, binary: bool):
     return *split, [t for t, keep in zip(tumours, unseen, strict=True) if keep]
 
 
-def found_at(p_negative: np.ndarray, healthy: np.ndarray, recall: float) -> float:
-    """Share of tumour scans found at the threshold keeping ``recall`` of the healthy ones."""
-    threshold = np.quantile(healthy, 1 - recall)
-    return float(np.mean(p_negative < threshold))
+def found_at(p_negative: np.ndarray, healthy: np.ndarray, recall: float,
+             w_negative: np.ndarray, w_healthy: np.ndarray) -> float:  # fmt: skip
+    """Share of tumour scans found at the highest threshold keeping ``recall`` of the healthy.
 
-
-def separation(
-    p_test: np.ndarray,
-    y_test: np.ndarray,
-    p_tumours: np.ndarray,
-    p_healthy: np.ndarray | None = None,
-) -> dict:
-    """Return the threshold-free figures: ROC AUC and the shares found at 98 and 99 %.
-
-    Against ``p_healthy`` when given (the held-out healthy side), else against
-    Testing's notumor scans.
+    Shares are weighted (``w_*``: :func:`group_weights`, each distinct scan weighing one).
     """
-    healthy = p_test[y_test == NEGATIVE] if p_healthy is None else p_healthy
+    order = np.argsort(healthy)
+    below = np.cumsum(w_healthy[order]) / w_healthy.sum()  # share of healthy up to each
+    threshold = healthy[order][np.argmax(below > 1 - recall + 1e-12)]
+    return float(np.sum(w_negative * (p_negative < threshold)) / w_negative.sum())
+
+
+def separation(p_tumours: np.ndarray, g_tumours: np.ndarray, p_healthy: np.ndarray,
+               g_healthy: np.ndarray) -> dict:  # fmt: skip
+    """Return the threshold-free figures: ROC AUC and the shares found at 95, 98 and 99 %.
+
+    Against the healthy side given (the held-out healthy scans, or Testing's
+    notumor scans), each distinct scan (copy group ``g_*``) counted once on
+    either side: a public set holds one healthy scan up to 28 times.
+    """
+    w_tumours, w_healthy = group_weights(g_tumours), group_weights(g_healthy)
     return {
-        "auc": auc_vs_healthy(p_tumours, healthy),
-        "found_at_98": found_at(p_tumours, healthy, 0.98),
-        "found_at_99": found_at(p_tumours, healthy, 0.99),
-    }
+        "n_tumour_scans": len(np.unique(g_tumours)),
+        "n_healthy_scans": len(np.unique(g_healthy)),
+        "auc": auc_vs_healthy(p_tumours, p_healthy, g_tumours, g_healthy),
+        **{f"found_at_{round(100 * recall)}": found_at(p_tumours, p_healthy, recall,
+                                                       w_tumours, w_healthy)
+           for recall in (0.95, 0.98, 0.99)},
+    }  # fmt: skip
 
 
 def average(paths: list[Path], label: str) -> dict:
@@ -126,12 +139,15 @@ def average(paths: list[Path], label: str) -> dict:
     y_test = runs[0]["y_test"]
     if any(not np.array_equal(run["y_test"], y_test) for run in runs[1:]):
         raise SystemExit("--average: the runs were scored on different Testing images")
-    p_test = np.mean([run["p_test"] for run in runs], axis=0)
-    p_tumours = np.mean([run["p_tumours"] for run in runs], axis=0)
     held = ["p_healthy" in run for run in runs]
     if any(held) and not all(held):
         raise SystemExit("--average: only some runs have a held-out healthy side")
-    p_healthy = np.mean([run["p_healthy"] for run in runs], axis=0) if all(held) else None
+    if any("g_healthy" not in run for run in runs):
+        raise SystemExit("--average: runs saved before copy groups were saved; run them again")
+    p_test = np.mean([run["p_test"] for run in runs], axis=0)
+    p_tumours = np.mean([run["p_tumours"] for run in runs], axis=0)
+    p_healthy = (np.mean([run["p_healthy"] for run in runs], axis=0) if all(held)
+                 else p_test[y_test == NEGATIVE])  # fmt: skip
     called_negative = p_test >= 0.5
     return {
         "label": label,
@@ -141,8 +157,8 @@ def average(paths: list[Path], label: str) -> dict:
         "threshold": 0.5,
         "n_tumours": len(p_tumours),
         "found": float(np.mean(p_tumours < 0.5)),
-        **({} if p_healthy is None else {"n_healthy": len(p_healthy)}),
-        **separation(p_test, y_test, p_tumours, p_healthy),
+        **({"n_healthy": len(p_healthy)} if all(held) else {}),
+        **separation(p_tumours, runs[0]["g_tumours"], p_healthy, runs[0]["g_healthy"]),
     }
 
 
@@ -194,6 +210,8 @@ def main(argv=None) -> None:
     train_hashes = hashes(X_train)
     groups = copy_groups(train_hashes)
     p_healthy = None
+    # the healthy side: Testing's notumor scans, or (--healthy-holdout) scans none trained on
+    healthy = [X_test[i] for i in np.flatnonzero(y_test == NEGATIVE)]
     if args.healthy_holdout is not None:
         held = healthy_holdout(groups, y_train == NEGATIVE, args.healthy_holdout)
         kept = np.flatnonzero(~held)
@@ -218,6 +236,7 @@ def main(argv=None) -> None:
     if args.healthy_holdout is not None:
         p_healthy = model.predict_proba(healthy)[:, negative]
         held_out = {"healthy_holdout": args.healthy_holdout, "n_healthy": len(p_healthy)}
+    g_tumours, g_healthy = copy_groups(hashes(tumours)), copy_groups(hashes(healthy))
     row = {
         "label": args.label,
         "recipe": args.recipe,
@@ -230,11 +249,13 @@ def main(argv=None) -> None:
         "n_tumours": len(tumours),
         "found": float(np.mean(tumour_pred != NEGATIVE)),
         **held_out,
-        **separation(p_test, y_test, p_tumours, p_healthy),
-    }
+        **separation(p_tumours, g_tumours,
+                     p_test[y_test == NEGATIVE] if p_healthy is None else p_healthy, g_healthy),
+    }  # fmt: skip
     if args.scores is not None:
         saved = {} if p_healthy is None else {"p_healthy": p_healthy}
-        np.savez(args.scores, p_test=p_test, y_test=y_test, p_tumours=p_tumours, **saved)
+        np.savez(args.scores, p_test=p_test, y_test=y_test, p_tumours=p_tumours,
+                 g_tumours=g_tumours, g_healthy=g_healthy, **saved)  # fmt: skip
     if args.save_model is not None:
         save(model, args.save_model)
     append(args.out, row)

@@ -512,8 +512,8 @@ def run_recipe(
                 metrics = record["metrics"]
                 if fit_seconds is not None and externals:
                     healthy = xs.test_healthy_proba(report)  # from the pass just made
-                    unseen = xs.unseen_healthy_proba(fitted, report, main_hashes[arm.test],
-                                                     X_train, y_train, train_hashes)  # fmt: skip
+                    unseen = xs.unseen_healthy(fitted, report, main_hashes[arm.test],
+                                               X_train, y_train, train_hashes)  # fmt: skip
                     record["external"], missed = _score_externals(
                         fitted, externals, held, train_hashes, label, log, (healthy, unseen)
                     )
@@ -590,9 +590,10 @@ def _score_externals(fitted, externals, held: dict, train_hashes, label: str, lo
                      healthy) -> tuple:  # fmt: skip
     """Score a fitted model on each other collection, copies of its training images left out.
 
-    ``healthy`` is p(no tumour) of the test set's healthy scans and of the
-    healthy scans with no copy trained on (each or None): the separation of
-    each collection's tumour scans from them is scored too.
+    ``healthy`` is p(no tumour) of the test set's healthy scans, and that of
+    the healthy scans with no copy trained on with their copy groups (each or
+    None): the separation of each collection's tumour scans from them is
+    scored too.
 
     Returns the scores per collection and the indices of the missed tumours.
     """
@@ -616,7 +617,8 @@ def _score_externals(fitted, externals, held: dict, train_hashes, label: str, lo
                 ""
                 if unseen is None
                 else f", against {scores['n_unseen_healthy']} healthy scans "
-                f"with no copy trained on {unseen:.4f}"
+                f"({scores['n_unseen_healthy_scans']} distinct) with no copy trained on "
+                f"{unseen:.4f}"
             )
         )
     return scored, misses

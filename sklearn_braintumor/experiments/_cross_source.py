@@ -160,8 +160,8 @@ def test_healthy_proba(report) -> np.ndarray | None:
     return report.y_proba[~collapse(report.y_true), column]
 
 
-def unseen_healthy_proba(estimator, report, test_hashes, X_train, y_train,
-                         train_hashes) -> np.ndarray | None:  # fmt: skip
+def unseen_healthy(estimator, report, test_hashes, X_train, y_train,
+                   train_hashes) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
     """p(no tumour) of healthy scans with no copy among the images ``estimator`` trained on.
 
     The test set's healthy scans without an exact or near copy in training
@@ -170,7 +170,9 @@ def unseen_healthy_proba(estimator, report, test_hashes, X_train, y_train,
     the healthy scans of the network's validation split (``valid_indices_``
     into ``X_train``: a recipe's split without copies keeps theirs out of
     training; of a two-stage model, its screen's, whose p(no tumour) it
-    reports). None where the model has no "no tumour" class.
+    reports). Returns the probabilities and the :func:`copy_groups` of those
+    scans (a public set holds one scan many times over: weigh each group
+    once), or None where the model has no "no tumour" class.
     """
     from ..utils._traversal import find_classifier
 
@@ -179,7 +181,7 @@ def unseen_healthy_proba(estimator, report, test_hashes, X_train, y_train,
         return None
     healthy = ~collapse(report.y_true)
     unseen = healthy & ~copies(test_hashes, train_hashes)
-    parts = [report.y_proba[unseen, column]]
+    parts, seen = [report.y_proba[unseen, column]], [test_hashes[unseen]]
     # a two-stage model's p(no tumour) is its screen's: the screen's validation scans
     valid = getattr(find_classifier(getattr(estimator, "screen_", estimator)),
                     "valid_indices_", None)  # fmt: skip
@@ -188,19 +190,25 @@ def unseen_healthy_proba(estimator, report, test_hashes, X_train, y_train,
         if len(valid):
             proba = estimator.predict_proba(take(X_train, valid))
             parts.append(proba[:, negative_column(estimator.classes_)])
-    return np.concatenate(parts)
+            seen.append(train_hashes[valid])
+    return np.concatenate(parts), copy_groups(np.concatenate(seen))
 
 
-def score(estimator, source: SourceSet, keep: np.ndarray,
-          healthy: np.ndarray | None = None,
-          unseen_healthy: np.ndarray | None = None) -> tuple[dict, np.ndarray]:  # fmt: skip
+def score(
+    estimator,
+    source: SourceSet,
+    keep: np.ndarray,
+    healthy: np.ndarray | None = None,
+    unseen: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[dict, np.ndarray]:
     """Tumour sensitivity and healthy specificity of a fitted model on ``source[keep]``.
 
     With ``healthy``, p(no tumour) of the main test set's healthy scans, also
     ``auc_vs_test_healthy``: the ROC AUC between the scored tumour scans and
-    those, whatever the threshold; with ``unseen_healthy``
-    (:func:`unseen_healthy_proba`), ``auc_vs_unseen_healthy`` against healthy
-    scans with no copy trained on, and their number ``n_unseen_healthy``.
+    those, whatever the threshold; with ``unseen`` (:func:`unseen_healthy`),
+    ``auc_vs_unseen_healthy`` against healthy scans with no copy trained on,
+    each distinct scan (copy group) weighing one on either side, their number
+    ``n_unseen_healthy`` and that of distinct scans ``n_unseen_healthy_scans``.
 
     Returns the metrics and the indices (into the source) of the missed tumours.
     """
@@ -217,23 +225,42 @@ def score(estimator, source: SourceSet, keep: np.ndarray,
         "n_healthy": n_healthy,
         "auc_vs_test_healthy": None,
         "auc_vs_unseen_healthy": None,
-        "n_unseen_healthy": None if unseen_healthy is None else len(unseen_healthy),
+        "n_unseen_healthy": None if unseen is None else len(unseen[0]),
+        "n_unseen_healthy_scans": None if unseen is None else len(np.unique(unseen[1])),
     }
     column = negative_column(estimator.classes_)
     if n_tumor and proba is not None and column is not None:
-        for key, side in (("auc_vs_test_healthy", healthy),
-                          ("auc_vs_unseen_healthy", unseen_healthy)):  # fmt: skip
-            if side is not None and len(side):
-                metrics[key] = auc_vs_healthy(proba[tumor, column], side)
+        p_tumours = proba[tumor, column]
+        if healthy is not None and len(healthy):
+            metrics["auc_vs_test_healthy"] = auc_vs_healthy(p_tumours, healthy)
+        if unseen is not None and len(unseen[0]):
+            metrics["auc_vs_unseen_healthy"] = auc_vs_healthy(
+                p_tumours, unseen[0], copy_groups(source.hashes[index[tumor]]), unseen[1]
+            )
     return metrics, index[tumor & ~predicted_tumor]
 
 
-def auc_vs_healthy(p_tumours: np.ndarray, p_healthy: np.ndarray) -> float:
-    """ROC AUC of tumour scans against healthy ones, scored on p(no tumour) (lower: tumour)."""
+def group_weights(groups: np.ndarray) -> np.ndarray:
+    """Weight of each image: one over the size of its copy group, so each group weighs one."""
+    _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    return 1.0 / counts[inverse]
+
+
+def auc_vs_healthy(p_tumours: np.ndarray, p_healthy: np.ndarray,
+                   tumour_groups: np.ndarray | None = None,
+                   healthy_groups: np.ndarray | None = None) -> float:  # fmt: skip
+    """ROC AUC of tumour scans against healthy ones, scored on p(no tumour) (lower: tumour).
+
+    With the copy groups of a side (:func:`copy_groups`), each distinct scan of
+    it weighs one however often it occurs; without, each image does.
+    """
     from sklearn.metrics import roc_auc_score
 
+    weights = [np.ones(len(p)) if g is None else group_weights(g)
+               for p, g in ((p_tumours, tumour_groups), (p_healthy, healthy_groups))]  # fmt: skip
     truth = np.r_[np.ones(len(p_tumours)), np.zeros(len(p_healthy))]
-    return float(roc_auc_score(truth, -np.r_[p_tumours, p_healthy]))
+    return float(roc_auc_score(truth, -np.r_[p_tumours, p_healthy],
+                               sample_weight=np.concatenate(weights)))  # fmt: skip
 
 
 def audit(data: ExperimentData, images, sources: list[SourceSet], main_hashes) -> dict | None:

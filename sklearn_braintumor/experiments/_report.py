@@ -99,7 +99,7 @@ def external_stats(result: RunResult) -> dict:
             cell = table.setdefault(record["model"], {}).setdefault(source, {})
             for key in ("sensitivity", "specificity", "n_tumor", "n_healthy",
                         "auc_vs_test_healthy", "auc_vs_unseen_healthy",
-                        "n_unseen_healthy"):  # fmt: skip
+                        "n_unseen_healthy", "n_unseen_healthy_scans"):  # fmt: skip
                 if scores.get(key) is not None:
                     cell.setdefault(key, []).append(float(scores[key]))
     return {
@@ -127,6 +127,9 @@ def _external_cell(stats: dict | None) -> str:
             mean, std, n = stats[key]
             auc = f"{mean:.3f}" if n == 1 else f"{mean:.3f} ± {std:.3f}"
             count = f" (n {stats[size][0]:.0f})" if size in stats else ""
+            if f"{size}_scans" in stats:  # copies of a scan weigh one scan, on both sides
+                count = (f" (n {stats[size][0]:.0f}, {stats[f'{size}_scans'][0]:.0f} distinct "
+                         "scans; each distinct scan counted once on both sides)")  # fmt: skip
             parts.append(f"ROC AUC of its tumours against {side}{count} {auc}")
     return ", ".join(parts) or "–"
 
