@@ -119,16 +119,17 @@ def _external_cell(stats: dict | None) -> str:
     for metric, n in (("sensitivity", "n_tumor"), ("specificity", "n_healthy")):
         if metric in stats:
             parts.append(f"{metric} {_fmt(stats[metric])} (n {stats[n][0]:.0f})")
-    for key, side, size in (
-        ("auc_vs_test_healthy", "the test set's healthy scans", None),
-        ("auc_vs_unseen_healthy", "the healthy scans with no copy trained on", "n_unseen_healthy"),
-    ):
+    for key, side, size, distinct in (
+        ("auc_vs_test_healthy", "the test set's healthy scans", None, None),
+        ("auc_vs_unseen_healthy", "the healthy scans with no copy trained on",
+         "n_unseen_healthy", "n_unseen_healthy_scans"),
+    ):  # fmt: skip
         if key in stats:
             mean, std, n = stats[key]
             auc = f"{mean:.3f}" if n == 1 else f"{mean:.3f} ± {std:.3f}"
             count = f" (n {stats[size][0]:.0f})" if size in stats else ""
-            if f"{size}_scans" in stats:  # copies of a scan weigh one scan, on both sides
-                count = (f" (n {stats[size][0]:.0f}, {stats[f'{size}_scans'][0]:.0f} distinct "
+            if distinct in stats:  # copies of a scan weigh one scan, on both sides
+                count = (f" (n {stats[size][0]:.0f}, {stats[distinct][0]:.0f} distinct "
                          "scans; each distinct scan counted once on both sides)")  # fmt: skip
             parts.append(f"ROC AUC of its tumours against {side}{count} {auc}")
     return ", ".join(parts) or "–"
