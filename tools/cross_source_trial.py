@@ -69,6 +69,7 @@ from sklearn_braintumor.experiments._cross_source import (
     hashes,
     healthy_holdout,
 )
+from sklearn_braintumor.metrics._report import proba_and_predictions
 from sklearn_braintumor.model_selection import clean_test_mask
 from sklearn_braintumor.utils import save
 from sklearn_braintumor.utils._persistence import atomic_write_text
@@ -211,14 +212,16 @@ def main(argv=None) -> None:
     groups = copy_groups(train_hashes)
     p_healthy = None
     # the healthy side: Testing's notumor scans, or (--healthy-holdout) scans none trained on
-    healthy = [X_test[i] for i in np.flatnonzero(y_test == NEGATIVE)]
+    test_healthy = np.flatnonzero(y_test == NEGATIVE)
+    healthy_hashes = hashes([X_test[i] for i in test_healthy])
+    healthy = [X_test[i] for i in test_healthy]
     if args.healthy_holdout is not None:
         held = healthy_holdout(groups, y_train == NEGATIVE, args.healthy_holdout)
         kept = np.flatnonzero(~held)
-        test_healthy = np.flatnonzero(y_test == NEGATIVE)
-        unseen = ~copies(hashes([X_test[i] for i in test_healthy]), train_hashes[kept])
-        healthy = [X_train[i] for i in np.flatnonzero(held & (y_train == NEGATIVE))]
-        healthy += [X_test[i] for i in test_healthy[unseen]]
+        unseen = ~copies(healthy_hashes, train_hashes[kept])
+        held_healthy = np.flatnonzero(held & (y_train == NEGATIVE))
+        healthy = [X_train[i] for i in held_healthy] + [X_test[i] for i in test_healthy[unseen]]
+        healthy_hashes = np.concatenate([train_hashes[held_healthy], healthy_hashes[unseen]])
         X_train, y_train, groups = [X_train[i] for i in kept], y_train[kept], groups[kept]
 
     start = time.perf_counter()
@@ -228,15 +231,14 @@ def main(argv=None) -> None:
     minutes = (time.perf_counter() - start) / 60
     classes = list(model.classes_)
     negative = classes.index(NEGATIVE)
-    test_pred = model.predict(X_test)
-    p_test = model.predict_proba(X_test)[:, negative]
-    p_tumours = model.predict_proba(tumours)[:, negative]
-    tumour_pred = model.predict(tumours)
+    proba_test, test_pred = proba_and_predictions(model, X_test)
+    proba_tumours, tumour_pred = proba_and_predictions(model, tumours)
+    p_test, p_tumours = proba_test[:, negative], proba_tumours[:, negative]
     held_out = {}
     if args.healthy_holdout is not None:
         p_healthy = model.predict_proba(healthy)[:, negative]
         held_out = {"healthy_holdout": args.healthy_holdout, "n_healthy": len(p_healthy)}
-    g_tumours, g_healthy = copy_groups(hashes(tumours)), copy_groups(hashes(healthy))
+    g_tumours, g_healthy = copy_groups(hashes(tumours)), copy_groups(healthy_hashes)
     row = {
         "label": args.label,
         "recipe": args.recipe,
